@@ -1,0 +1,140 @@
+"""Ingesting a release into the lake: each table read on the executors (one task per part), typed,
+checked, and written with its rejects; tables run side by side so one big table does not idle the cores."""
+
+from __future__ import annotations
+
+import csv
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import LongType, MapType, StringType, StructField, StructType
+
+from photolake import lake, storage
+from photolake.ingest.reader import TsvDialect, read_part
+from photolake.ingest.release import Release
+from photolake.ingest.transform import (
+    VALUE_REJECTS,
+    add_camera_columns,
+    check_rows,
+    clean_text_columns,
+    lake_rows,
+    rejects,
+    swap_lat_lon,
+    type_columns,
+)
+from photolake.runs import TableCounts
+from photolake.schemas import DATASET_TABLES, PHOTOS, DatasetTable
+
+log = logging.getLogger(__name__)
+
+FIRST_RELEASE_WITHOUT_SWAP = (1, 3, 0)
+
+
+def raw_schema(table: DatasetTable) -> StructType:
+    return StructType(
+        [StructField(name, StringType(), True) for name in table.source_names]
+        + [
+            StructField("extra_columns", MapType(StringType(), StringType()), True),
+            StructField("_source_file", StringType(), True),
+            StructField("_line", LongType(), True),
+            StructField("_error", StringType(), True),
+            StructField("_raw", StringType(), True),
+        ]
+    )
+
+
+def read_header(path: str) -> list[str]:
+    with storage.open_text(path) as text:
+        try:
+            return [name.strip() for name in next(csv.reader(text, TsvDialect))]
+        except (StopIteration, csv.Error):
+            return []
+
+
+def read_raw(spark: SparkSession, table: DatasetTable, parts: list[str], batch_rows: int) -> DataFrame:
+    """Every record of every part as text, one task per part (a quoted newline makes a part unsplittable)."""
+
+    def read(batches):
+        for batch in batches:
+            for path in batch.column(0).to_pylist():
+                yield from read_part(path, table, batch_rows)
+
+    paths = spark.sparkContext.parallelize([(p,) for p in parts], len(parts)).toDF("path string")
+    return paths.mapInArrow(read, raw_schema(table))
+
+
+def header_notes(table: DatasetTable, headers: list[list[str]]) -> list[str]:
+    """Which columns this release lacks (loaded as null) and which it adds (kept in extra_columns)."""
+    lookup = table.header_lookup()
+    seen = {lookup[h.lower()] for header in headers for h in header if h.lower() in lookup}
+    extra = sorted({h for header in headers for h in header if h and h.lower() not in lookup})
+    notes = []
+    missing = [c for c in table.source_names if c not in seen]
+    if missing:
+        notes.append(f"columns not in this release, loaded as null: {', '.join(missing)}")
+    if extra:
+        notes.append(f"unknown columns kept in extra_columns: {', '.join(extra)}")
+    return notes
+
+
+def release_needs_lat_lon_swap(release: Release, photos_headers: list[list[str]], setting: str) -> bool:
+    """Before 1.3.0 latitude and longitude were swapped.  The version comes from ``ingest.release``, else the
+    folder or zip name, else the photos header (1.0.x has no photo_width / blur_hash)."""
+    if setting and setting != "auto":
+        version = tuple(int(p) for p in setting.split(".")[:3])
+    elif release.version:
+        version = release.version
+    else:
+        names = {h.lower() for header in photos_headers for h in header}
+        version = (1, 0, 0) if names and not {"photo_width", "blur_hash"} & names else FIRST_RELEASE_WITHOUT_SWAP
+    return version < FIRST_RELEASE_WITHOUT_SWAP
+
+
+def typed_rows(raw: DataFrame, table: DatasetTable, swap: bool = False) -> DataFrame:
+    """Raw text records -> typed rows with ``_error`` and ``_value_rejects`` bookkeeping."""
+    cleaned = raw.transform(clean_text_columns(table))
+    if swap:
+        cleaned = cleaned.transform(swap_lat_lon)
+    typed = cleaned.transform(check_rows(table)).transform(type_columns(table))
+    return typed.transform(add_camera_columns) if table is PHOTOS else typed
+
+
+def load_table(spark: SparkSession, release: Release, table: DatasetTable, lake_dir: str, run_id: str,
+               batch_rows: int, release_setting: str = "auto") -> TableCounts:
+    started = time.time()
+    parts = release.parts[table.name]
+    headers = [read_header(p) for p in parts]
+    notes = header_notes(table, headers)
+    swap = table is PHOTOS and release_needs_lat_lon_swap(release, headers, release_setting)
+    if swap:
+        notes.append("release before 1.3.0: photo_location_latitude/longitude swapped back")
+    spark.sparkContext.setJobGroup(run_id, f"ingest {table.name}")
+    staged = typed_rows(read_raw(spark, table, parts, batch_rows), table, swap)
+    staged = staged.persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        totals = staged.agg(
+            F.count(F.lit(1)).alias("rows_in"),
+            F.count("_error").alias("rows_rejected"),
+            F.sum(F.when(F.col("_error").isNull(), F.size(VALUE_REJECTS)).otherwise(0)).alias("values_rejected"),
+        ).first()
+        lake.write_table(staged.transform(lake_rows(table)), lake_dir, table.name, run_id)
+        lake.write_table(staged.transform(rejects(run_id)), lake_dir, f"_rejects/table={table.name}", run_id, files=1)
+    finally:
+        staged.unpersist()
+    rows_in, rows_rejected = totals["rows_in"], totals["rows_rejected"]
+    return TableCounts(table.name, rows_in, rows_in - rows_rejected, rows_rejected, int(totals["values_rejected"] or 0),
+                       time.time() - started, notes=[f"{len(parts)} part(s)"] + notes)
+
+
+def ingest_release(spark: SparkSession, release: Release, lake_dir: str, run_id: str, batch_rows: int,
+                   release_setting: str = "auto") -> list[TableCounts]:
+    """Load every table the release has; returns their counts in the canonical table order."""
+    tables = [DATASET_TABLES[name] for name in release.tables]
+    with ThreadPoolExecutor(max_workers=len(tables)) as pool:
+        futures = [pool.submit(load_table, spark, release, t, lake_dir, run_id, batch_rows, release_setting)
+                   for t in tables]
+        return [f.result() for f in futures]

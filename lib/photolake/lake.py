@@ -1,0 +1,105 @@
+"""The Parquet lake: ``<lake>/<table>/``, one folder per table, written so a failed run never leaves a
+half table behind.
+
+A table is written to ``<lake>/.staging/<table>-<run_id>`` first and swapped in only once complete (the
+old copy moves to ``.trash`` and is deleted after the swap), through Hadoop's FileSystem API so the same
+code works on a local disk, HDFS and object stores.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+from typing import Sequence
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.types import StructType
+
+from photolake import storage
+from photolake.errors import LakeTableMissing
+
+log = logging.getLogger(__name__)
+
+STAGING = ".staging"
+TRASH = ".trash"
+
+
+def table_path(lake: str, table: str) -> str:
+    return posixpath.join(storage.absolute(lake), table)
+
+
+def _hadoop(spark: SparkSession, path: str):
+    jvm = spark.sparkContext._jvm
+    jpath = jvm.org.apache.hadoop.fs.Path(path)
+    return jpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), jpath
+
+
+def _replace(spark: SparkSession, staged: str, final: str, trash: str) -> None:
+    fs, final_path = _hadoop(spark, final)
+    _, staged_path = _hadoop(spark, staged)
+    _, trash_path = _hadoop(spark, trash)
+    fs.mkdirs(final_path.getParent())
+    if fs.exists(final_path):
+        fs.mkdirs(trash_path.getParent())
+        if not fs.rename(final_path, trash_path):
+            raise OSError(f"could not move {final} aside")
+    if not fs.rename(staged_path, final_path):
+        fs.rename(trash_path, final_path)
+        raise OSError(f"could not move {staged} to {final}")
+    fs.delete(trash_path, True)
+
+
+def write_table(df: DataFrame, lake: str, table: str, run_id: str,
+                partition_by: Sequence[str] = (), files: int | None = None) -> str:
+    """Write ``df`` as ``<lake>/<table>``, replacing the old table only once the new one is complete.
+
+    ``table`` may name a partition (``_rejects/table=photos``) to replace just that partition.
+    ``files`` caps the number of output files (by coalescing) for small tables.
+    """
+    spark = df.sparkSession
+    root = storage.absolute(lake)
+    safe_name = table.replace("/", "__").replace("=", "-")
+    staged = posixpath.join(root, STAGING, f"{safe_name}-{run_id}")
+    out = df.coalesce(files) if files else df
+    writer = out.write.mode("overwrite")
+    if partition_by:
+        writer = writer.partitionBy(*partition_by)
+    writer.parquet(staged)
+    final = table_path(root, table)
+    _replace(spark, staged, final, posixpath.join(root, TRASH, f"{safe_name}-{run_id}"))
+    return final
+
+
+def append_table(df: DataFrame, lake: str, table: str) -> None:
+    """Append to a log-like table (``_runs``): new files only, so readers never see a partial file."""
+    df.coalesce(1).write.mode("append").parquet(table_path(lake, table))
+
+
+def list_tables(lake: str) -> list[str]:
+    """Tables in the lake: its folders that hold Parquet data (bookkeeping ones start with ``_``)."""
+    root = storage.absolute(lake)
+    if not storage.is_dir(root):
+        return []
+    names = []
+    for folder in storage.list_dirs(root):
+        name = posixpath.basename(folder.rstrip("/"))
+        if name.startswith(".") or not any(f.endswith(".parquet") for f in storage.list_files(folder, recursive=True)):
+            continue
+        names.append(name)
+    return names
+
+
+def read_table(spark: SparkSession, lake: str, table: str, schema: StructType | None = None) -> DataFrame:
+    path = table_path(lake, table)
+    if not storage.exists(path):
+        raise LakeTableMissing(f"table {table!r} is not in the lake at {storage.absolute(lake)}: run the job that makes it first")
+    reader = spark.read.schema(schema) if schema is not None else spark.read
+    return reader.parquet(path)
+
+
+def register_views(spark: SparkSession, lake: str) -> list[str]:
+    """Every lake table as a temporary view named after it; returns the names."""
+    names = list_tables(lake)
+    for name in names:
+        read_table(spark, lake, name).createOrReplaceTempView(name)
+    return names

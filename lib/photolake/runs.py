@@ -1,0 +1,87 @@
+"""Run summaries: what a job read, wrote and rejected, printed at its end and appended to ``_runs``."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from pyspark.sql import SparkSession
+
+from photolake import lake
+from photolake.config import Config
+from photolake.schemas import RUNS
+
+
+def new_run_id(job: str) -> str:
+    return f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{job}-{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class TableCounts:
+    table: str
+    rows_in: int
+    rows_out: int
+    rows_rejected: int
+    values_rejected: int = 0
+    elapsed_s: float = 0.0
+    status: str = "ok"
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def balanced(self) -> bool:
+        return self.rows_in == self.rows_out + self.rows_rejected
+
+
+@dataclass
+class RunSummary:
+    job: str
+    run_id: str
+    config: Config | None = None
+    started: float = field(default_factory=time.time)
+    tables: list[TableCounts] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    status: str = "ok"
+
+    def add(self, counts: TableCounts) -> None:
+        self.tables.append(counts)
+
+    @property
+    def elapsed_s(self) -> float:
+        return time.time() - self.started
+
+    def render(self) -> str:
+        elapsed = self.elapsed_s
+        total_in = sum(t.rows_in for t in self.tables)
+        lines = [f"photolake {self.job} run {self.run_id}: {self.status}, {elapsed:.1f} s"]
+        if self.tables:
+            lines.append(f"  {'table':<14}{'rows in':>12}{'written':>12}{'rejected':>10}{'bad values':>12}"
+                         f"{'seconds':>9}{'rows/s':>11}")
+            for t in self.tables:
+                rate = t.rows_in / t.elapsed_s if t.elapsed_s else 0.0
+                flag = "" if t.balanced else "  (counts do not add up!)"
+                lines.append(f"  {t.table:<14}{t.rows_in:>12,}{t.rows_out:>12,}{t.rows_rejected:>10,}"
+                             f"{t.values_rejected:>12,}{t.elapsed_s:>9.1f}{rate:>11,.0f}{flag}")
+                lines += [f"      note: {n}" for n in t.notes]
+            lines.append(f"  {'all':<14}{total_in:>12,}{sum(t.rows_out for t in self.tables):>12,}"
+                         f"{sum(t.rows_rejected for t in self.tables):>10,}"
+                         f"{sum(t.values_rejected for t in self.tables):>12,}{elapsed:>9.1f}"
+                         f"{(total_in / elapsed if elapsed else 0):>11,.0f}")
+        lines += [f"  note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    def append_to_lake(self, spark: SparkSession, lake_dir: str) -> None:
+        # aware datetimes: PySpark would read naive ones in the machine's local time zone
+        finished = datetime.now(timezone.utc)
+        started = datetime.fromtimestamp(self.started, timezone.utc)
+        config = json.dumps(dict(self.config), default=str, sort_keys=True) if self.config else None
+        rows = [
+            (self.run_id, self.job, t.table, t.status, started, finished, t.elapsed_s, t.rows_in, t.rows_out,
+             t.rows_rejected, t.values_rejected, (t.rows_in / t.elapsed_s) if t.elapsed_s else None, config,
+             t.notes + self.notes)
+            for t in self.tables
+        ] or [(self.run_id, self.job, None, self.status, started, finished, self.elapsed_s, None, None, None,
+               None, None, config, self.notes)]
+        lake.append_table(spark.createDataFrame(rows, RUNS), lake_dir, "_runs")

@@ -1,0 +1,224 @@
+"""Every lake table's schema, in one place: the contract between jobs.
+
+The dataset tables (photos, keywords, collections, conversions, colors) also say how each source column
+of the release is typed (``Column.kind``) and which other header names mean the same column (``aliases``).
+docs/lake.md documents every table and column; tests/test_schemas.py keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pyspark.sql.types import (
+    ArrayType,
+    BooleanType,
+    DataType,
+    DoubleType,
+    IntegerType,
+    LongType,
+    MapType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+)
+
+PHOTO_ID_PATTERN = r"^[A-Za-z0-9_-]{11}$"
+
+# How a source column's text becomes a value; see photolake.ingest.typing for each rule.
+KIND_TYPES: dict[str, DataType] = {
+    "id": StringType(),
+    "text": StringType(),
+    "timestamp": TimestampType(),
+    "bool": BooleanType(),
+    "int": IntegerType(),
+    "long": LongType(),
+    "double": DoubleType(),
+    "latitude": DoubleType(),
+    "longitude": DoubleType(),
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str = "text"
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def data_type(self) -> DataType:
+        return KIND_TYPES[self.kind]
+
+
+@dataclass(frozen=True)
+class DatasetTable:
+    """A table of the release: its source columns (every release's, header order of 1.3.x first)."""
+
+    name: str
+    columns: tuple[Column, ...]
+    derived: tuple[StructField, ...] = ()
+    partition_by: tuple[str, ...] = ()
+    has_photo_id: bool = True
+    unique_photo_id: bool = False
+    notes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def source_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def schema(self) -> StructType:
+        """The lake table: typed source columns, derived columns, then unknown extra columns as a map."""
+        fields = [StructField(c.name, c.data_type, nullable=c.kind != "id") for c in self.columns]
+        fields += list(self.derived)
+        fields.append(StructField("extra_columns", MapType(StringType(), StringType()), True))
+        return StructType(fields)
+
+    def header_lookup(self) -> dict[str, str]:
+        """Lower-cased header name or alias -> source column name."""
+        lookup = {}
+        for c in self.columns:
+            for name in (c.name, *c.aliases):
+                lookup[name.lower()] = c.name
+        return lookup
+
+
+PHOTOS = DatasetTable(
+    name="photos",
+    unique_photo_id=True,
+    columns=(
+        Column("photo_id", "id"),
+        Column("photo_url"),
+        Column("photo_image_url"),
+        Column("photo_submitted_at", "timestamp"),
+        Column("photo_featured", "bool"),
+        Column("photo_width", "int"),
+        Column("photo_height", "int"),
+        Column("photo_aspect_ratio", "double"),
+        Column("photo_description"),
+        Column("photographer_username"),
+        Column("photographer_first_name"),
+        Column("photographer_last_name"),
+        Column("exif_camera_make"),
+        Column("exif_camera_model"),
+        Column("exif_iso"),
+        Column("exif_aperture_value"),
+        Column("exif_focal_length"),
+        Column("exif_exposure_time"),
+        Column("photo_location_name"),
+        Column("photo_location_latitude", "latitude"),
+        Column("photo_location_longitude", "longitude"),
+        Column("photo_location_country"),
+        Column("photo_location_city"),
+        Column("stats_views", "long"),
+        Column("stats_downloads", "long"),
+        Column("ai_description"),
+        Column("ai_primary_landmark_name"),
+        Column("ai_primary_landmark_latitude", "latitude"),
+        Column("ai_primary_landmark_longitude", "longitude"),
+        Column("ai_primary_landmark_confidence", "double"),
+        Column("blur_hash"),
+    ),
+    derived=(
+        StructField("camera_make", StringType(), True),
+        StructField("camera_model", StringType(), True),
+        StructField("iso", IntegerType(), True),
+        StructField("aperture_f", DoubleType(), True),
+        StructField("focal_length_mm", DoubleType(), True),
+        StructField("exposure_time_s", DoubleType(), True),
+    ),
+)
+
+KEYWORDS = DatasetTable(
+    name="keywords",
+    columns=(
+        Column("photo_id", "id"),
+        Column("keyword"),
+        Column("ai_service_1_confidence", "double"),
+        Column("ai_service_2_confidence", "double"),
+        Column("suggested_by_user", "bool"),
+        Column("user_suggestion_source"),
+        Column("suggested_by_ai_service_3", "bool"),
+        Column("confirmed_by_ai_service_3", "bool"),
+    ),
+)
+
+COLLECTIONS = DatasetTable(
+    name="collections",
+    columns=(
+        Column("photo_id", "id"),
+        Column("collection_id"),
+        Column("collection_title"),
+        Column("photo_collected_at", "timestamp"),
+        Column("collection_type"),
+    ),
+)
+
+CONVERSIONS = DatasetTable(
+    name="conversions",
+    columns=(
+        Column("converted_at", "timestamp"),
+        Column("conversion_type"),
+        Column("keyword"),
+        Column("photo_id", "id"),
+        Column("anonymous_user_id"),
+        Column("conversion_country"),
+        Column("device_type"),
+        Column("search_orientation_filter"),
+        Column("search_ordering"),
+    ),
+)
+
+COLORS = DatasetTable(
+    name="colors",
+    columns=(
+        Column("photo_id", "id"),
+        Column("hex"),
+        Column("red", "int"),
+        Column("green", "int"),
+        Column("blue", "int"),
+        Column("keyword"),
+        Column("coverage", "double", aliases=("ai_coverage",)),
+        Column("score", "double", aliases=("ai_score",)),
+    ),
+)
+
+DATASET_TABLES: dict[str, DatasetTable] = {t.name: t for t in (PHOTOS, KEYWORDS, COLLECTIONS, CONVERSIONS, COLORS)}
+
+# ---- bookkeeping tables -------------------------------------------------------------------------------
+
+REJECTS = StructType([
+    StructField("run_id", StringType(), False),
+    StructField("source_file", StringType(), True),
+    StructField("line", LongType(), True),
+    StructField("photo_id", StringType(), True),
+    StructField("column", StringType(), True),
+    StructField("raw_value", StringType(), True),
+    StructField("reason", StringType(), False),
+    StructField("row_rejected", BooleanType(), False),
+    StructField("table", StringType(), False),  # partition column: a rerun replaces one table's rejects
+])
+REJECTS_PARTITION_BY = ("table",)
+
+RUNS = StructType([
+    StructField("run_id", StringType(), False),
+    StructField("job", StringType(), False),
+    StructField("table", StringType(), True),
+    StructField("status", StringType(), False),
+    StructField("started_at", TimestampType(), False),
+    StructField("finished_at", TimestampType(), False),
+    StructField("elapsed_s", DoubleType(), False),
+    StructField("rows_in", LongType(), True),
+    StructField("rows_out", LongType(), True),
+    StructField("rows_rejected", LongType(), True),
+    StructField("values_rejected", LongType(), True),
+    StructField("rows_per_s", DoubleType(), True),
+    StructField("config", StringType(), True),
+    StructField("notes", ArrayType(StringType()), True),
+])
+
+LAKE_TABLES: dict[str, StructType] = {
+    **{name: t.schema for name, t in DATASET_TABLES.items()},
+    "_rejects": REJECTS,
+    "_runs": RUNS,
+}
