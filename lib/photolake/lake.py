@@ -64,7 +64,12 @@ def write_table(df: DataFrame, lake: str, table: str, run_id: str,
     writer = out.write.mode("overwrite")
     if partition_by:
         writer = writer.partitionBy(*partition_by)
-    writer.parquet(staged)
+    try:
+        writer.parquet(staged)
+    except Exception:
+        fs, staged_path = _hadoop(spark, staged)
+        fs.delete(staged_path, True)  # the old table stays as it was
+        raise
     final = table_path(root, table)
     _replace(spark, staged, final, posixpath.join(root, TRASH, f"{safe_name}-{run_id}"))
     return final

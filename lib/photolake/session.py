@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Mapping
 
 from pyspark.sql import SparkSession
@@ -21,6 +22,10 @@ BASE_SPARK_CONF = {
     "spark.ui.showConsoleProgress": "false",
     "spark.sql.sources.partitionOverwriteMode": "dynamic",
 }
+
+
+# Spark's own log config (quiet); effective when this process starts the JVM (tests, notebooks).
+LOG4J_CONF = Path(__file__).resolve().parents[2] / "conf" / "log4j2.properties"
 
 
 def is_local(master: str) -> bool:
@@ -42,6 +47,8 @@ def build_session(app: str, config: Config | None = None, extra_conf: Mapping[st
     conf = dict(BASE_SPARK_CONF)
     if is_local(master):
         conf["spark.pyspark.python"] = sys.executable
+    if LOG4J_CONF.exists():
+        conf["spark.driver.extraJavaOptions"] = f"-Dlog4j2.configurationFile=file:{LOG4J_CONF}"
     conf.update(config.spark_conf() if config else {})
     conf.update(extra_conf or {})
     for key, value in conf.items():

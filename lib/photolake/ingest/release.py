@@ -28,6 +28,13 @@ class Release:
     def tables(self) -> list[str]:
         return [t for t in DATASET_TABLES if t in self.parts]
 
+    def only(self, tables: list[str]) -> "Release":
+        """The same release restricted to ``tables``."""
+        missing = [t for t in tables if t not in self.parts]
+        if missing:
+            raise DatasetNotFound(f"no {', '.join(missing)} table in {self.location}; it has: {', '.join(self.tables)}")
+        return Release(self.location, {t: self.parts[t] for t in tables}, self.version)
+
 
 def _group_parts(paths: list[str]) -> dict[str, list[str]]:
     found: dict[str, list[tuple[int, str]]] = {}

@@ -1,0 +1,45 @@
+# photolake: make setup | make demo | make test | make bench
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SUBMIT := ./spark-submit.sh
+DEMO_PHOTOS ?= 200
+DEMO_PORT ?= 8765
+
+.PHONY: setup demo test bench clean check-java
+
+setup: $(STAMP)
+
+check-java:
+	@v=$$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n1); \
+	if [ -z "$$v" ]; then \
+	  echo "Java not found: Spark needs Java 17 or newer. Install it, e.g. 'sudo apt-get install openjdk-17-jre-headless' (Debian/Ubuntu) or 'brew install openjdk@17' (macOS), then run make again."; exit 1; \
+	elif [ "$$v" -lt 17 ]; then \
+	  echo "Java $$v found, but Spark 4 needs Java 17 or newer: install openjdk-17 (or newer) and put it first on PATH / set JAVA_HOME."; exit 1; \
+	fi
+
+$(STAMP): pyproject.toml | check-java
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# The whole pipeline on the built-in sample: make a release with images, ingest it, query the lake.
+demo: setup
+	rm -rf output/sample output/lake
+	$(SUBMIT) sample --out output/sample --photos $(DEMO_PHOTOS) --image-base-url http://127.0.0.1:$(DEMO_PORT)
+	$(SUBMIT) ingest --dataset output/sample --lake output/lake
+	$(SUBMIT) sql --lake output/lake "SELECT camera_make, count(*) AS photos, round(avg(aperture_f), 1) AS mean_f_number, round(avg(iso)) AS mean_iso FROM photos WHERE camera_make IS NOT NULL GROUP BY camera_make ORDER BY photos DESC LIMIT 10"
+	$(SUBMIT) sql --lake output/lake "SELECT table, rows_in, rows_out, rows_rejected, values_rejected FROM _runs WHERE job = 'ingest' ORDER BY finished_at DESC, table LIMIT 5"
+	@echo "demo done: the release is in output/sample, the lake in output/lake (./spark-submit.sh sql --help)"
+
+test: setup
+	$(PY) -m pytest
+
+bench: setup
+	$(PY) bench/ingest.py
+
+clean:
+	rm -rf output dist .pytest_cache

@@ -1,0 +1,33 @@
+"""Run Spark SQL over the lake: every table is a view named after it (photos, keywords, _runs, ...).
+
+  ./spark-submit.sh sql "SELECT camera_make, count(*) n FROM photos GROUP BY 1 ORDER BY n DESC"
+  ./spark-submit.sh sql --format json "SELECT * FROM _runs"      # one JSON object per row
+"""
+
+import sys
+
+from photolake import lake
+from photolake.cli import job_parser, resolve_config, run_job
+from photolake.session import build_session
+from photolake.sql import write_result
+
+JOB = "sql"
+
+
+def main(argv=None) -> int:
+    parser = job_parser(JOB, __doc__)
+    parser.add_argument("query", help="the SQL query")
+    parser.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
+    parser.add_argument("--max-rows", type=int, default=1000, help="rows shown by --format table (default 1000)")
+    args = parser.parse_args(argv)
+    config = resolve_config(args)
+    spark = build_session(JOB, config)
+    views = lake.register_views(spark, config["paths.lake"])
+    print(f"views: {', '.join(views) or '(the lake is empty)'}", file=sys.stderr)
+    write_result(spark.sql(args.query), args.format, sys.stdout, args.max_rows)
+    spark.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    run_job(JOB, main)

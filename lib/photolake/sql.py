@@ -1,0 +1,50 @@
+"""Printing query results for people (an aligned table) and programs (CSV, JSON lines)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from typing import TextIO
+
+from pyspark.sql import DataFrame
+
+
+def _plain(value):
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if hasattr(value, "asDict"):
+        return _plain(value.asDict(recursive=True))
+    return value
+
+
+def write_result(df: DataFrame, fmt: str, out: TextIO, max_rows: int = 1000) -> int:
+    """Write a query's rows in ``fmt`` (table, csv, json); returns the number of rows written."""
+    columns = df.columns
+    if fmt == "table":
+        rows = df.limit(max_rows + 1).collect()
+        shown = [[("NULL" if v is None else str(_plain(v))) for v in row] for row in rows[:max_rows]]
+        widths = [max([len(c)] + [len(r[i]) for r in shown]) for i, c in enumerate(columns)]
+        out.write("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip() + "\n")
+        out.write("  ".join("-" * w for w in widths) + "\n")
+        for r in shown:
+            out.write("  ".join(v.replace("\n", "\\n").ljust(w) for v, w in zip(r, widths)).rstrip() + "\n")
+        more = " (more not shown: use --max-rows or --format csv)" if len(rows) > max_rows else ""
+        out.write(f"({len(shown)} row{'s' if len(shown) != 1 else ''}){more}\n")
+        return len(shown)
+    count = 0
+    if fmt == "csv":
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        for row in df.toLocalIterator():
+            writer.writerow([json.dumps(_plain(v), default=str, ensure_ascii=False)
+                             if isinstance(v, (list, dict)) or hasattr(v, "asDict") else v for v in row])
+            count += 1
+    elif fmt == "json":
+        for row in df.toLocalIterator():
+            out.write(json.dumps(_plain(row.asDict(recursive=True)), default=str, ensure_ascii=False) + "\n")
+            count += 1
+    else:
+        raise ValueError(f"unknown format {fmt!r}")
+    return count

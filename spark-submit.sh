@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Run a photolake job through Spark's own spark-submit:  ./spark-submit.sh JOB [options]
+#
+# The library is shipped as a zip with --py-files, so the same command works against a cluster where
+# photolake is not installed.  Extra spark-submit options (executor memory, --files, ...) go in
+# PHOTOLAKE_SUBMIT_ARGS, e.g. PHOTOLAKE_SUBMIT_ARGS="--executor-memory 4g --total-executor-cores 8".
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+jobs_dir="$here/jobs"
+
+list_jobs() {
+  echo "usage: ./spark-submit.sh JOB [options]      (./spark-submit.sh JOB --help for a job's options)"
+  echo
+  echo "jobs:"
+  for file in "$jobs_dir"/*.py; do
+    name="$(basename "$file" .py)"
+    summary="$(sed -n 's/^"""\(.*\)/\1/p' "$file" | head -n 1)"
+    printf '  %-14s %s\n' "${name//_/-}" "$summary"
+  done
+  echo
+  echo "options every job has: --conf FILE --master URL --lake DIR --images DIR --dataset DIR --set KEY=VALUE"
+}
+
+if [[ $# -eq 0 || "$1" == "--help" || "$1" == "-h" || "$1" == "help" ]]; then
+  list_jobs
+  exit 0
+fi
+
+job="$1"; shift
+script="$jobs_dir/${job//-/_}.py"
+if [[ ! -f "$script" ]]; then
+  echo "spark-submit.sh: no job named '$job'" >&2
+  list_jobs >&2
+  exit 2
+fi
+
+# The interpreter: the project's venv when there is one, else whatever python3 is on PATH.
+python="${PHOTOLAKE_PYTHON:-}"
+if [[ -z "$python" ]]; then
+  if [[ -x "$here/.venv/bin/python" ]]; then python="$here/.venv/bin/python"; else python="$(command -v python3)"; fi
+fi
+
+# A job's --help needs no Spark: answer it without starting a JVM.
+for arg in "$@"; do
+  if [[ "$arg" == "--help" || "$arg" == "-h" ]]; then
+    PYTHONPATH="$here/lib${PYTHONPATH:+:$PYTHONPATH}" exec "$python" "$script" "$@"
+  fi
+done
+
+submit="${SPARK_HOME:+$SPARK_HOME/bin/spark-submit}"
+if [[ -z "$submit" || ! -x "$submit" ]]; then
+  submit="$(dirname "$python")/spark-submit"
+  [[ -x "$submit" ]] || submit="$(command -v spark-submit || true)"
+fi
+if [[ -z "$submit" ]]; then
+  echo "spark-submit.sh: spark-submit not found: run 'make setup' (installs pyspark into .venv) or set SPARK_HOME" >&2
+  exit 2
+fi
+
+# Ship the library: a zip of lib/photolake, rebuilt when any of its files is newer.
+zip_file="$here/dist/photolake.zip"
+if [[ ! -f "$zip_file" || -n "$(find "$here/lib/photolake" -newer "$zip_file" -name '*.py' -print -quit)" ]]; then
+  mkdir -p "$here/dist"
+  (cd "$here/lib" && "$python" - "$zip_file" <<'PY'
+import pathlib, sys, zipfile
+target = pathlib.Path(sys.argv[1])
+tmp = target.with_suffix(".tmp")
+with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+    for path in sorted(pathlib.Path("photolake").rglob("*.py")):
+        zf.write(path)
+tmp.replace(target)
+PY
+  )
+fi
+
+# The job's --master (if given) is spark-submit's master too; otherwise the config decides in the job.
+master_args=()
+previous=""
+for arg in "$@"; do
+  if [[ "$previous" == "--master" ]]; then master_args=(--master "$arg"); fi
+  if [[ "$arg" == --master=* ]]; then master_args=(--master "${arg#--master=}"); fi
+  previous="$arg"
+done
+
+export PYSPARK_PYTHON="${PYSPARK_PYTHON:-$python}"
+export PYSPARK_DRIVER_PYTHON="${PYSPARK_DRIVER_PYTHON:-$python}"
+# shellcheck disable=SC2086
+exec "$submit" "${master_args[@]}" --name "photolake-$job" --py-files "$zip_file" \
+  --conf "spark.pyspark.python=$PYSPARK_PYTHON" \
+  --driver-java-options "-Dlog4j2.configurationFile=file:$here/conf/log4j2.properties" \
+  ${PHOTOLAKE_SUBMIT_ARGS:-} "$script" "$@"

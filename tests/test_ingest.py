@@ -1,0 +1,170 @@
+"""Sample release -> ingest -> lake: exact counts, every injected defect in _rejects, quirks preserved,
+schemas as the contract says, atomic replace, and releases 1.0.x / 1.4.x / multi-part / zip."""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import pytest
+from pyspark.sql import functions as F
+
+from photolake import lake
+from photolake.ingest.load import ingest_release
+from photolake.ingest.release import find_release
+from photolake.sample.release import QUIRKS_PHOTO, SampleOptions, generate_release, photo_id
+from photolake.schemas import DATASET_TABLES, LAKE_TABLES
+
+PHOTOS = 60
+
+
+def ingest(spark, dataset: Path, lake_dir: Path, run_id: str = "run1"):
+    counts = ingest_release(spark, find_release(str(dataset)), str(lake_dir), run_id, batch_rows=5000)
+    return {c.table: c for c in counts}
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    out = tmp_path_factory.mktemp("release") / "sample"
+    generate_release(out, SampleOptions(photos=PHOTOS, seed=7, images=False))
+    return out, json.loads((out / "sample-manifest.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def ingested(spark, sample, tmp_path_factory):
+    out, manifest = sample
+    lake_dir = tmp_path_factory.mktemp("lake")
+    return lake_dir, ingest(spark, out, lake_dir), manifest
+
+
+def test_counts_in_equal_counts_out_plus_rejects(ingested):
+    _, counts, manifest = ingested
+    assert set(counts) == set(DATASET_TABLES)
+    for table, c in counts.items():
+        row_defects = [d for d in manifest["row_defects"] if d["table"] == table]
+        assert c.rows_in == manifest["records"][table], table
+        assert c.rows_rejected == len(row_defects), table
+        assert c.rows_out == c.rows_in - c.rows_rejected, table
+        assert c.values_rejected == len([d for d in manifest["value_defects"] if d["table"] == table]), table
+    assert counts["photos"].rows_out == PHOTOS + len([d for d in manifest["value_defects"] if d["table"] == "photos"])
+
+
+def test_tables_on_disk_have_the_contract_schema_and_counts(spark, ingested):
+    lake_dir, counts, _ = ingested
+    for table in DATASET_TABLES:
+        df = lake.read_table(spark, str(lake_dir), table)
+        # Parquet reads every column back as nullable: compare names and types
+        assert [(f.name, f.dataType) for f in df.schema] == [(f.name, f.dataType) for f in LAKE_TABLES[table]]
+        assert df.count() == counts[table].rows_out, table
+
+
+def test_every_injected_defect_is_in_rejects_with_file_and_line(spark, ingested):
+    lake_dir, _, manifest = ingested
+    found = [r.asDict() for r in lake.read_table(spark, str(lake_dir), "_rejects").collect()]
+    rows = {(r["table"], os.path.basename(r["source_file"]), r["line"]): r for r in found if r["row_rejected"]}
+    values = {(r["table"], os.path.basename(r["source_file"]), r["line"], r["column"]) for r in found
+              if not r["row_rejected"]}
+    for defect in manifest["row_defects"]:
+        key = (defect["table"], defect["file"], defect["line"])
+        assert key in rows, defect
+        assert defect["reason"] in rows[key]["reason"], (defect, rows[key])
+        assert rows[key]["photo_id"] == defect["photo_id"]
+    assert len(rows) == len(manifest["row_defects"])
+    expected_values = {(d["table"], d["file"], d["line"], d["column"]) for d in manifest["value_defects"]}
+    assert values == expected_values
+
+
+def test_quirks_survive(spark, ingested):
+    lake_dir, _, _ = ingested
+    keywords = lake.read_table(spark, str(lake_dir), "keywords")
+    words = {r.keyword for r in keywords.select("keyword").distinct().collect()}
+    assert "fujisan\nmount fuji" in words and "tab\tinside" in words and 'the "best" view' in words
+    assert {"東京", "🌊", "서울"} & words
+    photos = lake.read_table(spark, str(lake_dir), "photos")
+    text_columns = [f.name for f in photos.schema.fields if f.dataType.simpleString() == "string"]
+    untrimmed = photos.filter(F.greatest(*[F.col(c).rlike(r"^\s|\s$").cast("int") for c in text_columns]) == 1)
+    assert untrimmed.count() == 0
+    # the generator's quirks photo: 'LONDON ', ' United Kingdom', a multi-line CJK description
+    quirky = photos.filter(F.col("photo_id") == photo_id(7, QUIRKS_PHOTO)).first()
+    assert (quirky.photo_location_name, quirky.photo_location_country) == ("LONDON", "United Kingdom")
+    assert quirky.photo_description == '富士山 🗻 at dawn\nsecond line\twith a tab and "quotes"'
+    assert quirky.photo_location_latitude == pytest.approx(51.5074, abs=0.5)
+    assert photos.filter(F.col("photo_submitted_at").isNull()).count() == 1  # the injected 'yesterday'
+    assert photos.agg(F.max("stats_views")).first()[0] > 1000 * photos.agg(F.min("stats_views")).first()[0]
+
+
+def test_camera_columns_are_normalised(spark, ingested):
+    lake_dir, _, _ = ingested
+    photos = lake.read_table(spark, str(lake_dir), "photos")
+    makes = {r.camera_make for r in photos.select("camera_make").distinct().collect()} - {None}
+    assert makes <= {"Nikon", "Canon", "Sony", "Fujifilm", "Olympus", "Apple", "Samsung", "Panasonic", "Leica",
+                     "DJI", "Google", "Pentax", "Hasselblad", "GoPro"}
+    assert photos.filter(F.col("exif_camera_make").isin("NIKON CORPORATION", "Nikon")).select("camera_make") \
+        .distinct().collect() in ([], [("Nikon",)])
+    numeric = photos.filter(F.col("exif_aperture_value").isNotNull()
+                            & ~F.lower("exif_aperture_value").isin("undef", "inf", "wide open"))
+    assert numeric.filter(F.col("aperture_f").isNull()).count() == 0
+
+
+def test_rerun_replaces_tables_and_appends_runs(spark, sample, tmp_path):
+    out, manifest = sample
+    first = ingest(spark, out, tmp_path, "first")
+    second = ingest(spark, out, tmp_path, "second")
+    assert {t: c.rows_out for t, c in first.items()} == {t: c.rows_out for t, c in second.items()}
+    assert lake.read_table(spark, str(tmp_path), "photos").count() == second["photos"].rows_out
+    rejects = lake.read_table(spark, str(tmp_path), "_rejects")
+    assert {r.run_id for r in rejects.select("run_id").distinct().collect()} == {"second"}
+    assert not list((tmp_path / ".staging").glob("*")) and not list((tmp_path / ".trash").glob("*"))
+
+
+def test_failed_write_leaves_the_old_table_readable(spark, tmp_path):
+    lake.write_table(spark.range(5), str(tmp_path), "numbers", "ok-run")
+
+    @F.udf("long")
+    def explode_on_three(x):
+        if x == 3:
+            raise ValueError("boom")
+        return x
+
+    with pytest.raises(Exception, match="boom"):
+        lake.write_table(spark.range(10).select(explode_on_three("id").alias("id")), str(tmp_path), "numbers", "bad")
+    assert sorted(r.id for r in lake.read_table(spark, str(tmp_path), "numbers").collect()) == [0, 1, 2, 3, 4]
+    assert not list((tmp_path / ".staging").glob("*"))
+
+
+def test_release_1_0_has_26_photo_columns_and_swapped_coordinates(spark, tmp_path):
+    old, new = tmp_path / "old", tmp_path / "new"
+    generate_release(old, SampleOptions(photos=40, seed=3, release="1.0.0", images=False, defects=False))
+    generate_release(new, SampleOptions(photos=40, seed=3, release="1.3.0", images=False, defects=False))
+    assert sorted(p.name for p in old.glob("*.tsv000")) == [f"{t}.tsv000" for t in sorted(DATASET_TABLES)]
+    assert len((old / "photos.tsv000").read_text().split("\n", 1)[0].split("\t")) == 26
+    counts = ingest(spark, old, tmp_path / "lake-old")
+    ingest(spark, new, tmp_path / "lake-new")
+    assert any("swapped back" in n for n in counts["photos"].notes)
+    assert any("photo_width" in n for n in counts["photos"].notes)
+    cols = ["photo_id", "photo_location_latitude", "photo_location_longitude"]
+    old_df = lake.read_table(spark, str(tmp_path / "lake-old"), "photos").select(cols)
+    new_df = lake.read_table(spark, str(tmp_path / "lake-new"), "photos").select(cols)
+    assert old_df.filter(F.col("photo_location_latitude").isNotNull()).count() > 0
+    assert sorted(old_df.collect()) == sorted(new_df.collect())
+
+
+def test_release_1_4_in_parts_inside_a_zip(spark, tmp_path):
+    out = tmp_path / "full"
+    manifest = generate_release(out, SampleOptions(photos=30, seed=5, release="1.4.0", images=False,
+                                                   rows_per_part=700))
+    keyword_parts = sorted(p.name for p in out.glob("keywords.tsv*"))
+    assert len(keyword_parts) > 2 and keyword_parts[0] == "keywords.tsv000"
+    archive = tmp_path / "unsplash-research-dataset-full-1.4.0.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in sorted(out.glob("*.[tc]sv[0-9]*")):
+            zf.write(path, f"full/{path.name}")
+    counts = ingest(spark, archive, tmp_path / "lake")
+    assert counts["keywords"].rows_in == manifest.records["keywords"]
+    assert counts["keywords"].rows_rejected == len([d for d in manifest.row_defects if d.table == "keywords"])
+    keywords = lake.read_table(spark, str(tmp_path / "lake"), "keywords")
+    assert keywords.filter(F.col("confirmed_by_ai_service_3").isNotNull()).count() == keywords.count()
+    conversions = lake.read_table(spark, str(tmp_path / "lake"), "conversions")
+    assert conversions.filter(F.col("device_type").isNull()).count() == 0
