@@ -6,8 +6,11 @@
 
 import sys
 
+from pyspark.errors import AnalysisException
+
 from photolake import lake
 from photolake.cli import job_parser, resolve_config, run_job
+from photolake.errors import PhotolakeError
 from photolake.session import build_session
 from photolake.sql import write_result
 
@@ -22,9 +25,14 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     config = resolve_config(args)
     spark = build_session(JOB, config)
+    # stdout carries only the result (spark-submit merges the driver's stderr into it), so it can be piped
     views = lake.register_views(spark, config["paths.lake"])
-    print(f"views: {', '.join(views) or '(the lake is empty)'}", file=sys.stderr)
-    write_result(spark.sql(args.query), args.format, sys.stdout, args.max_rows)
+    try:
+        result = spark.sql(args.query)
+    except AnalysisException as exc:
+        raise PhotolakeError(f"{exc.getMessage().splitlines()[0]} (tables in {config['paths.lake']}: "
+                             f"{', '.join(views) or 'none'})") from None
+    write_result(result, args.format, sys.stdout, args.max_rows)
     spark.stop()
     return 0
 

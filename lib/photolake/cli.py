@@ -55,8 +55,10 @@ def resolve_config(args: argparse.Namespace, job_keys: Mapping[str, Any] | None 
 def setup_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         datefmt="%H:%M:%S", stream=sys.stderr)
-    # py4j chatters at INFO about every callback
+    # py4j chatters at INFO about every callback; PySpark logs every failed query as a JSON stack trace,
+    # which the job reports itself in one line
     logging.getLogger("py4j").setLevel(logging.WARNING)
+    logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
 
 
 def run_job(job: str, main: Callable[[], int | None]) -> None:

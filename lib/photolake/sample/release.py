@@ -425,6 +425,7 @@ class ReleaseGenerator:
                 row = with_(column, value)
                 if table == "photos":  # a row of its own, so it loads (with the bad value as null)
                     row[pid_at] = photo_id(self.opt.seed, f"value-defect-{k}")
+                    row[columns.index("photo_url")] = f"https://unsplash.com/photos/{row[pid_at]}"
                 defects.append((row, row[pid_at], "value", column))
         return defects
 

@@ -1,0 +1,72 @@
+"""The command line as a user runs it: ./spark-submit.sh through Spark's own spark-submit."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def submit(*args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, "PHOTOLAKE_PYTHON": sys.executable, **(env or {})}
+    result = subprocess.run([str(ROOT / "spark-submit.sh"), *args], cwd=ROOT, env=full_env, text=True,
+                            capture_output=True, timeout=600)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{args} exited {result.returncode}\n{result.stdout}\n{result.stderr[-4000:]}")
+    return result
+
+
+def test_help_lists_every_job():
+    out = submit("--help").stdout
+    jobs = sorted(p.stem.replace("_", "-") for p in (ROOT / "jobs").glob("*.py"))
+    assert all(f"  {job} " in out for job in jobs)
+    ingest_help = submit("ingest", "--help").stdout
+    for option in ("--conf", "--master", "--lake", "--images", "--dataset", "--set", "--tables", "--release"):
+        assert option in ingest_help
+
+
+def test_unknown_job_and_missing_dataset_are_one_line_errors(tmp_path):
+    unknown = submit("nope", check=False)
+    assert unknown.returncode == 2 and "no job named 'nope'" in unknown.stderr
+    missing = submit("ingest", "--dataset", str(tmp_path / "absent"), "--lake", str(tmp_path / "lake"), check=False)
+    assert missing.returncode == 2
+    output = missing.stdout + missing.stderr  # spark-submit merges the Python driver's stderr into stdout
+    error_lines = [line for line in output.splitlines() if "photolake ingest: error:" in line]
+    assert len(error_lines) == 1 and "unsplash.com/data" in error_lines[0]
+    assert "Traceback" not in output
+
+
+def test_sample_ingest_sql_end_to_end(tmp_path):
+    dataset, lake_dir = tmp_path / "release", tmp_path / "lake"
+    made = submit("sample", "--out", str(dataset), "--photos", "25", "--seed", "4", "--no-images")
+    assert "sample release 1.3.0" in made.stdout
+    ran = submit("ingest", "--dataset", str(dataset), "--lake", str(lake_dir),
+                 "--set", "ingest.batch_rows=1000", env={"PHOTOLAKE_IMAGES": str(tmp_path / "img")})
+    assert "photolake ingest run" in ran.stdout and "counts do not add up" not in ran.stdout
+    assert "ingest.batch_rows" in ran.stdout and "= 1000  (flag)" in ran.stdout  # effective config logged
+    assert f'"{tmp_path / "img"}"  (env PHOTOLAKE_IMAGES)' in ran.stdout
+    manifest = json.loads((dataset / "sample-manifest.json").read_text())
+
+    as_json = submit("sql", "--lake", str(lake_dir), "--format", "json",
+                     "SELECT table, rows_in, rows_out, rows_rejected FROM _runs ORDER BY table").stdout
+    runs = [json.loads(line) for line in as_json.splitlines()]
+    assert {r["table"]: r["rows_in"] for r in runs} == manifest["records"]
+    assert all(r["rows_in"] == r["rows_out"] + r["rows_rejected"] for r in runs)
+
+    as_csv = submit("sql", "--lake", str(lake_dir), "--format", "csv",
+                    "SELECT photo_id, camera_make FROM photos ORDER BY photo_id LIMIT 3").stdout
+    rows = list(csv.reader(io.StringIO(as_csv)))
+    assert rows[0] == ["photo_id", "camera_make"] and len(rows) == 4
+
+    table = submit("sql", "--lake", str(lake_dir), "SELECT count(*) AS n FROM photos").stdout.splitlines()
+    header = table.index("n")
+    assert table[header + 2].strip() == str(manifest["records"]["photos"] - 5) and table[-1] == "(1 row)"
