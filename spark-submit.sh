@@ -83,10 +83,14 @@ for arg in "$@"; do
   previous="$arg"
 done
 
+# In local mode the executors live in the driver's JVM: Spark's default of 1g is too little for a
+# Lite-sized release.  PHOTOLAKE_DRIVER_MEMORY overrides it.
+memory_args=(--driver-memory "${PHOTOLAKE_DRIVER_MEMORY:-4g}")
+
 export PYSPARK_PYTHON="${PYSPARK_PYTHON:-$python}"
 export PYSPARK_DRIVER_PYTHON="${PYSPARK_DRIVER_PYTHON:-$python}"
 # shellcheck disable=SC2086
-exec "$submit" "${master_args[@]}" --name "photolake-$job" --py-files "$zip_file" \
+exec "$submit" "${master_args[@]}" "${memory_args[@]}" --name "photolake-$job" --py-files "$zip_file" \
   --conf "spark.pyspark.python=$PYSPARK_PYTHON" \
   --driver-java-options "-Dlog4j2.configurationFile=file:$here/conf/log4j2.properties" \
   ${PHOTOLAKE_SUBMIT_ARGS:-} "$script" "$@"

@@ -6,6 +6,7 @@ listing the defects it injected.  With --serve it then serves OUT/images on 127.
 """
 
 import logging
+import time
 
 from photolake.cli import job_parser, log_config, resolve_config, run_job
 from photolake.sample.release import SampleOptions, generate_release
@@ -51,11 +52,15 @@ def main(argv=None) -> int:
         colors_per_photo=args.colors_per_photo, users=args.users, rows_per_part=config["sample.rows_per_part"],
         defects=not args.no_defects, images=not args.no_images, images_from=args.images_from,
     )
+    started = time.time()
     manifest = generate_release(out, options)
+    elapsed = time.time() - started
     counts = ", ".join(f"{table} {n:,}" for table, n in manifest.records.items())
+    records = sum(manifest.records.values())
+    # The sample writes a release, not the lake, so its summary is printed only (no _runs row).
     print(f"sample release {options.release} in {out}: {counts}; {manifest.images:,} images; "
           f"{len(manifest.row_defects)} rows and {len(manifest.value_defects)} values to be rejected "
-          f"(see sample-manifest.json)")
+          f"(see sample-manifest.json); {elapsed:.1f} s, {records / max(elapsed, 1e-9):,.0f} records/s")
     if args.serve:
         server = ImageServer(f"{out}/images", config["serve.host"], config["serve.port"])
         print(f"serving {out}/images at {server.url} (Ctrl-C stops)", flush=True)

@@ -9,7 +9,7 @@ import sys
 from pyspark.errors import AnalysisException
 
 from photolake import lake
-from photolake.cli import job_parser, resolve_config, run_job
+from photolake.cli import job_parser, log_config, resolve_config, run_job
 from photolake.errors import PhotolakeError
 from photolake.session import build_session
 from photolake.sql import write_result
@@ -24,6 +24,8 @@ def main(argv=None) -> int:
     parser.add_argument("--max-rows", type=int, default=1000, help="rows shown by --format table (default 1000)")
     args = parser.parse_args(argv)
     config = resolve_config(args)
+    if args.format == "table":  # csv and json output is for pipes: nothing but the rows on stdout
+        log_config(JOB, config)
     spark = build_session(JOB, config)
     # stdout carries only the result (spark-submit merges the driver's stderr into it), so it can be piped
     views = lake.register_views(spark, config["paths.lake"])

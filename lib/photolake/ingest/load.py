@@ -114,7 +114,9 @@ def load_table(spark: SparkSession, release: Release, table: DatasetTable, lake_
         notes.append("release before 1.3.0: photo_location_latitude/longitude swapped back")
     spark.sparkContext.setJobGroup(run_id, f"ingest {table.name}")
     staged = typed_rows(read_raw(spark, table, parts, batch_rows), table, swap)
-    staged = staged.persist(StorageLevel.MEMORY_AND_DISK)
+    # Parsed once, read three times (counts, table, rejects).  On disk: one part can be a single
+    # partition of tens of millions of rows, more than the executor memory holds.
+    staged = staged.persist(StorageLevel.DISK_ONLY)
     try:
         totals = staged.agg(
             F.count(F.lit(1)).alias("rows_in"),
