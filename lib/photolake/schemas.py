@@ -217,8 +217,31 @@ RUNS = StructType([
     StructField("notes", ArrayType(StringType()), True),
 ])
 
+# ---- download -----------------------------------------------------------------------------------------
+
+DOWNLOAD_STATUSES = ("ok", "http_error", "timeout", "connection_error", "not_image", "too_large", "invalid_url",
+                     "disallowed_host")
+
+DOWNLOADS = StructType([
+    StructField("photo_id", StringType(), False),
+    StructField("url", StringType(), True),
+    StructField("path", StringType(), True),
+    StructField("status", StringType(), False),
+    StructField("http_status", IntegerType(), True),
+    StructField("error", StringType(), True),
+    StructField("attempts", IntegerType(), True),
+    StructField("bytes", LongType(), True),
+    StructField("width", IntegerType(), True),
+    StructField("height", IntegerType(), True),
+    StructField("sha256", StringType(), True),
+    StructField("content_type", StringType(), True),
+    StructField("elapsed_ms", LongType(), True),
+    StructField("downloaded_at", TimestampType(), True),
+])
+
 LAKE_TABLES: dict[str, StructType] = {
     **{name: t.schema for name, t in DATASET_TABLES.items()},
+    "downloads": DOWNLOADS,
     "_rejects": REJECTS,
     "_runs": RUNS,
 }

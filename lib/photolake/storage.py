@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+import uuid
 import zipfile
 from contextlib import contextmanager
 from typing import BinaryIO, Iterator
@@ -93,3 +94,25 @@ def open_text(path: str, encoding: str = "utf-8-sig") -> Iterator[io.TextIOWrapp
             yield text
         finally:
             text.detach()
+
+
+def read_bytes(path: str) -> bytes:
+    with open_binary(path) as stream:
+        return stream.read()
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    """Write via a temporary name in the same folder and rename: the final name never holds a half file."""
+    fs, inner = filesystem(path)
+    folder, _, name = inner.rpartition("/")
+    temporary = f"{folder}/.{name}.{uuid.uuid4().hex}.part"
+    if isinstance(fs, pafs.LocalFileSystem):
+        os.makedirs(folder, exist_ok=True)
+        with open(temporary, "wb") as f:
+            f.write(data)
+        os.replace(temporary, inner)
+        return
+    fs.create_dir(folder, recursive=True)
+    with fs.open_output_stream(temporary) as stream:
+        stream.write(data)
+    fs.move(temporary, inner)

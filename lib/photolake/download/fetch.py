@@ -1,0 +1,363 @@
+"""Fetching one image: plain Python (no Spark), run by many threads per partition on the executors.
+
+Safety first: only http(s), only allowed hosts (checked again on every redirect hop, so a redirect cannot
+reach an internal address), photo_id checked before it becomes a path.  Then politeness (a per-host
+rate and connection cap, a descriptive User-Agent, the X-Robots-Tag opt-out), retries with exponential
+backoff and jitter on timeouts, connection errors, 429 and 5xx (honouring Retry-After, never on other
+4xx), verification (an image, within the pixel limit), optional local resizing, and an atomic write.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import random
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+import requests
+from PIL import Image
+from requests.adapters import HTTPAdapter
+
+from photolake import storage
+from photolake.schemas import PHOTO_ID_PATTERN
+
+RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+OPT_OUT_DIRECTIVES = ("noai", "noimageai")
+EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "TIFF": "tif", "BMP": "bmp",
+              "MPO": "jpg", "HEIF": "heic", "AVIF": "avif"}
+_PHOTO_ID = re.compile(PHOTO_ID_PATTERN)
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    width: int | None = 1080  # None: the original file
+    quality: int = 85
+    timeout_s: float = 10.0
+    retries: int = 3
+    backoff_s: float = 0.5
+    max_backoff_s: float = 30.0
+    max_redirects: int = 5
+    allow_hosts: tuple[str, ...] = ("images.unsplash.com",)
+    imgix_hosts: tuple[str, ...] = ("images.unsplash.com",)
+    resize_local: bool = True
+    user_agent: str = "photolake/0.1 (image dataset downloader; +https://github.com/photolake/photolake)"
+    max_bytes: int = 50_000_000
+    max_pixels: int = 100_000_000
+    respect_opt_out: bool = True
+
+
+@dataclass
+class DownloadResult:
+    photo_id: str
+    url: str | None
+    path: str | None = None
+    status: str = "ok"
+    http_status: int | None = None
+    error: str | None = None
+    attempts: int = 0
+    bytes: int | None = None
+    width: int | None = None
+    height: int | None = None
+    sha256: str | None = None
+    content_type: str | None = None
+    elapsed_ms: int = 0
+    downloaded_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+
+class FetchFailure(Exception):
+    def __init__(self, status: str, error: str, http_status: int | None = None, retry: bool = False,
+                 retry_after: float | None = None):
+        super().__init__(error)
+        self.status, self.error, self.http_status = status, error, http_status
+        self.retry, self.retry_after = retry, retry_after
+
+
+# ---- paths -------------------------------------------------------------------------------------------
+
+def shard_of(photo_id: str) -> str:
+    """4,096 folders, from a hash of the id (so ids differing only in case do not collide on macOS)."""
+    return hashlib.sha1(photo_id.encode()).hexdigest()[:3]
+
+
+def image_path(images_root: str, photo_id: str, extension: str = "jpg") -> str:
+    """``<images>/<shard>/<photo_id>.<ext>``; the id must be a dataset id, never a path."""
+    if not isinstance(photo_id, str) or not _PHOTO_ID.match(photo_id):
+        raise FetchFailure("invalid_url", f"photo_id {photo_id!r} is not an 11-character id: refusing it as a file name")
+    return f"{images_root.rstrip('/')}/{shard_of(photo_id)}/{photo_id}.{extension}"
+
+
+def existing_image(images_root: str, photo_id: str) -> str | None:
+    """The stored file of a photo, whatever its format, if there is one (written atomically: complete)."""
+    for extension in dict.fromkeys(EXTENSIONS.values()):
+        path = image_path(images_root, photo_id, extension)
+        if storage.exists(path):
+            return path
+    return None
+
+
+# ---- URLs ----------------------------------------------------------------------------------------------
+
+def host_allowed(url: str, allow_hosts: tuple[str, ...]) -> bool:
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    port = parts.port
+    for entry in allow_hosts:
+        entry_host, _, entry_port = entry.lower().rpartition(":") if re.search(r":\d+$", entry) else (entry.lower(), "", "")
+        if host == entry_host and (not entry_port or int(entry_port) == port):
+            return True
+        if entry_host.startswith("*.") and host.endswith(entry_host[1:]):
+            return True
+    return False
+
+
+def check_url(url: str | None, allow_hosts: tuple[str, ...]) -> None:
+    """Raise FetchFailure(invalid_url | disallowed_host) unless the URL may be fetched."""
+    if not url or not isinstance(url, str) or any(c.isspace() for c in url.strip()):
+        raise FetchFailure("invalid_url", f"not a URL: {url!r}")
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018  (raises on a malformed port, as in 'images.unsplash.com-grass.jpg')
+    except ValueError as exc:
+        raise FetchFailure("invalid_url", f"malformed URL {url!r}: {exc}") from None
+    if parts.scheme not in ("http", "https"):
+        raise FetchFailure("invalid_url", f"only http(s) URLs are fetched, not {parts.scheme or 'no scheme'}: {url!r}")
+    if not parts.hostname or not re.fullmatch(r"[A-Za-z0-9.\-\[\]:]+", parts.hostname):
+        raise FetchFailure("invalid_url", f"no valid host in {url!r}")
+    host = parts.hostname.lower()
+    for allowed in allow_hosts:
+        allowed_host = allowed.lower().split(":")[0]
+        if host.startswith(allowed_host) and host != allowed_host and host[len(allowed_host)] != ".":
+            # the release's broken URLs: the path ran into the host (images.unsplash.com-grass-sun.jpg/)
+            raise FetchFailure("invalid_url", f"broken URL: the host {allowed_host} runs into {host[len(allowed_host):]!r}")
+    if not host_allowed(url, allow_hosts):
+        raise FetchFailure("disallowed_host", f"host {parts.hostname} is not on the allow list "
+                                              f"({', '.join(allow_hosts)}); add it with --allow-hosts")
+
+
+def request_url(url: str, settings: FetchSettings) -> str:
+    """For imgix hosts, ask the server for the configured width (w, q, fm=jpg); else the URL as it is."""
+    url = url.strip()
+    parts = urlsplit(url)
+    if settings.width is None or not host_allowed(url, settings.imgix_hosts):
+        return url
+    query = dict(parse_qsl(parts.query))
+    query.update({"w": str(settings.width), "q": str(settings.quality), "fm": "jpg"})
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            return max(0.0, (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds())
+        except (TypeError, ValueError):
+            return None
+
+
+def opted_out(header: str | None) -> bool:
+    """X-Robots-Tag: noai / noimageai (optionally for a named agent: 'somebot: noai')."""
+    if not header:
+        return False
+    directives = re.split(r"[,\s]+", header.lower().split(":", 1)[-1] if ":" in header else header.lower())
+    return any(d in OPT_OUT_DIRECTIVES for d in directives)
+
+
+# ---- politeness ------------------------------------------------------------------------------------------
+
+class HostLimiter:
+    """Per host: at most ``rate`` requests/s (evenly spaced) and ``connections`` at once.  0 = no limit."""
+
+    def __init__(self, rate: float, connections: int):
+        self.rate, self.connections = rate, connections
+        self._lock = threading.Lock()
+        self._next: dict[str, float] = {}
+        self._slots: dict[str, threading.BoundedSemaphore] = {}
+
+    def _slot(self, host: str) -> threading.BoundedSemaphore | None:
+        if self.connections <= 0:
+            return None
+        with self._lock:
+            return self._slots.setdefault(host, threading.BoundedSemaphore(self.connections))
+
+    def wait_turn(self, host: str) -> None:
+        if self.rate <= 0:
+            return
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next.get(host, now))
+            self._next[host] = start + 1.0 / self.rate
+        if start > now:
+            time.sleep(start - now)
+
+    def connection(self, host: str):
+        """Hold one of the host's connection slots for a request (``with limiter.connection(host): ...``)."""
+        return self._slot(host) or contextlib.nullcontext()
+
+
+# ---- images -------------------------------------------------------------------------------------------
+
+def inspect_image(data: bytes, max_pixels: int) -> tuple[str, int, int]:
+    """(format, width, height) from the header, without decoding the pixels."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height, fmt = image.width, image.height, image.format
+    except Image.DecompressionBombError as exc:
+        raise FetchFailure("too_large", f"decompression bomb: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - Pillow raises many kinds for non-images
+        raise FetchFailure("not_image", f"not an image ({type(exc).__name__}: {exc})") from None
+    if width * height > max_pixels:
+        raise FetchFailure("too_large", f"{width}x{height} = {width * height:,} pixels, over the limit of {max_pixels:,}")
+    return fmt, width, height
+
+
+def resize_longest(data: bytes, longest: int, quality: int) -> tuple[bytes, int, int]:
+    """Longest side to ``longest`` px, decoding no more than needed: JPEG DCT scaling (draft) first, then
+    a cheap integer reduce before the final resample; EXIF and ICC profile kept."""
+    with Image.open(io.BytesIO(data)) as image:
+        exif, icc = image.info.get("exif"), image.info.get("icc_profile")
+        image.draft("RGB", (longest, longest))
+        if image.mode not in ("RGB", "L"):
+            image = image.convert("RGB")
+        image.thumbnail((longest, longest), Image.Resampling.BICUBIC, reducing_gap=2.0)
+        out = io.BytesIO()
+        extra = {k: v for k, v in (("exif", exif), ("icc_profile", icc)) if v}
+        image.save(out, "JPEG", quality=quality, **extra)
+        return out.getvalue(), image.width, image.height
+
+
+# ---- the fetcher ---------------------------------------------------------------------------------------
+
+class Fetcher:
+    """Fetches images into ``images_root`` over one pooled HTTP session (shared by the partition's threads)."""
+
+    def __init__(self, settings: FetchSettings, images_root: str, limiter: HostLimiter, pool_size: int = 16):
+        self.settings, self.images_root, self.limiter = settings, images_root, limiter
+        self.session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.headers["User-Agent"] = settings.user_agent
+
+    def close(self) -> None:
+        self.session.close()
+
+    def fetch(self, photo_id: str, url: str | None) -> DownloadResult:
+        started = time.monotonic()
+        result = DownloadResult(photo_id, url)
+        try:
+            image_path(self.images_root, photo_id)  # the id is safe as a file name
+            check_url(url, self.settings.allow_hosts)
+            self._fetch_with_retries(result)
+        except FetchFailure as failure:
+            result.status, result.error = failure.status, failure.error
+            result.http_status = failure.http_status or result.http_status
+        result.elapsed_ms = int((time.monotonic() - started) * 1000)
+        result.downloaded_at = datetime.now(timezone.utc)
+        return result
+
+    def adopt(self, photo_id: str, url: str | None, path: str) -> DownloadResult:
+        """A file left by an earlier (perhaps killed) run: complete, since files appear only by rename."""
+        data = storage.read_bytes(path)
+        fmt, width, height = inspect_image(data, self.settings.max_pixels)
+        return DownloadResult(photo_id, url, path, "ok", None, None, 0, len(data), width, height,
+                              hashlib.sha256(data).hexdigest(), Image.MIME.get(fmt))
+
+    def _fetch_with_retries(self, result: DownloadResult) -> None:
+        target = request_url(result.url, self.settings)
+        attempts = self.settings.retries + 1
+        for attempt in range(1, attempts + 1):
+            result.attempts = attempt
+            try:
+                data, content_type = self._get(target, result)
+                self._store(result, data, content_type)
+                return
+            except FetchFailure as failure:
+                if not failure.retry or attempt == attempts:
+                    raise
+                backoff = min(self.settings.max_backoff_s, self.settings.backoff_s * 2 ** (attempt - 1))
+                wait = failure.retry_after if failure.retry_after is not None else backoff * random.uniform(0.5, 1.5)
+                time.sleep(min(wait, self.settings.max_backoff_s))
+
+    def _get(self, url: str, result: DownloadResult) -> tuple[bytes, str | None]:
+        s = self.settings
+        for _hop in range(s.max_redirects + 1):
+            host = urlsplit(url).hostname or ""
+            self.limiter.wait_turn(host)
+            with self.limiter.connection(host):
+                try:
+                    response = self.session.get(url, stream=True, allow_redirects=False,
+                                                timeout=(s.timeout_s, s.timeout_s))
+                    with response:
+                        result.http_status = response.status_code
+                        if response.status_code in REDIRECT_STATUSES and response.headers.get("Location"):
+                            url = urljoin(url, response.headers["Location"])
+                            check_url(url, s.allow_hosts)  # every hop: a redirect must not leave the allow list
+                            continue
+                        return self._body(response)
+                except requests.exceptions.Timeout as exc:
+                    raise FetchFailure("timeout", f"no answer within {s.timeout_s:g} s ({type(exc).__name__})",
+                                       retry=True) from None
+                except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
+                    raise FetchFailure("connection_error", f"body cut short: {_first_line(exc)}", retry=True) from None
+                except requests.exceptions.ConnectionError as exc:
+                    raise FetchFailure("connection_error", _first_line(exc), retry=True) from None
+                except requests.exceptions.RequestException as exc:
+                    raise FetchFailure("connection_error", _first_line(exc)) from None
+        raise FetchFailure("http_error", f"more than {s.max_redirects} redirects (a redirect loop?)", result.http_status)
+
+    def _body(self, response: requests.Response) -> tuple[bytes, str | None]:
+        s = self.settings
+        status = response.status_code
+        if status != 200:
+            retry = status in RETRY_STATUSES
+            raise FetchFailure("http_error", f"HTTP {status} {response.reason or ''}".strip(), status, retry=retry,
+                               retry_after=retry_after_seconds(response.headers.get("Retry-After")) if retry else None)
+        if s.respect_opt_out and opted_out(response.headers.get("X-Robots-Tag")):
+            raise FetchFailure("http_error", f"opted out of AI use: X-Robots-Tag: {response.headers['X-Robots-Tag']}",
+                               status)
+        declared = response.headers.get("Content-Length")
+        if declared and declared.isdigit() and int(declared) > s.max_bytes:
+            raise FetchFailure("too_large", f"{int(declared):,} bytes, over the limit of {s.max_bytes:,}", status)
+        chunks, size, deadline = [], 0, time.monotonic() + s.timeout_s * 6
+        for chunk in response.iter_content(1 << 16):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > s.max_bytes:
+                raise FetchFailure("too_large", f"more than {s.max_bytes:,} bytes", status)
+            if time.monotonic() > deadline:
+                raise FetchFailure("timeout", f"body still arriving after {s.timeout_s * 6:g} s", status, retry=True)
+        data = b"".join(chunks)
+        if declared and declared.isdigit() and len(data) < int(declared):
+            raise FetchFailure("connection_error", f"body cut short: {len(data):,} of {int(declared):,} bytes",
+                               status, retry=True)
+        return data, response.headers.get("Content-Type")
+
+    def _store(self, result: DownloadResult, data: bytes, content_type: str | None) -> None:
+        s = self.settings
+        fmt, width, height = inspect_image(data, s.max_pixels)
+        imgix = s.width is not None and host_allowed(result.url, s.imgix_hosts)
+        if s.width is not None and not imgix and s.resize_local and max(width, height) > s.width:
+            data, width, height = resize_longest(data, s.width, s.quality)
+            fmt, content_type = "JPEG", "image/jpeg"
+        path = image_path(self.images_root, result.photo_id, EXTENSIONS.get(fmt, "img"))
+        storage.write_atomic(path, data)
+        result.path, result.bytes, result.width, result.height = path, len(data), width, height
+        result.sha256 = hashlib.sha256(data).hexdigest()
+        result.content_type = Image.MIME.get(fmt) or (content_type or "").split(";")[0] or None
+        result.status, result.error = "ok", None
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    return text.splitlines()[0][:300]

@@ -1,0 +1,126 @@
+"""Running the fetches on the executors (mapInPandas, many threads per partition over one pooled
+session) with the politeness budget split across the tasks that run at once, and progress on the driver."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from typing import Iterator
+
+import pandas as pd
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.types import BooleanType, StructField, StructType
+
+from photolake import storage
+from photolake.download.fetch import DownloadResult, FetchFailure, Fetcher, FetchSettings, HostLimiter, existing_image
+from photolake.download.plan import KEPT
+from photolake.schemas import DOWNLOADS
+
+log = logging.getLogger(__name__)
+
+RESULT_SCHEMA = StructType(DOWNLOADS.fields + [StructField(KEPT, BooleanType(), False)])
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What one task may use: its share of the per-host rate and connections, and its threads."""
+    rate_per_host: float
+    connections_per_host: int
+    threads: int
+
+
+def task_budget(rate_per_host: float, connections_per_host: int, threads: int, concurrent_tasks: int) -> Budget:
+    """Split the per-host budget over the tasks that run at the same time, so it holds for the whole job."""
+    tasks = max(1, concurrent_tasks)
+    rate = rate_per_host / tasks if rate_per_host > 0 else 0.0
+    connections = max(1, connections_per_host // tasks) if connections_per_host > 0 else 0
+    return Budget(rate, connections, max(1, min(threads, connections) if connections else threads))
+
+
+def handle(fetcher: Fetcher, photo_id: str, url: str | None, prev_path: str | None, work: str) -> dict:
+    """One photo: keep an ok row whose file is there, adopt a complete file a killed run left, else fetch."""
+    try:
+        if work == "check" and prev_path and storage.exists(prev_path):
+            return {"photo_id": photo_id, KEPT: True}
+        existing = existing_image(fetcher.images_root, photo_id)
+        if existing:
+            result = fetcher.adopt(photo_id, url, existing)
+        else:
+            result = fetcher.fetch(photo_id, url)
+    except FetchFailure as failure:
+        result = DownloadResult(photo_id, url, status=failure.status, error=failure.error)
+    return {**asdict(result), KEPT: False}
+
+
+def download_function(settings: FetchSettings, images_root: str, budget: Budget, counters: dict):
+    """The mapInPandas function: one Fetcher (pooled session, limiter) per task, ``threads`` in flight."""
+
+    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        limiter = HostLimiter(budget.rate_per_host, budget.connections_per_host)
+        fetcher = Fetcher(settings, images_root, limiter, pool_size=budget.threads)
+        try:
+            with ThreadPoolExecutor(budget.threads) as pool:
+                for batch in batches:
+                    rows = list(pool.map(lambda r: handle(fetcher, r.photo_id, r.url, r.prev_path, r.work),
+                                         batch.itertuples(index=False)))
+                    counters["done"].add(len(rows))
+                    counters["ok"].add(sum(1 for r in rows if r[KEPT] or r.get("status") == "ok"))
+                    counters["bytes"].add(sum(r.get("bytes") or 0 for r in rows if not r[KEPT]))
+                    yield pd.DataFrame(rows, columns=RESULT_SCHEMA.fieldNames())
+        finally:
+            fetcher.close()
+
+    return run
+
+
+class Progress:
+    """Prints done / ok / failed, images/s and MB/s on the driver every few seconds while the job runs."""
+
+    def __init__(self, spark: SparkSession, total: int, every_s: float):
+        sc = spark.sparkContext
+        self.counters = {name: sc.accumulator(0) for name in ("done", "ok", "bytes")}
+        self.total, self.every_s = total, every_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self.started = time.time()
+
+    def line(self) -> str:
+        done, ok, size = (self.counters[k].value for k in ("done", "ok", "bytes"))
+        elapsed = max(time.time() - self.started, 1e-9)
+        return (f"download: {done:,}/{self.total:,} done, ok {ok:,}, failed {done - ok:,}, "
+                f"{done / elapsed:,.1f} images/s, {size / elapsed / 1e6:,.2f} MB/s")
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every_s):
+            print(self.line(), flush=True)
+
+    def __enter__(self) -> "Progress":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        print(self.line(), flush=True)
+
+
+def fetch_all(spark: SparkSession, work: DataFrame, settings: FetchSettings, images_root: str,
+              rate_per_host: float, connections_per_host: int, threads: int, rows_per_partition: int,
+              progress_every_s: float) -> tuple[DataFrame, int]:
+    """Run the fetches once (results persisted: later reads must not fetch again); returns them and the count."""
+    total = work.count()
+    parallelism = spark.sparkContext.defaultParallelism
+    partitions = max(1, min(max(parallelism, -(-total // max(1, rows_per_partition))), max(total, 1)))
+    budget = task_budget(rate_per_host, connections_per_host, threads, min(partitions, parallelism))
+    log.info("download: %d photos in %d partitions; per task: %.1f requests/s per host, %d connections, %d threads",
+             total, partitions, budget.rate_per_host, budget.connections_per_host, budget.threads)
+    with Progress(spark, total, progress_every_s) as progress:
+        function = download_function(settings, images_root, budget, progress.counters)
+        results = work.repartition(partitions).mapInPandas(function, RESULT_SCHEMA)
+        results = results.persist(StorageLevel.DISK_ONLY)
+        results.count()
+    return results, total
