@@ -22,7 +22,9 @@ from photolake.schemas import DOWNLOADS
 
 log = logging.getLogger(__name__)
 
-RESULT_SCHEMA = StructType(DOWNLOADS.fields + [StructField(KEPT, BooleanType(), False)])
+# A kept row (its file still there) carries only photo_id and _kept: every other field may be null here.
+RESULT_SCHEMA = StructType([StructField(f.name, f.dataType, True) for f in DOWNLOADS.fields]
+                           + [StructField(KEPT, BooleanType(), False)])
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,15 @@ def handle(fetcher: Fetcher, photo_id: str, url: str | None, prev_path: str | No
     return {**asdict(result), KEPT: False}
 
 
+def result_frame(rows: list[dict]) -> pd.DataFrame:
+    """Rows as a frame Arrow converts exactly: object columns (None stays null, never NaN), UTC times."""
+    frame = pd.DataFrame([{name: row.get(name) for name in RESULT_SCHEMA.fieldNames()} for row in rows],
+                         columns=RESULT_SCHEMA.fieldNames(), dtype=object)
+    frame["downloaded_at"] = pd.to_datetime(frame["downloaded_at"], utc=True)
+    frame[KEPT] = frame[KEPT].astype(bool)
+    return frame
+
+
 def download_function(settings: FetchSettings, images_root: str, budget: Budget, counters: dict):
     """The mapInPandas function: one Fetcher (pooled session, limiter) per task, ``threads`` in flight."""
 
@@ -70,7 +81,7 @@ def download_function(settings: FetchSettings, images_root: str, budget: Budget,
                     counters["done"].add(len(rows))
                     counters["ok"].add(sum(1 for r in rows if r[KEPT] or r.get("status") == "ok"))
                     counters["bytes"].add(sum(r.get("bytes") or 0 for r in rows if not r[KEPT]))
-                    yield pd.DataFrame(rows, columns=RESULT_SCHEMA.fieldNames())
+                    yield result_frame(rows)
         finally:
             fetcher.close()
 
