@@ -26,20 +26,27 @@ $(STAMP): pyproject.toml | check-java
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# The whole pipeline on the built-in sample: make a release with images, ingest it, query the lake.
+# The whole pipeline on the built-in sample: make a release with images, ingest it, serve its images on
+# 127.0.0.1 and download them, query the lake.
 demo: setup
-	rm -rf output/sample output/lake
+	rm -rf output/sample output/lake output/images
 	$(SUBMIT) sample --out output/sample --photos $(DEMO_PHOTOS) --image-base-url http://127.0.0.1:$(DEMO_PORT)
 	$(SUBMIT) ingest --dataset output/sample --lake output/lake
+	PYTHONPATH=lib $(PY) jobs/serve_images.py --dir output/sample/images --port $(DEMO_PORT) & server=$$!; \
+	trap 'kill $$server 2>/dev/null' EXIT; \
+	$(PY) -c "import socket, time, sys; [time.sleep(0.2) for _ in range(50) if socket.socket().connect_ex(('127.0.0.1', $(DEMO_PORT)))]"; \
+	$(SUBMIT) download --lake output/lake --images output/images --allow-hosts 127.0.0.1:$(DEMO_PORT)
 	$(SUBMIT) sql --lake output/lake "SELECT camera_make, count(*) AS photos, round(avg(aperture_f), 1) AS mean_f_number, round(avg(iso)) AS mean_iso FROM photos WHERE camera_make IS NOT NULL GROUP BY camera_make ORDER BY photos DESC LIMIT 10"
-	$(SUBMIT) sql --lake output/lake "SELECT table, rows_in, rows_out, rows_rejected, values_rejected FROM _runs WHERE job = 'ingest' ORDER BY finished_at DESC, table LIMIT 5"
-	@echo "demo done: the release is in output/sample, the lake in output/lake (./spark-submit.sh sql --help)"
+	$(SUBMIT) sql --lake output/lake "SELECT status, count(*) AS photos, round(sum(bytes) / 1e6, 1) AS mb, max(error) AS an_error FROM downloads GROUP BY status ORDER BY photos DESC"
+	$(SUBMIT) sql --lake output/lake "SELECT job, table, rows_in, rows_out, rows_rejected, values_rejected FROM _runs ORDER BY finished_at DESC, table LIMIT 6"
+	@echo "demo done: the release is in output/sample, the lake in output/lake, the images in output/images (./spark-submit.sh sql --help)"
 
 test: setup
 	$(PY) -m pytest
 
 bench: setup
 	$(PY) bench/ingest.py
+	$(PY) bench/download.py
 
 clean:
 	rm -rf output dist .pytest_cache

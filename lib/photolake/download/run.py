@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Iterator
 
+import cv2
 import pandas as pd
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
@@ -71,6 +72,7 @@ def download_function(settings: FetchSettings, images_root: str, budget: Budget,
     """The mapInPandas function: one Fetcher (pooled session, limiter) per task, ``threads`` in flight."""
 
     def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        cv2.setNumThreads(1)  # parallelism comes from the task's threads; OpenCV's own would oversubscribe
         limiter = HostLimiter(budget.rate_per_host, budget.connections_per_host)
         fetcher = Fetcher(settings, images_root, limiter, pool_size=budget.threads)
         try:
