@@ -264,13 +264,16 @@ def resize_longest(data: bytes, longest: int, quality: int) -> tuple[bytes, int,
 class Fetcher:
     """Fetches images into ``images_root`` over one pooled HTTP session (shared by the partition's threads)."""
 
-    def __init__(self, settings: FetchSettings, images_root: str, limiter: HostLimiter, pool_size: int = 16):
+    def __init__(self, settings: FetchSettings, images_root: str, limiter: HostLimiter, pool_size: int = 16,
+                 cpu_slots: int = 1):
         self.settings, self.images_root, self.limiter = settings, images_root, limiter
         self.session = requests.Session()
         adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers["User-Agent"] = settings.user_agent
+        # Decoding is CPU work: one at a time per task core; more threads only fight over the core.
+        self.cpu = threading.Semaphore(cpu_slots)
 
     def close(self) -> None:
         self.session.close()
@@ -353,7 +356,7 @@ class Fetcher:
         if declared and declared.isdigit() and int(declared) > s.max_bytes:
             raise FetchFailure("too_large", f"{int(declared):,} bytes, over the limit of {s.max_bytes:,}", status)
         chunks, size, deadline = [], 0, time.monotonic() + s.timeout_s * 6
-        for chunk in response.iter_content(1 << 16):
+        for chunk in response.iter_content(1 << 20):
             chunks.append(chunk)
             size += len(chunk)
             if size > s.max_bytes:
@@ -371,7 +374,8 @@ class Fetcher:
         fmt, width, height = inspect_image(data, s.max_pixels)
         imgix = s.width is not None and host_allowed(result.url, s.imgix_hosts)
         if s.width is not None and not imgix and s.resize_local and max(width, height) > s.width:
-            data, width, height = resize_longest(data, s.width, s.quality)
+            with self.cpu:
+                data, width, height = resize_longest(data, s.width, s.quality)
             fmt, content_type = "JPEG", "image/jpeg"
         path = image_path(self.images_root, result.photo_id, EXTENSIONS.get(fmt, "img"))
         storage.write_atomic(path, data)
