@@ -36,8 +36,10 @@ demo: setup
 	trap 'kill $$server 2>/dev/null' EXIT; \
 	$(PY) -c "import socket, time, sys; [time.sleep(0.2) for _ in range(50) if socket.socket().connect_ex(('127.0.0.1', $(DEMO_PORT)))]"; \
 	$(SUBMIT) download --lake output/lake --images output/images --allow-hosts 127.0.0.1:$(DEMO_PORT)
+	$(SUBMIT) extract --lake output/lake
 	$(SUBMIT) sql --lake output/lake "SELECT camera_make, count(*) AS photos, round(avg(aperture_f), 1) AS mean_f_number, round(avg(iso)) AS mean_iso FROM photos WHERE camera_make IS NOT NULL GROUP BY camera_make ORDER BY photos DESC LIMIT 10"
 	$(SUBMIT) sql --lake output/lake "SELECT status, count(*) AS photos, round(sum(bytes) / 1e6, 1) AS mb, max(error) AS an_error FROM downloads GROUP BY status ORDER BY photos DESC"
+	$(SUBMIT) sql --lake output/lake "SELECT orientation_class, size_category, count(*) AS images, round(avg(brightness), 2) AS brightness, count(make) AS with_exif, first(dominant_colors[0].name) AS a_main_colour FROM image_metadata GROUP BY 1, 2 ORDER BY images DESC"
 	$(SUBMIT) sql --lake output/lake "SELECT job, table, rows_in, rows_out, rows_rejected, values_rejected FROM _runs ORDER BY finished_at DESC, table LIMIT 6"
 	@echo "demo done: the release is in output/sample, the lake in output/lake, the images in output/images (./spark-submit.sh sql --help)"
 
@@ -47,6 +49,7 @@ test: setup
 bench: setup
 	$(PY) bench/ingest.py
 	$(PY) bench/download.py
+	$(PY) bench/exif_accuracy.py
 
 clean:
 	rm -rf output dist .pytest_cache

@@ -51,6 +51,9 @@ DEFAULTS: dict[str, Any] = {
     "download.respect_opt_out": True,
     "download.user_agent": "photolake/0.1 (image dataset downloader; +https://github.com/photolake/photolake)",
     "download.progress_every_s": 5.0,
+    "extract.colors": 5,
+    "extract.rows_per_partition": 64,
+    "extract.arrow_batch_rows": 64,
     "serve.host": "127.0.0.1",
     "serve.port": 8765,
 }

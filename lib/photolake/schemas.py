@@ -20,6 +20,7 @@ from pyspark.sql.types import (
     StringType,
     StructField,
     StructType,
+    TimestampNTZType,
     TimestampType,
 )
 
@@ -239,9 +240,63 @@ DOWNLOADS = StructType([
     StructField("downloaded_at", TimestampType(), True),
 ])
 
+# ---- extract ----------------------------------------------------------------------------------------------
+
+EXTRACT_STATUSES = ("ok", "missing", "unreadable", "too_large")
+
+DOMINANT_COLOR = StructType([
+    StructField("hex", StringType(), True),
+    StructField("r", IntegerType(), True),
+    StructField("g", IntegerType(), True),
+    StructField("b", IntegerType(), True),
+    StructField("name", StringType(), True),
+    StructField("share", DoubleType(), True),
+])
+
+IMAGE_METADATA = StructType([
+    StructField("photo_id", StringType(), False),
+    StructField("path", StringType(), True),
+    StructField("status", StringType(), False),
+    StructField("error", StringType(), True),
+    StructField("width", IntegerType(), True),
+    StructField("height", IntegerType(), True),
+    StructField("display_width", IntegerType(), True),
+    StructField("display_height", IntegerType(), True),
+    StructField("format", StringType(), True),
+    StructField("mode", StringType(), True),
+    StructField("file_size", LongType(), True),
+    StructField("frames", IntegerType(), True),
+    StructField("orientation_class", StringType(), True),
+    StructField("size_category", StringType(), True),
+    StructField("exif", MapType(StringType(), StringType()), True),
+    StructField("make", StringType(), True),
+    StructField("model", StringType(), True),
+    StructField("camera_make", StringType(), True),
+    StructField("lens_model", StringType(), True),
+    StructField("datetime_original", TimestampNTZType(), True),
+    StructField("datetime_offset", StringType(), True),
+    StructField("exposure_time_s", DoubleType(), True),
+    StructField("f_number", DoubleType(), True),
+    StructField("iso", IntegerType(), True),
+    StructField("focal_length_mm", DoubleType(), True),
+    StructField("focal_length_35mm", DoubleType(), True),
+    StructField("flash", IntegerType(), True),
+    StructField("orientation", IntegerType(), True),
+    StructField("software", StringType(), True),
+    StructField("gps_latitude", DoubleType(), True),
+    StructField("gps_longitude", DoubleType(), True),
+    StructField("gps_altitude", DoubleType(), True),
+    StructField("dominant_colors", ArrayType(DOMINANT_COLOR), True),
+    StructField("brightness", DoubleType(), True),
+    StructField("colorfulness", DoubleType(), True),
+    StructField("phash", StringType(), True),
+    StructField("extracted_at", TimestampType(), True),
+])
+
 LAKE_TABLES: dict[str, StructType] = {
     **{name: t.schema for name, t in DATASET_TABLES.items()},
     "downloads": DOWNLOADS,
+    "image_metadata": IMAGE_METADATA,
     "_rejects": REJECTS,
     "_runs": RUNS,
 }

@@ -1,0 +1,1 @@
+"""extract: EXIF, image properties and dominant colours of image files."""

@@ -1,0 +1,98 @@
+"""Colour features of one image, on a small downsampled copy (numpy, no Spark): dominant colours by
+k-means with their nearest CSS colour names, brightness, colourfulness and a perceptual hash."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image, ImageColor
+
+SAMPLE_SIDE = 64  # k-means on 64x64 pixels: colour shares are stable and the cost is negligible
+HASH_SIDE = 32
+
+_CSS_NAMES = sorted(set(ImageColor.colormap))
+_CSS_RGB = np.array([ImageColor.getrgb(name)[:3] for name in _CSS_NAMES], dtype=np.float64)
+
+
+def nearest_css_name(rgb: tuple[int, int, int] | np.ndarray) -> str:
+    """The CSS colour name closest to ``rgb`` (Euclidean in RGB; grey and gray spellings both exist, the
+    first in alphabetical order wins)."""
+    distances = ((_CSS_RGB - np.asarray(rgb, dtype=np.float64)) ** 2).sum(axis=1)
+    return _CSS_NAMES[int(distances.argmin())]
+
+
+def small_rgb(image: Image.Image, side: int = SAMPLE_SIDE) -> np.ndarray:
+    """The image as an RGB array no larger than side x side (JPEG draft first: decode little)."""
+    image.draft("RGB", (side * 2, side * 2))
+    copy = image.convert("RGB") if image.mode != "RGB" else image.copy()
+    copy.thumbnail((side, side), Image.Resampling.BILINEAR)
+    return np.asarray(copy, dtype=np.float64)
+
+
+def dominant_colors(pixels: np.ndarray, k: int = 5, iterations: int = 12, seed: int = 0) -> list[dict]:
+    """k-means (k-means++ start, fixed seed) on the pixels; clusters by share, largest first."""
+    data = pixels.reshape(-1, 3)
+    if len(data) == 0:
+        return []
+    k = max(1, min(k, len(np.unique(data, axis=0))))
+    rng = np.random.default_rng(seed)
+    centres = [data[rng.integers(len(data))]]
+    for _ in range(1, k):
+        distance = np.min(((data[:, None, :] - np.array(centres)[None]) ** 2).sum(axis=2), axis=1)
+        total = distance.sum()
+        centres.append(data[rng.choice(len(data), p=distance / total)] if total > 0 else data[rng.integers(len(data))])
+    centres = np.array(centres)
+    for _ in range(iterations):
+        labels = ((data[:, None, :] - centres[None]) ** 2).sum(axis=2).argmin(axis=1)
+        moved = np.array([data[labels == c].mean(axis=0) if np.any(labels == c) else centres[c] for c in range(k)])
+        if np.allclose(moved, centres, atol=0.5):
+            centres = moved
+            break
+        centres = moved
+    labels = ((data[:, None, :] - centres[None]) ** 2).sum(axis=2).argmin(axis=1)
+    shares = np.bincount(labels, minlength=k) / len(data)
+    colours = []
+    for c in np.argsort(-shares):
+        if shares[c] == 0:
+            continue
+        r, g, b = (int(round(v)) for v in np.clip(centres[c], 0, 255))
+        colours.append({"hex": f"{r:02X}{g:02X}{b:02X}", "r": r, "g": g, "b": b, "name": nearest_css_name((r, g, b)),
+                        "share": float(round(shares[c], 4))})
+    return colours
+
+
+def brightness(pixels: np.ndarray) -> float:
+    """Mean perceived luminance (ITU-R BT.601), 0 (black) to 1 (white)."""
+    luma = pixels[..., 0] * 0.299 + pixels[..., 1] * 0.587 + pixels[..., 2] * 0.114
+    return float(luma.mean() / 255.0)
+
+
+def colorfulness(pixels: np.ndarray) -> float:
+    """Hasler and Süsstrunk's colourfulness: 0 for greys, about 100+ for saturated pictures."""
+    r, g, b = pixels[..., 0], pixels[..., 1], pixels[..., 2]
+    rg, yb = r - g, 0.5 * (r + g) - b
+    return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
+
+
+def phash(pixels: np.ndarray) -> str:
+    """64-bit perceptual hash (DCT of a 32x32 grey copy, the 8x8 low frequencies against their median),
+    as 16 hex digits: near-duplicates differ in few bits."""
+    grey = Image.fromarray(pixels.astype(np.uint8), "RGB").convert("L").resize((HASH_SIDE, HASH_SIDE),
+                                                                               Image.Resampling.BILINEAR)
+    values = np.asarray(grey, dtype=np.float64)
+    n = HASH_SIDE
+    basis = np.cos(np.pi * (2 * np.arange(n)[None, :] + 1) * np.arange(n)[:, None] / (2 * n))
+    dct = basis @ values @ basis.T
+    low = dct[:8, :8].flatten()
+    bits = low > np.median(low[1:])
+    return f"{int(''.join('1' if b else '0' for b in bits), 2):016x}"
+
+
+def hamming(a: str, b: str) -> int:
+    return bin(int(a, 16) ^ int(b, 16)).count("1")
+
+
+def color_features(image: Image.Image, k: int = 5) -> dict:
+    """dominant_colors, brightness, colorfulness and phash from one small decode of the image."""
+    pixels = small_rgb(image)
+    return {"dominant_colors": dominant_colors(pixels, k), "brightness": brightness(pixels),
+            "colorfulness": colorfulness(pixels), "phash": phash(pixels)}

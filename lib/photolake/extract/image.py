@@ -1,0 +1,65 @@
+"""Everything extract records about one image file, as plain Python: properties, EXIF, colours."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime, timezone
+from typing import Any
+
+from PIL import Image
+
+from photolake import storage
+from photolake.extract.colors import color_features
+from photolake.extract.exif import read_image
+
+SQUARE_TOLERANCE = 0.05
+
+
+def orientation_class(width: int | None, height: int | None, tolerance: float = SQUARE_TOLERANCE) -> str | None:
+    if not width or not height:
+        return None
+    ratio = width / height
+    return "square" if abs(ratio - 1) <= tolerance else "landscape" if ratio > 1 else "portrait"
+
+
+def size_category(width: int | None, height: int | None) -> str | None:
+    """thumbnail (< 500 px on the long side), medium (500-1500), large (> 1500)."""
+    if not width or not height:
+        return None
+    longest = max(width, height)
+    return "thumbnail" if longest < 500 else "medium" if longest <= 1500 else "large"
+
+
+def extract_file(photo_id: str, path: str, k: int = 5) -> dict[str, Any]:
+    """One image_metadata row; a missing, empty or unreadable file gives its status and error, never raises."""
+    row: dict[str, Any] = {"photo_id": photo_id, "path": path, "status": "ok", "error": None,
+                           "extracted_at": datetime.now(timezone.utc)}
+    try:
+        data = storage.read_bytes(path)
+    except (FileNotFoundError, OSError) as exc:
+        return {**row, "status": "missing", "error": f"cannot read the file: {exc}"}
+    if not data:
+        return {**row, "status": "unreadable", "error": "empty file (0 bytes)", "file_size": 0}
+    row.update(read_image(data))
+    if row["error"]:
+        row["status"] = "too_large" if "over the limit" in row["error"] else "unreadable"
+        return row
+    datetime_original = row.pop("datetime_original", None)
+    if datetime_original is not None:
+        offset = datetime_original.utcoffset()
+        row["datetime_offset"] = None if offset is None else _offset_text(offset.total_seconds())
+        row["datetime_original"] = datetime_original.replace(tzinfo=None)
+    row["orientation_class"] = orientation_class(row.get("display_width"), row.get("display_height"))
+    row["size_category"] = size_category(row.get("display_width"), row.get("display_height"))
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            row.update(color_features(image, k))
+    except Exception as exc:  # noqa: BLE001 - the header read but the pixels do not (truncated data)
+        row["status"], row["error"] = "unreadable", f"pixels: {type(exc).__name__}: {exc}"[:300]
+    return row
+
+
+def _offset_text(seconds: float) -> str:
+    sign = "+" if seconds >= 0 else "-"
+    minutes = int(abs(seconds)) // 60
+    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
