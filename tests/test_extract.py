@@ -142,3 +142,27 @@ def test_extract_job_over_a_folder(spark, samples, tmp_path):
     assert rows["broken.jpg"].status == "unreadable" and rows["empty.png"].status == "unreadable"
     gps = [r for pid, r in rows.items() if pid.startswith("gps/")]
     assert gps and all(r.status == "ok" and r.gps_latitude is not None and len(r.dominant_colors) <= 4 for r in gps)
+
+
+def test_exif_comparison_view(spark, tmp_path):
+    from photolake.schemas import PHOTOS
+    from pyspark.sql import functions as F
+
+    photos = spark.createDataFrame([("aaaaaaaaaaa", "Nikon", 400, 5.6), ("bbbbbbbbbbb", "Canon", 100, 2.8)],
+                                   "photo_id string, camera_make string, iso int, aperture_f double")
+    for field in PHOTOS.schema.fields:
+        if field.name not in photos.columns:
+            photos = photos.withColumn(field.name, F.lit(None).cast(field.dataType))
+    lake.write_table(photos.select(*PHOTOS.schema.fieldNames()), str(tmp_path), "photos", "t")
+    metadata = spark.createDataFrame([("aaaaaaaaaaa", "ok", "NIKON", "Nikon", 400, 5.6),
+                                      ("bbbbbbbbbbb", "ok", "Canon", "Canon", 200, 2.8)],
+                                     "photo_id string, status string, make string, camera_make string, iso int, "
+                                     "f_number double")
+    for field in IMAGE_METADATA.fields:
+        if field.name not in metadata.columns:
+            metadata = metadata.withColumn(field.name, F.lit(None).cast(field.dataType))
+    lake.write_table(metadata.select(*IMAGE_METADATA.fieldNames()), str(tmp_path), "image_metadata", "t")
+    assert "photo_exif_comparison" in lake.register_views(spark, str(tmp_path))
+    rows = {r.photo_id: r for r in spark.sql("SELECT * FROM photo_exif_comparison").collect()}
+    assert rows["aaaaaaaaaaa"].make_agrees and rows["aaaaaaaaaaa"].iso_agrees and rows["aaaaaaaaaaa"].f_number_agrees
+    assert rows["bbbbbbbbbbb"].make_agrees and not rows["bbbbbbbbbbb"].iso_agrees

@@ -103,8 +103,11 @@ def read_table(spark: SparkSession, lake: str, table: str, schema: StructType | 
 
 
 def register_views(spark: SparkSession, lake: str) -> list[str]:
-    """Every lake table as a temporary view named after it; returns the names."""
+    """Every lake table as a temporary view named after it, plus the derived views of
+    ``photolake.views`` whose tables exist; returns the names."""
+    from photolake import views
+
     names = list_tables(lake)
     for name in names:
         read_table(spark, lake, name).createOrReplaceTempView(name)
-    return names
+    return names + views.register(spark, names)
