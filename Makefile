@@ -50,6 +50,7 @@ bench: setup
 	$(PY) bench/ingest.py
 	$(PY) bench/download.py
 	$(PY) bench/exif_accuracy.py
+	$(PY) bench/extract.py
 
 clean:
 	rm -rf output dist .pytest_cache

@@ -28,33 +28,42 @@ def small_rgb(image: Image.Image, side: int = SAMPLE_SIDE) -> np.ndarray:
     return np.asarray(copy, dtype=np.float64)
 
 
-def dominant_colors(pixels: np.ndarray, k: int = 5, iterations: int = 12, seed: int = 0) -> list[dict]:
+FIT_PIXELS = 1024  # k-means is fitted on an even sample of the 64x64 copy; shares use every pixel
+
+
+def _squared_distances(data: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    return (data * data).sum(1)[:, None] - 2.0 * data @ centres.T + (centres * centres).sum(1)[None, :]
+
+
+def dominant_colors(pixels: np.ndarray, k: int = 5, iterations: int = 10, seed: int = 0) -> list[dict]:
     """k-means (k-means++ start, fixed seed) on the pixels; clusters by share, largest first."""
-    data = pixels.reshape(-1, 3)
+    data = pixels.reshape(-1, 3).astype(np.float32)
     if len(data) == 0:
         return []
-    k = max(1, min(k, len(np.unique(data, axis=0))))
+    fit = data[:: max(1, len(data) // FIT_PIXELS)]
+    k = max(1, min(k, len(np.unique(fit, axis=0))))
     rng = np.random.default_rng(seed)
-    centres = [data[rng.integers(len(data))]]
+    centres = fit[[rng.integers(len(fit))]]
     for _ in range(1, k):
-        distance = np.min(((data[:, None, :] - np.array(centres)[None]) ** 2).sum(axis=2), axis=1)
-        total = distance.sum()
-        centres.append(data[rng.choice(len(data), p=distance / total)] if total > 0 else data[rng.integers(len(data))])
-    centres = np.array(centres)
+        nearest = _squared_distances(fit, centres).min(axis=1).clip(min=0)
+        total = float(nearest.sum())
+        pick = rng.choice(len(fit), p=nearest / total) if total > 0 else rng.integers(len(fit))
+        centres = np.vstack([centres, fit[pick]])
     for _ in range(iterations):
-        labels = ((data[:, None, :] - centres[None]) ** 2).sum(axis=2).argmin(axis=1)
-        moved = np.array([data[labels == c].mean(axis=0) if np.any(labels == c) else centres[c] for c in range(k)])
-        if np.allclose(moved, centres, atol=0.5):
-            centres = moved
-            break
+        labels = _squared_distances(fit, centres).argmin(axis=1)
+        counts = np.bincount(labels, minlength=k).astype(np.float32)
+        sums = np.stack([np.bincount(labels, weights=fit[:, c], minlength=k) for c in range(3)], axis=1)
+        moved = np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None], centres).astype(np.float32)
+        converged = np.abs(moved - centres).max() < 0.5
         centres = moved
-    labels = ((data[:, None, :] - centres[None]) ** 2).sum(axis=2).argmin(axis=1)
-    shares = np.bincount(labels, minlength=k) / len(data)
+        if converged:
+            break
+    shares = np.bincount(_squared_distances(data, centres).argmin(axis=1), minlength=k) / len(data)
     colours = []
-    for c in np.argsort(-shares):
+    for c in np.argsort(-shares, kind="stable"):
         if shares[c] == 0:
             continue
-        r, g, b = (int(round(v)) for v in np.clip(centres[c], 0, 255))
+        r, g, b = (int(round(float(v))) for v in np.clip(centres[c], 0, 255))
         colours.append({"hex": f"{r:02X}{g:02X}{b:02X}", "r": r, "g": g, "b": b, "name": nearest_css_name((r, g, b)),
                         "share": float(round(shares[c], 4))})
     return colours

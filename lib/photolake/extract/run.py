@@ -1,4 +1,4 @@
-"""Extract on the executors: which files (the downloads table's ok rows, or a folder), and mapInPandas
+"""Extract on the executors: which files (the downloads table's ok rows, or a folder), and mapInArrow
 over them with Arrow batches sized for image rows."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from typing import Iterator
 
-import pandas as pd
+import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructField, StructType
@@ -33,18 +33,18 @@ def files_from_dir(spark: SparkSession, folder: str, all_files: bool = False) ->
     return spark.createDataFrame(rows, "photo_id string, path string")
 
 
-def _frame(rows: list[dict]) -> pd.DataFrame:
-    frame = pd.DataFrame([{name: row.get(name) for name in RESULT_SCHEMA.fieldNames()} for row in rows],
-                         columns=RESULT_SCHEMA.fieldNames(), dtype=object)
-    frame["extracted_at"] = pd.to_datetime(frame["extracted_at"], utc=True)
-    frame["datetime_original"] = pd.to_datetime(frame["datetime_original"])
-    return frame
-
-
 def extract_function(k: int):
-    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """The mapInArrow function: rows straight into Arrow batches (the EXIF dicts become maps in C++)."""
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    arrow_schema = to_arrow_schema(RESULT_SCHEMA, timezone="UTC")  # sessions run in UTC
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            yield _frame([extract_file(r.photo_id, r.path, k) for r in batch.itertuples(index=False)])
+            rows = [extract_file(photo_id, path, k)
+                    for photo_id, path in zip(batch.column("photo_id").to_pylist(), batch.column("path").to_pylist())]
+            yield pa.RecordBatch.from_pylist([{name: row.get(name) for name in arrow_schema.names} for row in rows],
+                                             schema=arrow_schema)
 
     return run
 
@@ -54,4 +54,4 @@ def extract_all(files: DataFrame, k: int, rows_per_partition: int) -> DataFrame:
     spark = files.sparkSession
     total = files.count()
     partitions = max(spark.sparkContext.defaultParallelism, -(-total // max(1, rows_per_partition)))
-    return files.repartition(partitions).mapInPandas(extract_function(k), RESULT_SCHEMA)
+    return files.repartition(partitions).mapInArrow(extract_function(k), RESULT_SCHEMA)
