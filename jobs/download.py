@@ -10,10 +10,10 @@ from photolake import lake
 from photolake.cli import job_parser, log_config, resolve_config, run_job
 from photolake.download.fetch import FetchSettings
 from photolake.download.plan import merge, photos_in_scope, plan
-from photolake.download.run import fetch_all
+from photolake.download.run import download_counts, fetch_all
 from photolake.errors import LakeTableMissing, PhotolakeError
-from photolake.runs import RunSummary, TableCounts, new_run_id
-from photolake.schemas import DOWNLOAD_STATUSES, DOWNLOADS
+from photolake.runs import RunSummary, new_run_id
+from photolake.schemas import DOWNLOADS
 from photolake.session import build_session
 from photolake import storage
 
@@ -59,7 +59,7 @@ def main(argv=None) -> int:
     lake_dir, images = config["paths.lake"], storage.absolute(config["paths.images"])
     spark = build_session(JOB, config)
     summary = RunSummary(JOB, new_run_id(JOB), config)
-    try:
+    with summary.recorded(spark, lake_dir):
         photos = lake.read_table(spark, lake_dir, "photos")
         try:
             previous = lake.read_table(spark, lake_dir, "downloads", DOWNLOADS)
@@ -70,25 +70,10 @@ def main(argv=None) -> int:
                                    config["download.connections_per_host"], config["download.threads"],
                                    config["download.rows_per_partition"], config["download.progress_every_s"])
         lake.write_table(merge(previous, results), lake_dir, "downloads", summary.run_id)
-        by_status = {r["status"] or "kept": r["n"] for r in
-                     results.groupBy("status").count().withColumnRenamed("count", "n").collect()}
-        requests = results.agg({"attempts": "sum"}).first()[0] or 0
+        counts = download_counts(results, total, summary.elapsed_s)
         results.unpersist()
-        kept = by_status.pop("kept", 0)
-        ok = by_status.get("ok", 0)
-        failed = sum(n for s, n in by_status.items() if s != "ok")
-        counts = TableCounts("downloads", total, ok + kept, failed, elapsed_s=summary.elapsed_s)
-        counts.notes.append(f"already there: {kept:,}; fetched or adopted: {ok:,}; requests made: {requests:,}")
-        counts.notes.append("by status: " + ", ".join(f"{s} {by_status.get(s, 0):,}" for s in DOWNLOAD_STATUSES))
         summary.add(counts)
-    except Exception as exc:
-        summary.status = "failed"
-        summary.notes.append(f"failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
-        raise
-    finally:
-        summary.append_to_lake(spark, lake_dir)
-        print(summary.render())
-        spark.stop()
+    spark.stop()
     return 0
 
 

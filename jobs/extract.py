@@ -8,9 +8,8 @@ hash, and a status and error for every file that cannot be read.
 
 from photolake import lake
 from photolake.cli import job_parser, log_config, resolve_config, run_job
-from photolake.extract.run import extract_all, files_from_dir, files_from_downloads
-from photolake.runs import RunSummary, TableCounts, new_run_id
-from photolake.schemas import EXTRACT_STATUSES
+from photolake.extract.run import extract_all, extract_counts, files_from_dir, files_from_downloads
+from photolake.runs import RunSummary, new_run_id
 from photolake.session import build_session
 
 JOB = "extract"
@@ -28,26 +27,14 @@ def main(argv=None) -> int:
         # image rows are heavy: small Arrow batches keep a worker's memory flat
         "spark.sql.execution.arrow.maxRecordsPerBatch": str(config["extract.arrow_batch_rows"])})
     summary = RunSummary(JOB, new_run_id(JOB), config)
-    try:
+    with summary.recorded(spark, lake_dir):
         files = (files_from_dir(spark, args.from_dir) if args.from_dir
                  else files_from_downloads(lake.read_table(spark, lake_dir, "downloads")))
         rows = extract_all(files, config["extract.colors"], config["extract.rows_per_partition"])
         lake.write_table(rows, lake_dir, "image_metadata", summary.run_id)
-        table = lake.read_table(spark, lake_dir, "image_metadata")
-        by_status = {r["status"]: r["count"] for r in table.groupBy("status").count().collect()}
-        total = sum(by_status.values())
-        counts = TableCounts("image_metadata", total, by_status.get("ok", 0), total - by_status.get("ok", 0),
-                             elapsed_s=summary.elapsed_s)
-        counts.notes.append("by status: " + ", ".join(f"{s} {by_status.get(s, 0):,}" for s in EXTRACT_STATUSES))
+        counts = extract_counts(lake.read_table(spark, lake_dir, "image_metadata"), summary.elapsed_s)
         summary.add(counts)
-    except Exception as exc:
-        summary.status = "failed"
-        summary.notes.append(f"failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
-        raise
-    finally:
-        summary.append_to_lake(spark, lake_dir)
-        print(summary.render())
-        spark.stop()
+    spark.stop()
     return 0
 
 

@@ -30,18 +30,11 @@ def main(argv=None) -> int:
     spark = build_session(JOB, config)
     summary = RunSummary(JOB, new_run_id(JOB), config)
     summary.notes.append(f"release at {release.location}; lake at {lake.table_path(config['paths.lake'], '')}")
-    try:
+    with summary.recorded(spark, config["paths.lake"]):
         for counts in ingest_release(spark, release, config["paths.lake"], summary.run_id,
                                      config["ingest.batch_rows"], config["ingest.release"]):
             summary.add(counts)
-    except Exception as exc:  # the lake keeps its old tables; _runs says this run failed and why
-        summary.status = "failed"
-        summary.notes.append(f"failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
-        raise
-    finally:
-        summary.append_to_lake(spark, config["paths.lake"])
-        print(summary.render())
-        spark.stop()
+    spark.stop()
     return 0
 
 

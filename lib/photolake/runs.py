@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -71,6 +72,20 @@ class RunSummary:
                          f"{(total_in / elapsed if elapsed else 0):>11,.0f}")
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
+
+    @contextmanager
+    def recorded(self, spark: SparkSession, lake_dir: str):
+        """Run a job's body; however it ends, the summary is printed and appended to ``_runs`` (a failure
+        as status 'failed' with its reason, and the exception goes on)."""
+        try:
+            yield self
+        except Exception as exc:
+            self.status = "failed"
+            self.notes.append(f"failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+            raise
+        finally:
+            self.append_to_lake(spark, lake_dir)
+            print(self.render())
 
     def append_to_lake(self, spark: SparkSession, lake_dir: str) -> None:
         # aware datetimes: PySpark would read naive ones in the machine's local time zone

@@ -14,12 +14,14 @@ import cv2
 import pandas as pd
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql.types import BooleanType, StructField, StructType
 
 from photolake import storage
 from photolake.download.fetch import DownloadResult, FetchFailure, Fetcher, FetchSettings, HostLimiter, existing_image
 from photolake.download.plan import KEPT
-from photolake.schemas import DOWNLOADS
+from photolake.runs import TableCounts
+from photolake.schemas import DOWNLOAD_STATUSES, DOWNLOADS
 
 log = logging.getLogger(__name__)
 
@@ -137,3 +139,17 @@ def fetch_all(spark: SparkSession, work: DataFrame, settings: FetchSettings, ima
         results = results.persist(StorageLevel.DISK_ONLY)
         results.count()
     return results, total
+
+
+def download_counts(results: DataFrame, total: int, elapsed_s: float) -> TableCounts:
+    """The run summary's row: ok (fetched, adopted or already there) vs failed, counts per status."""
+    by_status = {r["status"] or "kept": r["n"] for r in
+                 results.groupBy("status").agg(F.count(F.lit(1)).alias("n")).collect()}
+    requests = results.agg(F.sum("attempts")).first()[0] or 0
+    kept = by_status.pop("kept", 0)
+    ok = by_status.get("ok", 0)
+    counts = TableCounts("downloads", total, ok + kept, sum(n for s, n in by_status.items() if s != "ok"),
+                         elapsed_s=elapsed_s)
+    counts.notes.append(f"already there: {kept:,}; fetched or adopted: {ok:,}; requests made: {requests:,}")
+    counts.notes.append("by status: " + ", ".join(f"{s} {by_status.get(s, 0):,}" for s in DOWNLOAD_STATUSES))
+    return counts

@@ -13,7 +13,8 @@ from pyspark.sql.types import StructField, StructType
 
 from photolake import storage
 from photolake.extract.image import extract_file
-from photolake.schemas import IMAGE_METADATA
+from photolake.runs import TableCounts
+from photolake.schemas import EXTRACT_STATUSES, IMAGE_METADATA
 
 # Work rows in, image rows out: nullable throughout (a missing file has only photo_id, path, status, error).
 RESULT_SCHEMA = StructType([StructField(f.name, f.dataType, True) for f in IMAGE_METADATA.fields])
@@ -55,3 +56,13 @@ def extract_all(files: DataFrame, k: int, rows_per_partition: int) -> DataFrame:
     total = files.count()
     partitions = max(spark.sparkContext.defaultParallelism, -(-total // max(1, rows_per_partition)))
     return files.repartition(partitions).mapInArrow(extract_function(k), RESULT_SCHEMA)
+
+
+def extract_counts(table: DataFrame, elapsed_s: float) -> TableCounts:
+    """The run summary's row: files read vs files with a status other than ok, counts per status."""
+    by_status = {r["status"]: r["n"] for r in table.groupBy("status").agg(F.count(F.lit(1)).alias("n")).collect()}
+    total = sum(by_status.values())
+    counts = TableCounts("image_metadata", total, by_status.get("ok", 0), total - by_status.get("ok", 0),
+                         elapsed_s=elapsed_s)
+    counts.notes.append("by status: " + ", ".join(f"{s} {by_status.get(s, 0):,}" for s in EXTRACT_STATUSES))
+    return counts

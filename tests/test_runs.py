@@ -1,0 +1,29 @@
+"""Run summaries: printed and appended to _runs however a job ends."""
+
+import pytest
+
+from photolake import lake
+from photolake.runs import RunSummary, TableCounts
+
+
+def test_a_finished_run_and_a_failed_run_are_both_recorded(spark, tmp_path, capsys):
+    ok = RunSummary("ingest", "run-ok")
+    with ok.recorded(spark, str(tmp_path)):
+        ok.add(TableCounts("photos", rows_in=10, rows_out=8, rows_rejected=2, values_rejected=1, elapsed_s=2.0))
+    failed = RunSummary("download", "run-failed")
+    with pytest.raises(RuntimeError, match="server gone"):
+        with failed.recorded(spark, str(tmp_path)):
+            raise RuntimeError("server gone\nmore detail")
+    printed = capsys.readouterr().out
+    assert "photolake ingest run run-ok: ok" in printed and "photolake download run run-failed: failed" in printed
+    rows = {r.run_id: r for r in lake.read_table(spark, str(tmp_path), "_runs").collect()}
+    assert (rows["run-ok"].table, rows["run-ok"].rows_in, rows["run-ok"].rows_out, rows["run-ok"].rows_rejected,
+            rows["run-ok"].rows_per_s) == ("photos", 10, 8, 2, 5.0)
+    assert rows["run-failed"].status == "failed" and rows["run-failed"].table is None
+    assert rows["run-failed"].notes == ["failed: RuntimeError: server gone"]
+
+
+def test_counts_that_do_not_add_up_are_flagged():
+    summary = RunSummary("ingest", "r")
+    summary.add(TableCounts("photos", rows_in=10, rows_out=8, rows_rejected=1))
+    assert "counts do not add up" in summary.render()
