@@ -104,7 +104,10 @@ class FaultyServer:
                 elif kind == "status":
                     self._send(int(name), b"error page", "text/html")
                 elif kind == "flaky":
-                    self._send(500, b"oops", "text/plain") if seen == 1 else self._file(name)
+                    if seen == 1:
+                        self._send(500, b"oops", "text/plain")
+                    else:
+                        self._file(name)
                 elif kind == "ratelimited":
                     if seen == 1:
                         self._send(429, b"slow down", "text/plain", {"Retry-After": "1"})

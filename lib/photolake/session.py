@@ -56,3 +56,10 @@ def build_session(app: str, config: Config | None = None, extra_conf: Mapping[st
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(log_level)
     return spark
+
+
+def partitions_for(spark: SparkSession, rows: int, rows_per_partition: int) -> int:
+    """Enough partitions for ``rows_per_partition`` each, and never fewer than the cores (all of them
+    work) nor more than the rows (no empty tasks)."""
+    wanted = max(spark.sparkContext.defaultParallelism, -(-rows // max(1, rows_per_partition)))
+    return max(1, min(wanted, rows))

@@ -112,8 +112,10 @@ def host_allowed(url: str, allow_hosts: tuple[str, ...]) -> bool:
     host = (parts.hostname or "").lower()
     port = parts.port
     for entry in allow_hosts:
-        entry_host, _, entry_port = entry.lower().rpartition(":") if re.search(r":\d+$", entry) else (entry.lower(), "", "")
-        if host == entry_host and (not entry_port or int(entry_port) == port):
+        entry_host, entry_port = entry.lower(), None
+        if re.search(r":\d+$", entry_host):  # host:port allows that port only
+            entry_host, entry_port = entry_host.rsplit(":", 1)
+        if host == entry_host and (entry_port is None or int(entry_port) == port):
             return True
         if entry_host.startswith("*.") and host.endswith(entry_host[1:]):
             return True

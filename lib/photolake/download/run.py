@@ -21,6 +21,7 @@ from photolake import storage
 from photolake.download.fetch import DownloadResult, FetchFailure, Fetcher, FetchSettings, HostLimiter, existing_image
 from photolake.download.plan import KEPT
 from photolake.runs import TableCounts
+from photolake.session import partitions_for
 from photolake.schemas import DOWNLOAD_STATUSES, DOWNLOADS
 
 log = logging.getLogger(__name__)
@@ -129,7 +130,7 @@ def fetch_all(spark: SparkSession, work: DataFrame, settings: FetchSettings, ima
     """Run the fetches once (results persisted: later reads must not fetch again); returns them and the count."""
     total = work.count()
     parallelism = spark.sparkContext.defaultParallelism
-    partitions = max(1, min(max(parallelism, -(-total // max(1, rows_per_partition))), max(total, 1)))
+    partitions = partitions_for(spark, total, rows_per_partition)
     budget = task_budget(rate_per_host, connections_per_host, threads, min(partitions, parallelism))
     log.info("download: %d photos in %d partitions; per task: %.1f requests/s per host, %d connections, %d threads",
              total, partitions, budget.rate_per_host, budget.connections_per_host, budget.threads)

@@ -14,6 +14,7 @@ from pyspark.sql.types import StructField, StructType
 from photolake import storage
 from photolake.extract.image import extract_file
 from photolake.runs import TableCounts
+from photolake.session import partitions_for
 from photolake.schemas import EXTRACT_STATUSES, IMAGE_METADATA
 
 # Work rows in, image rows out: nullable throughout (a missing file has only photo_id, path, status, error).
@@ -54,8 +55,7 @@ def extract_all(files: DataFrame, k: int, rows_per_partition: int) -> DataFrame:
     """image_metadata rows for ``files`` (photo_id, path): one per file, whatever its state."""
     spark = files.sparkSession
     total = files.count()
-    partitions = max(spark.sparkContext.defaultParallelism, -(-total // max(1, rows_per_partition)))
-    return files.repartition(partitions).mapInArrow(extract_function(k), RESULT_SCHEMA)
+    return files.repartition(partitions_for(spark, total, rows_per_partition)).mapInArrow(extract_function(k), RESULT_SCHEMA)
 
 
 def extract_counts(table: DataFrame, elapsed_s: float) -> TableCounts:
