@@ -19,7 +19,7 @@ list_jobs() {
     printf '  %-14s %s\n' "${name//_/-}" "$summary"
   done
   echo
-  echo "options every job has: --conf FILE --master URL --lake DIR --images DIR --dataset DIR --set KEY=VALUE"
+  echo "options every job has: --config FILE --master URL --lake DIR --images DIR --dataset DIR --set KEY=VALUE"
 }
 
 if [[ $# -eq 0 || "$1" == "--help" || "$1" == "-h" || "$1" == "help" ]]; then

@@ -30,7 +30,7 @@ def test_help_lists_every_job():
     jobs = sorted(p.stem.replace("_", "-") for p in (ROOT / "jobs").glob("*.py"))
     assert all(f"  {job} " in out for job in jobs)
     ingest_help = submit("ingest", "--help").stdout
-    for option in ("--conf", "--master", "--lake", "--images", "--dataset", "--set", "--tables", "--release"):
+    for option in ("--config", "--master", "--lake", "--images", "--dataset", "--set", "--tables", "--release"):
         assert option in ingest_help
 
 

@@ -31,7 +31,7 @@ def job_parser(job: str, doc: str | None) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     common = parser.add_argument_group("options every job has")
-    common.add_argument("--conf", dest="conf_file", metavar="FILE", default=None,
+    common.add_argument("--config", dest="conf_file", metavar="FILE", default=None,
                         help=f"config file (TOML), default {DEFAULT_CONF_FILE}")
     common.add_argument("--master", metavar="URL", help="Spark master: local[*] (default), spark://host:7077, yarn, k8s://...")
     common.add_argument("--lake", metavar="DIR", help="the Parquet lake (default output/lake)")

@@ -293,10 +293,42 @@ IMAGE_METADATA = StructType([
     StructField("extracted_at", TimestampType(), True),
 ])
 
+# ---- detect -----------------------------------------------------------------------------------------------
+
+DETECT_STATUSES = ("ok", "missing", "unreadable", "too_large", "failed")
+
+DETECTED_OBJECT = StructType([
+    StructField("label", StringType(), True),
+    StructField("class_id", IntegerType(), True),
+    StructField("confidence", DoubleType(), True),
+    StructField("x", DoubleType(), True),
+    StructField("y", DoubleType(), True),
+    StructField("w", DoubleType(), True),
+    StructField("h", DoubleType(), True),
+])
+
+# Partitioned by model: a run replaces its model's rows, so several models' detections can be compared.
+DETECTIONS = StructType([
+    StructField("photo_id", StringType(), False),
+    StructField("path", StringType(), True),
+    StructField("status", StringType(), False),
+    StructField("error", StringType(), True),
+    StructField("image_width", IntegerType(), True),
+    StructField("image_height", IntegerType(), True),
+    StructField("objects", ArrayType(DETECTED_OBJECT), True),
+    StructField("labels", ArrayType(StringType()), True),
+    StructField("annotated_path", StringType(), True),
+    StructField("elapsed_ms", LongType(), True),
+    StructField("detected_at", TimestampType(), True),
+    StructField("model", StringType(), False),  # partition column
+])
+DETECTIONS_PARTITION_BY = ("model",)
+
 LAKE_TABLES: dict[str, StructType] = {
     **{name: t.schema for name, t in DATASET_TABLES.items()},
     "downloads": DOWNLOADS,
     "image_metadata": IMAGE_METADATA,
+    "detections": DETECTIONS,
     "_rejects": REJECTS,
     "_runs": RUNS,
 }

@@ -7,7 +7,6 @@ camera columns.  A file Pillow cannot read gives an ``error`` instead of raising
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import re
@@ -17,13 +16,7 @@ from typing import Any
 from PIL import ExifTags, Image, TiffImagePlugin
 
 from photolake.camera import clean_text, normalise_make
-
-try:  # HEIC/HEIF support; optional so the rest works where the wheel is missing
-    import pillow_heif
-
-    pillow_heif.register_heif_opener()
-except ImportError:  # pragma: no cover
-    pillow_heif = None
+from photolake.imaging import open_image
 
 IFD0, EXIF_IFD, GPS_IFD, INTEROP_IFD = 0, 0x8769, 0x8825, 0xA005
 MAKER_NOTE = 0x927C
@@ -183,7 +176,7 @@ def read_image(data: bytes, max_pixels: int = 200_000_000) -> dict[str, Any]:
     """Properties, the EXIF map and typed camera columns of one image file; ``error`` set when unreadable."""
     row: dict[str, Any] = {"file_size": len(data), "error": None}
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with open_image(data) as image:
             width, height = image.size
             if width * height > max_pixels:
                 raise ValueError(f"{width}x{height} pixels, over the limit of {max_pixels:,}")
