@@ -165,7 +165,7 @@ def download(file: ModelFile, cache: Path, mirror: str | None, timeout_s: float,
     where = "; ".join(failures)
     raise ModelFileError(
         f"model file {file.name} not found (looked in {', '.join(str(d) for d in looked_in)}) "
-        f"and not downloadable: {where}. Download it from {file.urls[0]} into {cache} or ${MODELS_ENV}, "
+        f"and not downloadable: {where}. Download it from {(file.urls or urls)[0]} into {cache} or ${MODELS_ENV}, "
         f"or pass its path")
 
 

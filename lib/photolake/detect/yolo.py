@@ -42,10 +42,14 @@ def decode_image(data: bytes, min_side: int, max_pixels: int) -> DecodedImage:
     Any mode becomes RGB: grey, palette, CMYK, 16-bit and float are scaled to 8 bits, alpha is composited
     on the letterbox grey.  Raises TooLarge, or Pillow/OSError for files that cannot be decoded.
     """
-    with open_image(data) as image:
+    try:
+        opened = open_image(data)
+    except Image.DecompressionBombError as exc:  # Pillow's own guard, at twice its MAX_IMAGE_PIXELS
+        raise TooLarge(f"over the pixel limit (decompression bomb): {exc}") from None
+    with opened as image:
         width, height = image.size
         if width * height > max_pixels:
-            raise TooLarge(f"{width}x{height} = {width * height:,} pixels, over the limit of {max_pixels:,}")
+            raise TooLarge(f"{width}x{height} = {width * height:,} pixels, over the pixel limit of {max_pixels:,}")
         turned = image.getexif().get(0x0112) in (5, 6, 7, 8)
         display_w, display_h = (height, width) if turned else (width, height)
         longest = max(width, height)

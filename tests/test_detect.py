@@ -1,0 +1,290 @@
+"""detect: decoding any image, letterboxing, the models' output decoding, model files, mAP, and the job."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from photolake import lake
+from photolake.detect.evaluate import Box, average_precision, evaluate_rows, iou_matrix, mean_average_precision
+from photolake.detect.models import MODELS, ModelFile, ModelFileError, download, resolve_model, sha256_of
+from photolake.detect.run import DetectSettings, annotated_path, detect_all, detect_counts, detect_file
+from photolake.detect.yolo import (
+    LETTERBOX_FILL,
+    Detector,
+    TooLarge,
+    darknet_cfg_with_threshold,
+    decode_image,
+    decode_yolox,
+    letterbox,
+    yolox_grid,
+)
+from photolake.extract.run import files_from_dir
+from photolake.schemas import DETECTIONS
+from tests.http_servers import FaultyServer, png_header_only
+
+
+def encoded(image: Image.Image, fmt: str, **params) -> bytes:
+    out = io.BytesIO()
+    image.save(out, fmt, **params)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def models(shared) -> Path:
+    return shared / "models"
+
+
+@pytest.fixture(scope="module")
+def detectors(models) -> dict[str, Detector]:
+    return {name: Detector(resolve_model(name, models_dir=str(models), cache_dir="/nonexistent"), threads=2)
+            for name in ("yolov3-tiny", "yolox-nano")}
+
+
+# ---- decoding and letterboxing --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("mode, colour", [("L", 90), ("CMYK", (0, 0, 0, 0)), ("P", 3), ("RGB", (10, 20, 30))])
+def test_any_mode_decodes_to_rgb8(mode, colour):
+    data = encoded(Image.new(mode, (50, 40), colour), "JPEG" if mode in ("L", "CMYK", "RGB") else "PNG")
+    image = decode_image(data, 416, 10**8)
+    assert image.rgb.shape == (40, 50, 3) and image.rgb.dtype == np.uint8
+    assert (image.width, image.height) == (50, 40)
+
+
+def test_alpha_is_composited_on_grey_and_16_bit_scaled():
+    transparent = decode_image(encoded(Image.new("RGBA", (8, 8), (255, 0, 0, 0)), "PNG"), 416, 10**8)
+    assert (transparent.rgb == LETTERBOX_FILL).all()
+    sixteen = Image.fromarray(np.full((6, 6), 65535, dtype=np.uint16))
+    assert sixteen.mode.startswith("I;16")
+    assert (decode_image(encoded(sixteen, "PNG"), 416, 10**8).rgb == 255).all()
+
+
+def test_big_jpegs_decode_reduced_but_report_their_own_size(shared):
+    photo = sorted((shared / "data" / "unsplash-photos").glob("*.jpg"))[0]
+    image = decode_image(photo.read_bytes(), 416, 10**8)
+    with Image.open(photo) as original:
+        assert (image.width, image.height) == original.size
+    assert 416 <= max(image.rgb.shape[:2]) < max(image.width, image.height) / 2
+
+
+def test_exif_orientation_gives_the_displayed_frame():
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    image = decode_image(encoded(Image.new("RGB", (60, 20), "white"), "JPEG", exif=exif), 416, 10**8)
+    assert (image.width, image.height) == (20, 60) and image.rgb.shape[:2] == (60, 20)
+
+
+def test_pixel_limit_and_undecodable_bytes():
+    with pytest.raises(TooLarge, match="1600000000 pixels"):
+        decode_image(png_header_only(40000, 40000), 416, 10**8)
+    with pytest.raises(Exception):
+        decode_image(b"<html>not an image</html>", 416, 10**8)
+
+
+@pytest.mark.parametrize("centered, pad", [(True, (0, 104)), (False, (0, 0))])
+def test_letterbox_keeps_the_aspect_ratio(centered, pad):
+    canvas, box = letterbox(np.zeros((200, 400, 3), np.uint8), 416, centered)
+    assert canvas.shape == (416, 416, 3) and box.scale == pytest.approx(416 / 400)
+    assert (box.pad_x, box.pad_y) == pad
+    assert (canvas[pad[1]:pad[1] + 208] == 0).all() and (canvas[pad[1] + 208:] == LETTERBOX_FILL).all()
+
+
+def test_darknet_threshold_is_lowered_in_every_yolo_layer():
+    cfg = "[net]\nwidth=416\n\n[yolo]\nmask=0\nignore_thresh = .7\nthresh = .2\n\n[conv]\nx=1\n\n[yolo]\nmask=1\n"
+    out = darknet_cfg_with_threshold(cfg, 0.001)
+    assert out.count("thresh = 0.001") == 2 and "thresh = .2" not in out and "ignore_thresh = .7" in out
+    assert out.startswith("[net]\nwidth=416\n") and "[conv]\nx=1\n" in out
+
+
+def test_yolox_grid_decoding():
+    cells, strides = yolox_grid(64)
+    assert len(cells) == 8 * 8 + 4 * 4 + 2 * 2
+    assert cells[9].tolist() == [1, 1] and strides[9, 0] == 8 and strides[64, 0] == 16
+    raw = np.array([[0.5, 0.5, 0.0, np.log(2)]] * len(cells), dtype=np.float32)
+    decoded = decode_yolox(raw, (cells, strides))
+    assert decoded[9].tolist() == pytest.approx([12, 12, 8, 16])  # cell (1,1), stride 8
+    assert decoded[64].tolist() == pytest.approx([8, 8, 16, 32])  # first cell of the stride-16 head
+
+
+# ---- detection on real photos ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("model", ["yolov3-tiny", "yolox-nano"])
+def test_known_objects(detectors, shared, model):
+    def labels(name):
+        data = (shared / "data" / "photos" / name).read_bytes()
+        return {o["label"] for o in detectors[model].detect(decode_image(data, 416, 10**8))}
+
+    dog = labels("dog.jpg")
+    assert {"dog", "bicycle"} <= dog and dog & {"car", "truck"}
+    assert {"person", "dog", "horse"} <= labels("person.jpg")
+
+
+def test_boxes_are_in_original_pixels(detectors, shared):
+    """The same photo at twice the size gives the same boxes at twice the coordinates."""
+    detector = detectors["yolox-nano"]
+    with Image.open(shared / "data" / "photos" / "person.jpg") as photo:
+        small, large = photo.convert("RGB"), photo.convert("RGB").resize((photo.width * 2, photo.height * 2))
+    first = detector.detect(decode_image(encoded(small, "PNG"), 416, 10**8))
+    second = detector.detect(decode_image(encoded(large, "PNG"), 416, 10**8))
+    person = next(o for o in first if o["label"] == "person")
+    twice = next(o for o in second if o["label"] == "person")
+    for key in ("x", "y", "w", "h"):
+        assert twice[key] == pytest.approx(2 * person[key], abs=0.015 * large.width)  # resampling differs a little
+    assert 180 < person["x"] < 200 and 250 < person["h"] < 300  # the standing person, left of centre
+    assert all(0 <= o["x"] and o["x"] + o["w"] <= small.width + 0.01 for o in first)
+
+
+def test_low_confidence_boxes_survive_opencvs_layer_threshold(models, shared):
+    low = Detector(resolve_model("yolov3-tiny", models_dir=str(models), cache_dir="/nonexistent"), conf=0.01)
+    objects = low.detect(decode_image((shared / "data" / "photos" / "dog.jpg").read_bytes(), 416, 10**8))
+    assert min(o["confidence"] for o in objects) < 0.2
+    assert [o["confidence"] for o in objects] == sorted((o["confidence"] for o in objects), reverse=True)
+
+
+# ---- model files ----------------------------------------------------------------------------------------
+
+def test_model_files_are_found_and_checked(models, tmp_path):
+    paths = resolve_model("yolov3-tiny", models_dir=str(models), cache_dir=str(tmp_path / "cache"))
+    assert paths.weights == str(models / "yolov3-tiny.weights") and paths.names == str(models / "coco.names")
+    wrong = tmp_path / "wrong"
+    wrong.mkdir()
+    (wrong / "yolox_nano.onnx").write_bytes(b"not the model")
+    with pytest.raises(ModelFileError, match="is not the published yolox_nano.onnx"):
+        resolve_model("yolox-nano", models_dir=str(wrong), cache_dir=str(tmp_path / "cache"))
+    own = resolve_model("yolox-nano", weights=str(wrong / "yolox_nano.onnx"), names=str(models / "coco.names"),
+                        cache_dir=str(tmp_path / "cache"))
+    assert own.weights == str(wrong / "yolox_nano.onnx")  # the user's own file is taken as given
+
+
+def test_missing_files_are_downloaded_with_their_checksum(models, tmp_path, caplog):
+    caplog.set_level("INFO", logger="photolake.detect")
+    cache = tmp_path / "cache"
+    with FaultyServer(models) as server:
+        paths = resolve_model("yolov3-tiny", models_dir=str(tmp_path / "empty"), cache_dir=str(cache),
+                              mirror=f"{server.url}/photos")
+    assert paths.weights == str(cache / "yolov3-tiny.weights")
+    assert sha256_of(cache / "yolov3-tiny.weights") == MODELS["yolov3-tiny"].weights.sha256
+    assert "downloading yolov3-tiny.weights" in caplog.text and "MB downloaded" in caplog.text
+    assert not list(cache.glob(".*part"))
+
+
+def test_a_wrong_or_missing_download_is_a_clear_error(models, tmp_path):
+    wrong_sum = ModelFile("coco.names", "0" * 64, ())
+    with FaultyServer(models) as server:
+        with pytest.raises(ModelFileError, match=r"coco.names.*sha256 634a1132.*expected 0000") as error:
+            download(wrong_sum, tmp_path, f"{server.url}/photos", 5, [tmp_path])
+        missing = ModelFile("yolov3.weights", MODELS["yolov3"].weights.sha256, (f"{server.url}/status/404",))
+        with pytest.raises(ModelFileError, match=r"model file yolov3.weights not found.*404.*Download it from"):
+            download(missing, tmp_path, None, 5, [tmp_path])
+    assert not (tmp_path / "coco.names").exists() and "not downloadable" in str(error.value)
+
+
+# ---- accuracy ---------------------------------------------------------------------------------------------
+
+def test_average_precision_on_a_hand_computed_case():
+    # 3 truths; detections by confidence: hit, miss, hit -> precision 1, 1/2, 2/3 at recall 1/3, 1/3, 2/3.
+    # Envelope: 1 for recall <= 1/3, 2/3 for recall <= 2/3, 0 beyond: 101-point AP = (34*1 + 33*2/3) / 101.
+    ap = average_precision(np.array([1.0, 0.0, 1.0]), np.array([0.9, 0.8, 0.7]), 3)
+    assert ap == pytest.approx((34 + 33 * 2 / 3) / 101)
+    assert average_precision(np.array([]), np.array([]), 2) == 0.0
+
+
+def test_map_counts_perfect_and_false_detections():
+    truth = {"a": [Box(0, 10, 10, 20, 20)], "b": [Box(1, 0, 0, 50, 50)], "c": []}
+    perfect = {k: [Box(b.class_id, b.x, b.y, b.w, b.h, 0.9) for b in v] for k, v in truth.items()}
+    assert mean_average_precision(perfect, truth)["map50_95"] == pytest.approx(100)
+    # class 0 shifted: IoU 16*20 / (2*400 - 320) = 2/3, a hit at IoU thresholds 0.5-0.65 (4 of 10);
+    # class 1 still perfect: mAP@0.5:0.95 = (4/10 + 1) / 2
+    shifted = {**perfect, "a": [Box(0, 14, 10, 20, 20, 0.9)]}
+    scores = mean_average_precision(shifted, truth)
+    assert scores["map50"] == pytest.approx(100) and scores["map50_95"] == pytest.approx(70)
+    assert iou_matrix([Box(0, 14, 10, 20, 20)], truth["a"])[0, 0] == pytest.approx(2 / 3)
+    false_alarm = {**perfect, "c": [Box(1, 0, 0, 50, 50, 0.95)]}  # ranked above the true one: precision 1/2
+    assert mean_average_precision(false_alarm, truth)["map50"] == pytest.approx((100 + 50) / 2)
+
+
+@pytest.mark.parametrize("model, goal", [("yolov3-tiny", 27.0), ("yolox-nano", 48.0)])
+def test_map_on_coco128_through_the_job_code(spark, shared, models, model, goal, capsys):
+    coco = shared / "data" / "coco128"
+    paths = resolve_model(model, models_dir=str(models), cache_dir="/nonexistent")
+    files = files_from_dir(spark, str(coco / "images" / "train2017"))
+    rows = [r.asDict(recursive=True) for r in detect_all(files, paths, DetectSettings(model, conf=0.001), 16).collect()]
+    scores = evaluate_rows(rows, coco / "labels" / "train2017")
+    with capsys.disabled():
+        print(f"\n{model} on coco128: mAP@0.5 {scores['map50']:.1f}, mAP@0.5:0.95 {scores['map50_95']:.1f}")
+    assert len(rows) == 128 and scores["boxes"] == 929
+    assert scores["map50"] >= goal
+
+
+# ---- the job ------------------------------------------------------------------------------------------------
+
+def test_detect_file_gives_a_row_for_every_bad_file(detectors, tmp_path):
+    settings = DetectSettings("yolox-nano", max_pixels=10**8)
+    cases = {
+        "empty.jpg": (b"", "unreadable", "empty file"),
+        "page.jpg": (b"<html>hello</html>", "unreadable", "UnidentifiedImageError"),
+        "bomb.png": (png_header_only(40000, 40000), "too_large", "over the pixel limit"),
+        "cut.jpg": (encoded(Image.new("RGB", (300, 300), "red"), "JPEG")[:200], "unreadable", ""),
+        "dot.png": (encoded(Image.new("RGB", (1, 1), "red"), "PNG"), "ok", None),
+    }
+    for name, (data, status, error) in cases.items():
+        (tmp_path / name).write_bytes(data)
+        row = detect_file(detectors["yolox-nano"], settings, name, str(tmp_path / name))
+        assert row["status"] == status, (name, row)
+        assert (row["error"] is None) if error is None else (error in row["error"])
+    missing = detect_file(detectors["yolox-nano"], settings, "gone.jpg", str(tmp_path / "gone.jpg"))
+    assert missing["status"] == "missing" and "cannot read" in missing["error"]
+
+
+def test_annotated_paths():
+    assert annotated_path("/a/", "Abc_def-123") == "/a/Abc_def-123.jpg"
+    assert annotated_path("/a", "sub/x.png") == "/a/sub/x.png.jpg"
+    assert annotated_path("/a", "sub/x.JPG") == "/a/sub/x.JPG"
+
+
+def test_detect_job_over_a_folder_with_tags_view(spark, shared, models, tmp_path):
+    from pyspark.sql import functions as F
+
+    folder = tmp_path / "photos"
+    shutil.copytree(shared / "data" / "photos", folder, ignore=shutil.ignore_patterns("SHA256SUMS"))
+    (folder / "broken.jpg").write_bytes(b"not really a jpeg")
+    Image.new("L", (64, 48), 128).save(folder / "grey.png")
+    paths = resolve_model("yolov3-tiny", models_dir=str(models), cache_dir="/nonexistent")
+    settings = DetectSettings("yolov3-tiny", annotate_dir=str(tmp_path / "annotated"))
+    lake_dir = str(tmp_path / "lake")
+    lake.write_table(detect_all(files_from_dir(spark, str(folder)), paths, settings, 4), lake_dir,
+                     "detections/model=yolov3-tiny", "t")
+    table = lake.read_table(spark, lake_dir, "detections")
+    assert [(f.name, f.dataType) for f in table.schema] == [(f.name, f.dataType) for f in DETECTIONS]
+    rows = {r.photo_id: r for r in table.collect()}
+    assert set(rows) == {p.name for p in folder.iterdir()}
+    assert rows["broken.jpg"].status == "unreadable" and rows["grey.png"].status == "ok"
+    assert {"person", "dog", "horse"} <= set(rows["person.jpg"].labels)
+    assert rows["person.jpg"].model == "yolov3-tiny" and (rows["person.jpg"].image_width, rows["person.jpg"].image_height) == (640, 424)
+    assert Path(rows["dog.jpg"].annotated_path).is_file() and rows["broken.jpg"].annotated_path is None
+    with Image.open(rows["dog.jpg"].annotated_path) as drawn:
+        assert drawn.size == (768, 576)
+    counts = detect_counts(table, 1.0)
+    assert (counts.rows_in, counts.rows_out, counts.rows_rejected) == (10, 9, 1)
+    assert "unreadable 1" in counts.notes[0]
+
+    keywords = spark.createDataFrame([("dog.jpg", " Dog ", 88.5, None), ("dog.jpg", "street", None, None)],
+                                     "photo_id string, keyword string, ai_service_1_confidence double, "
+                                     "ai_service_2_confidence double")
+    from photolake.schemas import KEYWORDS
+    for field in KEYWORDS.schema.fields:
+        if field.name not in keywords.columns:
+            keywords = keywords.withColumn(field.name, F.lit(None).cast(field.dataType))
+    lake.write_table(keywords.select(*KEYWORDS.schema.fieldNames()), lake_dir, "keywords", "t")
+    assert "photo_tags" in lake.register_views(spark, lake_dir)
+    tags = {(r.tag, r.source): r.confidence
+            for r in spark.sql("SELECT * FROM photo_tags WHERE photo_id = 'dog.jpg'").collect()}
+    assert tags[("dog", "keyword")] == pytest.approx(0.885) and tags[("street", "keyword")] is None
+    best_dog = max(o.confidence for o in rows["dog.jpg"].objects if o.label == "dog")
+    assert tags[("dog", "detection")] == pytest.approx(best_dog)
+    assert {t for t, s in tags if s == "detection"} == set(rows["dog.jpg"].labels)
