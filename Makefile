@@ -7,6 +7,10 @@ STAMP := $(VENV)/.installed
 SUBMIT := ./spark-submit.sh
 DEMO_PHOTOS ?= 200
 DEMO_PORT ?= 8765
+# detect's model files: ../shared/models where it exists (development machines), else the user cache,
+# else downloaded
+PHOTOLAKE_SHARED ?= ../shared
+export PHOTOLAKE_MODELS ?= $(wildcard $(PHOTOLAKE_SHARED)/models)
 
 .PHONY: setup demo test bench clean check-java
 
@@ -27,9 +31,9 @@ $(STAMP): pyproject.toml | check-java
 	touch $(STAMP)
 
 # The whole pipeline on the built-in sample: make a release with images, ingest it, serve its images on
-# 127.0.0.1 and download them, query the lake.
+# 127.0.0.1 and download them, extract metadata, detect objects, query the lake.
 demo: setup
-	rm -rf output/sample output/lake output/images
+	rm -rf output/sample output/lake output/images output/annotated
 	$(SUBMIT) sample --out output/sample --photos $(DEMO_PHOTOS) --image-base-url http://127.0.0.1:$(DEMO_PORT)
 	$(SUBMIT) ingest --dataset output/sample --lake output/lake
 	PYTHONPATH=lib $(PY) jobs/serve_images.py --dir output/sample/images --port $(DEMO_PORT) & server=$$!; \
@@ -37,11 +41,19 @@ demo: setup
 	$(PY) -c "import socket, time, sys; [time.sleep(0.2) for _ in range(50) if socket.socket().connect_ex(('127.0.0.1', $(DEMO_PORT)))]"; \
 	$(SUBMIT) download --lake output/lake --images output/images --allow-hosts 127.0.0.1:$(DEMO_PORT)
 	$(SUBMIT) extract --lake output/lake
+	@model=yolov3; \
+	if ! $(PY) -c "import sys; sys.path.insert(0, 'lib'); from photolake.detect.models import found_locally; sys.exit(not found_locally('yolov3'))"; then \
+	  model=yolov3-tiny; \
+	  echo "detect: the full YOLOv3 weights (yolov3.weights, 248 MB) are not at hand in \$$PHOTOLAKE_MODELS or ~/.cache/photolake/models, so the demo uses yolov3-tiny; './spark-submit.sh detect --lake output/lake' downloads and uses YOLOv3"; \
+	fi; \
+	echo "$(SUBMIT) detect --lake output/lake --model $$model --annotate output/annotated"; \
+	$(SUBMIT) detect --lake output/lake --model $$model --annotate output/annotated
 	$(SUBMIT) sql --lake output/lake "SELECT camera_make, count(*) AS photos, round(avg(aperture_f), 1) AS mean_f_number, round(avg(iso)) AS mean_iso FROM photos WHERE camera_make IS NOT NULL GROUP BY camera_make ORDER BY photos DESC LIMIT 10"
 	$(SUBMIT) sql --lake output/lake "SELECT status, count(*) AS photos, round(sum(bytes) / 1e6, 1) AS mb, max(error) AS an_error FROM downloads GROUP BY status ORDER BY photos DESC"
 	$(SUBMIT) sql --lake output/lake "SELECT orientation_class, size_category, count(*) AS images, round(avg(brightness), 2) AS brightness, count(make) AS with_exif, first(dominant_colors[0].name) AS a_main_colour FROM image_metadata GROUP BY 1, 2 ORDER BY images DESC"
+	$(SUBMIT) sql --lake output/lake "SELECT model, status, count(*) AS images, sum(size(objects)) AS objects, concat_ws(', ', slice(array_sort(array_distinct(flatten(collect_list(labels)))), 1, 8)) AS some_labels FROM detections GROUP BY 1, 2"
 	$(SUBMIT) sql --lake output/lake "SELECT job, table, rows_in, rows_out, rows_rejected, values_rejected FROM _runs ORDER BY finished_at DESC, table LIMIT 6"
-	@echo "demo done: the release is in output/sample, the lake in output/lake, the images in output/images (./spark-submit.sh sql --help)"
+	@echo "demo done: the release is in output/sample, the lake in output/lake, the images in output/images, images with their detected boxes in output/annotated (./spark-submit.sh sql --help)"
 
 test: setup
 	$(PY) -m pytest
@@ -51,6 +63,9 @@ bench: setup
 	$(PY) bench/download.py
 	$(PY) bench/exif_accuracy.py
 	$(PY) bench/extract.py
+	$(PY) bench/detect_map.py --model yolov3-tiny
+	$(PY) bench/detect_map.py --model yolox-nano
+	$(PY) bench/detect.py
 
 clean:
 	rm -rf output dist .pytest_cache

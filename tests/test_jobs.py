@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -70,3 +71,30 @@ def test_sample_ingest_sql_end_to_end(tmp_path):
     table = submit("sql", "--lake", str(lake_dir), "SELECT count(*) AS n FROM photos").stdout.splitlines()
     header = table.index("n")
     assert table[header + 2].strip() == str(manifest["records"]["photos"] - 5) and table[-1] == "(1 row)"
+
+
+def test_detect_job(tmp_path, shared):
+    lake_dir = tmp_path / "lake"
+    ran = submit("detect", "--from-dir", str(shared / "data" / "photos"), "--lake", str(lake_dir),
+                 "--model", "yolox-nano", "--conf", "0.3", "--annotate", str(tmp_path / "annotated"),
+                 env={"PHOTOLAKE_MODELS": str(shared / "models")})
+    assert "photolake detect run" in ran.stdout and "ok 8, missing 0, unreadable 0" in ran.stdout
+    assert re.search(r"detect\.conf +=  ?0\.3  \(flag\)", ran.stdout)
+    labels = submit("sql", "--lake", str(lake_dir), "--format", "json",
+                    "SELECT photo_id, model, labels FROM detections WHERE photo_id = 'person.jpg'").stdout
+    row = json.loads(labels.strip().splitlines()[-1])
+    assert row["model"] == "yolox-nano" and {"person", "dog", "horse"} <= set(row["labels"])
+    assert len(list((tmp_path / "annotated").glob("*.jpg"))) == 8
+
+
+def test_detect_without_model_files_is_a_clear_error(tmp_path):
+    from tests.http_servers import FaultyServer
+
+    with FaultyServer() as server:
+        failed = submit("detect", "--lake", str(tmp_path / "lake"), "--model", "yolov3",
+                        "--set", f"detect.cache_dir={tmp_path / 'cache'}",
+                        "--set", f"detect.mirror={server.url}/status/404", check=False,
+                        env={"PHOTOLAKE_MODELS": str(tmp_path / "none")})
+    assert failed.returncode == 2
+    error = [line for line in (failed.stdout + failed.stderr).splitlines() if "photolake detect: error:" in line]
+    assert len(error) == 1 and "yolov3.weights not found" in error[0] and "pjreddie.com" in error[0]

@@ -129,6 +129,14 @@ def resolve_model(name: str, weights: str | None = None, cfg: str | None = None,
                       locate(names, COCO_NAMES))
 
 
+def found_locally(name: str, models_dir: str | None = None, cache_dir: str | None = None) -> bool:
+    """Whether every file of model ``name`` is already in the models folder or the cache (by name)."""
+    spec = model_spec(name)
+    files = [f for f in (spec.weights, spec.cfg, COCO_NAMES) if f]
+    dirs = search_dirs(models_dir, cache_dir)
+    return all(any((d / f.name).is_file() for d in dirs) for f in files)
+
+
 def find_or_download(file: ModelFile, dirs: list[Path], cache: Path, mirror: str | None, timeout_s: float) -> Path:
     for folder in dirs:
         candidate = folder / file.name
