@@ -166,3 +166,13 @@ def test_exif_comparison_view(spark, tmp_path):
     rows = {r.photo_id: r for r in spark.sql("SELECT * FROM photo_exif_comparison").collect()}
     assert rows["aaaaaaaaaaa"].make_agrees and rows["aaaaaaaaaaa"].iso_agrees and rows["aaaaaaaaaaa"].f_number_agrees
     assert rows["bbbbbbbbbbb"].make_agrees and not rows["bbbbbbbbbbb"].iso_agrees
+
+
+@pytest.mark.parametrize("rgb, family", [
+    ((0, 0, 0), "black"), ((255, 255, 255), "white"), ((128, 128, 128), "gray"), ((220, 20, 20), "red"),
+    ((255, 140, 0), "orange"), ((120, 70, 20), "brown"), ((250, 230, 40), "yellow"), ((30, 160, 40), "green"),
+    ((40, 200, 210), "cyan"), ((30, 60, 200), "blue"), ((130, 40, 180), "purple"), ((240, 100, 180), "pink")])
+def test_colour_families(rgb, family):
+    from photolake.extract.colors import COLOR_FAMILIES, color_family
+
+    assert color_family(*rgb) == family and family in COLOR_FAMILIES

@@ -27,3 +27,17 @@ def test_counts_that_do_not_add_up_are_flagged():
     summary = RunSummary("ingest", "r")
     summary.add(TableCounts("photos", rows_in=10, rows_out=8, rows_rejected=1))
     assert "counts do not add up" in summary.render()
+
+
+def test_an_outdated_table_is_a_clear_error(spark, tmp_path):
+    from photolake.errors import LakeTableOutdated
+    from photolake.lake import missing_fields
+    from photolake.schemas import IMAGE_METADATA
+
+    old = spark.createDataFrame([("a", "ok", [("FFFFFF", 255, 255, 255, "white", 1.0)])],
+                                "photo_id string, status string, "
+                                "dominant_colors array<struct<hex:string,r:int,g:int,b:int,name:string,share:double>>")
+    assert "dominant_colors.family" in missing_fields(IMAGE_METADATA, old.schema)
+    lake.write_table(old, str(tmp_path), "image_metadata", "t")
+    with pytest.raises(LakeTableOutdated, match=r"'image_metadata' .* lacks .*dominant_colors.family.*run the job"):
+        lake.read_table(spark, str(tmp_path), "image_metadata")

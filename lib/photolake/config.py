@@ -64,6 +64,12 @@ DEFAULTS: dict[str, Any] = {
     "detect.mirror": "",
     "detect.rows_per_partition": 32,
     "detect.arrow_batch_rows": 16,
+    "cluster.k": 0,
+    "cluster.k_min": 2,
+    "cluster.k_max": 10,
+    "cluster.tag_dimensions": 64,
+    "cluster.top_objects": 20,
+    "cluster.seed": 42,
     "serve.host": "127.0.0.1",
     "serve.port": 8765,
 }

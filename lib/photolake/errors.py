@@ -11,3 +11,7 @@ class DatasetNotFound(PhotolakeError):
 
 class LakeTableMissing(PhotolakeError):
     pass
+
+
+class LakeTableOutdated(PhotolakeError):
+    """A table written before its schema gained columns the reading job needs."""

@@ -13,10 +13,11 @@ import posixpath
 from typing import Sequence
 
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql.types import StructType
+from pyspark.sql.types import ArrayType, DataType, StructType
 
 from photolake import storage
-from photolake.errors import LakeTableMissing
+from photolake.errors import LakeTableMissing, LakeTableOutdated
+from photolake.schemas import LAKE_TABLES
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,28 @@ def read_table(spark: SparkSession, lake: str, table: str, schema: StructType | 
     if not storage.exists(path):
         raise LakeTableMissing(f"table {table!r} is not in the lake at {storage.absolute(lake)}: run the job that makes it first")
     reader = spark.read.schema(schema) if schema is not None else spark.read
-    return reader.parquet(path)
+    frame = reader.parquet(path)
+    outdated = missing_fields(LAKE_TABLES.get(table), frame.schema)
+    if outdated:
+        raise LakeTableOutdated(f"table {table!r} in {storage.absolute(lake)} lacks {', '.join(outdated)}: it was "
+                                f"written by an older photolake; run the job that makes it again")
+    return frame
+
+
+def missing_fields(expected: DataType | None, actual: DataType, prefix: str = "") -> list[str]:
+    """Fields of the contract (nested ones too) that a stored table does not have."""
+    if isinstance(expected, ArrayType) and isinstance(actual, ArrayType):
+        return missing_fields(expected.elementType, actual.elementType, prefix)
+    if not isinstance(expected, StructType) or not isinstance(actual, StructType):
+        return []
+    have = {f.name: f.dataType for f in actual.fields}
+    missing = []
+    for field in expected.fields:
+        if field.name not in have:
+            missing.append(prefix + field.name)
+        else:
+            missing += missing_fields(field.dataType, have[field.name], f"{prefix}{field.name}.")
+    return missing
 
 
 def register_views(spark: SparkSession, lake: str) -> list[str]:

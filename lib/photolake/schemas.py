@@ -250,6 +250,7 @@ DOMINANT_COLOR = StructType([
     StructField("g", IntegerType(), True),
     StructField("b", IntegerType(), True),
     StructField("name", StringType(), True),
+    StructField("family", StringType(), True),
     StructField("share", DoubleType(), True),
 ])
 
@@ -324,11 +325,34 @@ DETECTIONS = StructType([
 ])
 DETECTIONS_PARTITION_BY = ("model",)
 
+# ---- cluster ----------------------------------------------------------------------------------------------
+
+CLUSTERS = StructType([
+    StructField("photo_id", StringType(), False),
+    StructField("cluster", IntegerType(), False),
+    StructField("pca_x", DoubleType(), True),
+    StructField("pca_y", DoubleType(), True),
+])
+
+CLUSTER_SUMMARY = StructType([
+    StructField("cluster", IntegerType(), False),
+    StructField("size", LongType(), False),
+    StructField("share", DoubleType(), True),
+    StructField("top_tags", ArrayType(StringType()), True),
+    StructField("top_objects", ArrayType(StringType()), True),
+    StructField("top_colors", ArrayType(StringType()), True),
+    StructField("mean_brightness", DoubleType(), True),
+    StructField("main_orientation", StringType(), True),
+    StructField("description", StringType(), True),
+])
+
 LAKE_TABLES: dict[str, StructType] = {
     **{name: t.schema for name, t in DATASET_TABLES.items()},
     "downloads": DOWNLOADS,
     "image_metadata": IMAGE_METADATA,
     "detections": DETECTIONS,
+    "clusters": CLUSTERS,
+    "cluster_summary": CLUSTER_SUMMARY,
     "_rejects": REJECTS,
     "_runs": RUNS,
 }

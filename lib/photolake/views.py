@@ -25,20 +25,23 @@ VIEWS: dict[str, tuple[tuple[str, ...], str]] = {
         FROM photos p JOIN image_metadata m ON p.photo_id = m.photo_id
         WHERE m.status = 'ok'
     """),
-    # A photo's tags: the dataset's keywords (confidence: the better AI service's, as 0-1; null when only
-    # people suggested it) and the labels detected in its image (the best box's confidence, over models).
-    "photo_tags": (("keywords", "detections"), """
+}
+
+# photo_tags (photo_id, tag, source, confidence) is the union of these parts, over the tables present:
+# the dataset's keywords (confidence: the better AI service's, as 0-1; null when only people suggested it)
+# and the labels detected in the image (the best box's confidence, over every model run).
+TAG_SOURCES: dict[str, str] = {
+    "keywords": """
         SELECT photo_id, lower(trim(keyword)) AS tag, 'keyword' AS source,
                greatest(ai_service_1_confidence, ai_service_2_confidence)
                  / CASE WHEN greatest(ai_service_1_confidence, ai_service_2_confidence) > 1 THEN 100 ELSE 1 END
                  AS confidence
-        FROM keywords
-        UNION ALL
+        FROM keywords WHERE keyword IS NOT NULL""",
+    "detections": """
         SELECT photo_id, object.label AS tag, 'detection' AS source, max(object.confidence) AS confidence
         FROM detections LATERAL VIEW explode(objects) AS object
         WHERE status = 'ok'
-        GROUP BY photo_id, object.label
-    """),
+        GROUP BY photo_id, object.label""",
 }
 
 
@@ -49,4 +52,8 @@ def register(spark: SparkSession, tables: list[str]) -> list[str]:
         if all(t in tables for t in needs):
             spark.sql(sql).createOrReplaceTempView(name)
             made.append(name)
+    parts = [sql for table, sql in TAG_SOURCES.items() if table in tables]
+    if parts:
+        spark.sql(" UNION ALL ".join(parts)).createOrReplaceTempView("photo_tags")
+        made.append("photo_tags")
     return made

@@ -20,6 +20,31 @@ def nearest_css_name(rgb: tuple[int, int, int] | np.ndarray) -> str:
     return _CSS_NAMES[int(distances.argmin())]
 
 
+COLOR_FAMILIES = ("black", "white", "gray", "red", "orange", "brown", "yellow", "green", "cyan", "blue", "purple",
+                  "pink")
+_HUE_FAMILIES = ((15, "red"), (45, "orange"), (70, "yellow"), (165, "green"), (195, "cyan"), (255, "blue"),
+                 (290, "purple"), (345, "pink"), (360, "red"))
+
+
+def color_family(r: int, g: int, b: int) -> str:
+    """One of COLOR_FAMILIES, from hue, saturation and value: the coarse colour words people search by
+    (CSS names are too many to count by)."""
+    top, bottom = max(r, g, b), min(r, g, b)
+    value, spread = top / 255.0, top - bottom
+    if value < 0.2:
+        return "black"
+    if spread / top < 0.15:
+        return "white" if value > 0.85 else "gray"
+    if top == r:
+        hue = (60.0 * (g - b) / spread) % 360
+    elif top == g:
+        hue = 60.0 * (b - r) / spread + 120
+    else:
+        hue = 60.0 * (r - g) / spread + 240
+    family = next(name for limit, name in _HUE_FAMILIES if hue < limit)
+    return "brown" if family in ("orange", "red") and value < 0.6 and 10 <= hue < 45 else family
+
+
 def small_rgb(image: Image.Image, side: int = SAMPLE_SIDE) -> np.ndarray:
     """The image as an RGB array no larger than side x side (JPEG draft first: decode little)."""
     image.draft("RGB", (side * 2, side * 2))
@@ -65,7 +90,7 @@ def dominant_colors(pixels: np.ndarray, k: int = 5, iterations: int = 10, seed: 
             continue
         r, g, b = (int(round(float(v))) for v in np.clip(centres[c], 0, 255))
         colours.append({"hex": f"{r:02X}{g:02X}{b:02X}", "r": r, "g": g, "b": b, "name": nearest_css_name((r, g, b)),
-                        "share": float(round(shares[c], 4))})
+                        "family": color_family(r, g, b), "share": float(round(shares[c], 4))})
     return colours
 
 
