@@ -37,3 +37,43 @@ def shared() -> Path:
     if not SHARED.is_dir():
         pytest.skip(f"shared data not found at {SHARED}: set PHOTOLAKE_SHARED to the folder with data/ and models/")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def analysed_lake(spark, shared, tmp_path_factory) -> str:
+    """A lake with every table the analyse stage reads, built in-process by the library functions the
+    jobs call: a sample release with images -> ingest -> extract -> detect (yolox-nano) -> cluster."""
+    from pyspark.sql import functions as F
+
+    from photolake import lake
+    from photolake.cluster.features import photo_features
+    from photolake.cluster.model import fit_clusters, summarise
+    from photolake.detect.models import resolve_model
+    from photolake.detect.run import DetectSettings, detect_all
+    from photolake.extract.run import extract_all
+    from photolake.ingest.load import ingest_release
+    from photolake.ingest.release import find_release
+    from photolake.sample.release import SampleOptions, generate_release
+
+    root = tmp_path_factory.mktemp("analysed")
+    release, lake_dir = root / "release", str(root / "lake")
+    generate_release(release, SampleOptions(photos=40, seed=11, image_long_side=(320, 480),
+                                            images_from=str(shared / "data" / "unsplash-photos")))
+    ingest_release(spark, find_release(str(release)), lake_dir, "fixture", batch_rows=5000)
+    photos = lake.read_table(spark, lake_dir, "photos")
+    files = (photos.select("photo_id", F.concat(F.lit(f"{release}/images/"),
+                                                F.substring_index("photo_image_url", "/", -1)).alias("path"))
+             .filter(F.col("path").isNotNull()))
+    lake.write_table(extract_all(files, 5, 16), lake_dir, "image_metadata", "fixture")
+    paths = resolve_model("yolox-nano", models_dir=str(shared / "models"), cache_dir=str(root / "cache"))
+    lake.write_table(detect_all(files, paths, DetectSettings("yolox-nano", annotate_dir=str(root / "annotated")), 16),
+                     lake_dir, "detections/model=yolox-nano", "fixture")
+    views = lake.register_views(spark, lake_dir)
+    metadata, detections = spark.table("image_metadata"), spark.table("detections")
+    tags = spark.table("photo_tags") if "photo_tags" in views else None
+    features, numeric = photo_features(metadata, photos, detections, tags)
+    result = fit_clusters(features, numeric, k=3)
+    lake.write_table(result.clusters, lake_dir, "clusters", "fixture")
+    clusters = lake.read_table(spark, lake_dir, "clusters")
+    lake.write_table(summarise(clusters, metadata, tags, detections), lake_dir, "cluster_summary", "fixture")
+    return lake_dir
