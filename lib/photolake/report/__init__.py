@@ -1,0 +1,1 @@
+"""report: charts (matplotlib) and an HTML page over the lake's analytics views."""
