@@ -31,9 +31,10 @@ $(STAMP): pyproject.toml | check-java
 	touch $(STAMP)
 
 # The whole pipeline on the built-in sample: make a release with images, ingest it, serve its images on
-# 127.0.0.1 and download them, extract metadata, detect objects, query the lake.
+# 127.0.0.1 and download them, extract metadata, detect objects, cluster, query the lake, draw the report,
+# export JSON and SQLite.
 demo: setup
-	rm -rf output/sample output/lake output/images output/annotated
+	rm -rf output/sample output/lake output/images output/annotated output/report output/export
 	$(SUBMIT) sample --out output/sample --photos $(DEMO_PHOTOS) --image-base-url http://127.0.0.1:$(DEMO_PORT)
 	$(SUBMIT) ingest --dataset output/sample --lake output/lake
 	PYTHONPATH=lib $(PY) jobs/serve_images.py --dir output/sample/images --port $(DEMO_PORT) & server=$$!; \
@@ -48,12 +49,20 @@ demo: setup
 	fi; \
 	echo "$(SUBMIT) detect --lake output/lake --model $$model --annotate output/annotated"; \
 	$(SUBMIT) detect --lake output/lake --model $$model --annotate output/annotated
+	$(SUBMIT) cluster --lake output/lake
 	$(SUBMIT) sql --lake output/lake "SELECT camera_make, count(*) AS photos, round(avg(aperture_f), 1) AS mean_f_number, round(avg(iso)) AS mean_iso FROM photos WHERE camera_make IS NOT NULL GROUP BY camera_make ORDER BY photos DESC LIMIT 10"
 	$(SUBMIT) sql --lake output/lake "SELECT status, count(*) AS photos, round(sum(bytes) / 1e6, 1) AS mb, max(error) AS an_error FROM downloads GROUP BY status ORDER BY photos DESC"
 	$(SUBMIT) sql --lake output/lake "SELECT orientation_class, size_category, count(*) AS images, round(avg(brightness), 2) AS brightness, count(make) AS with_exif, first(dominant_colors[0].name) AS a_main_colour FROM image_metadata GROUP BY 1, 2 ORDER BY images DESC"
 	$(SUBMIT) sql --lake output/lake "SELECT model, status, count(*) AS images, sum(size(objects)) AS objects, concat_ws(', ', slice(array_sort(array_distinct(flatten(collect_list(labels)))), 1, 8)) AS some_labels FROM detections GROUP BY 1, 2"
 	$(SUBMIT) sql --lake output/lake "SELECT job, table, rows_in, rows_out, rows_rejected, values_rejected FROM _runs ORDER BY finished_at DESC, table LIMIT 6"
-	@echo "demo done: the release is in output/sample, the lake in output/lake, the images in output/images, images with their detected boxes in output/annotated (./spark-submit.sh sql --help)"
+	$(SUBMIT) sql --lake output/lake "SELECT cluster, size, description FROM cluster_summary ORDER BY size DESC"
+	$(SUBMIT) report --lake output/lake --out output/report
+	$(SUBMIT) export --lake output/lake --out output/export
+	@echo "demo done:"
+	@echo "  report       output/report/index.html (open it in a browser)"
+	@echo "  exports      output/export/ (images_metadata.json, images_labels.json, photolake.sqlite)"
+	@echo "  lake         output/lake (./spark-submit.sh sql --lake output/lake \"SELECT * FROM image_shapes\"; queries in docs/analytics.md)"
+	@echo "  images       output/images, with detected boxes in output/annotated; the release in output/sample"
 
 test: setup
 	$(PY) -m pytest

@@ -27,6 +27,7 @@ DEFAULTS: dict[str, Any] = {
     "paths.images": "output/images",
     "paths.dataset": "output/sample",
     "paths.report": "output/report",
+    "paths.export": "output/export",
     "ingest.batch_rows": 50_000,
     "ingest.release": "auto",
     "sample.photos": 200,

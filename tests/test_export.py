@@ -1,0 +1,42 @@
+"""export: JSON lists of records and a SQLite database that match the lake."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from photolake import lake
+from photolake.export import JSON_EXPORTS, SQLITE_TABLES, write_json_records, write_sqlite
+
+
+def test_exports_match_the_lake(spark, analysed_lake, tmp_path):
+    present = lake.register_views(spark, analysed_lake)
+    for name in ("images_metadata.json", "images_labels.json"):
+        _, sql = JSON_EXPORTS[name]
+        assert write_json_records(spark.sql(sql), str(tmp_path / name)) == spark.sql(sql).count()
+    metadata = json.loads((tmp_path / "images_metadata.json").read_text())
+    lake_rows = {r.photo_id: r for r in spark.table("image_metadata").collect()}
+    assert {m["photo_id"] for m in metadata} == set(lake_rows)
+    first = metadata[0]
+    assert first["width"] == lake_rows[first["photo_id"]].width
+    assert isinstance(first["dominant_colors"], list) and {"hex", "family", "share"} <= set(first["dominant_colors"][0])
+    labels = json.loads((tmp_path / "images_labels.json").read_text())
+    with_objects = next(r for r in labels if r["objects"])
+    assert {"label", "confidence", "x", "y", "w", "h"} <= set(with_objects["objects"][0])
+
+    tables = {t: spark.table(t) for t in SQLITE_TABLES if t in present}
+    counts = write_sqlite(tables, str(tmp_path / "photolake.sqlite"), batch_rows=7)
+    with sqlite3.connect(tmp_path / "photolake.sqlite") as db:
+        for table, frame in tables.items():
+            assert db.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0] == frame.count() == counts[table]
+        colours = db.execute("SELECT dominant_colors FROM image_metadata WHERE status = 'ok' LIMIT 1").fetchone()[0]
+        assert json.loads(colours)[0]["family"]
+        stamp = db.execute("SELECT photo_submitted_at FROM photos WHERE photo_submitted_at IS NOT NULL").fetchone()[0]
+        assert stamp[:2] in ("19", "20") and "T" in stamp
+    assert {"photos", "image_metadata", "detections", "clusters", "cluster_summary"} <= set(counts)
+
+
+def test_an_empty_result_is_an_empty_list(spark, tmp_path):
+    empty = spark.createDataFrame([], "photo_id string")
+    assert write_json_records(empty, str(tmp_path / "none.json")) == 0
+    assert json.loads((tmp_path / "none.json").read_text()) == []
