@@ -42,28 +42,36 @@ def shared() -> Path:
 @pytest.fixture(scope="session")
 def analysed_lake(spark, shared, tmp_path_factory) -> str:
     """A lake with every table the analyse stage reads, built in-process by the library functions the
-    jobs call: a sample release with images -> ingest -> extract -> detect (yolox-nano) -> cluster."""
-    from pyspark.sql import functions as F
-
+    jobs call: a sample release (real Unsplash photos as its images) served on 127.0.0.1 -> ingest ->
+    download -> extract -> detect (yolox-nano) -> cluster."""
     from photolake import lake
     from photolake.cluster.features import photo_features
     from photolake.cluster.model import fit_clusters, summarise
     from photolake.detect.models import resolve_model
     from photolake.detect.run import DetectSettings, detect_all
-    from photolake.extract.run import extract_all
+    from photolake.download.fetch import FetchSettings
+    from photolake.download.plan import merge, photos_in_scope, plan
+    from photolake.download.run import fetch_all
+    from photolake.extract.run import extract_all, files_from_downloads
     from photolake.ingest.load import ingest_release
     from photolake.ingest.release import find_release
     from photolake.sample.release import SampleOptions, generate_release
+    from photolake.sample.server import ImageServer
 
     root = tmp_path_factory.mktemp("analysed")
     release, lake_dir = root / "release", str(root / "lake")
-    generate_release(release, SampleOptions(photos=40, seed=11, image_long_side=(320, 480),
-                                            images_from=str(shared / "data" / "unsplash-photos")))
-    ingest_release(spark, find_release(str(release)), lake_dir, "fixture", batch_rows=5000)
-    photos = lake.read_table(spark, lake_dir, "photos")
-    files = (photos.select("photo_id", F.concat(F.lit(f"{release}/images/"),
-                                                F.substring_index("photo_image_url", "/", -1)).alias("path"))
-             .filter(F.col("path").isNotNull()))
+    (release / "images").mkdir(parents=True)
+    with ImageServer(release / "images") as server:
+        generate_release(release, SampleOptions(photos=40, seed=11, image_base_url=server.url,
+                                                images_from=str(shared / "data" / "unsplash-photos")))
+        ingest_release(spark, find_release(str(release)), lake_dir, "fixture", batch_rows=5000)
+        photos = lake.read_table(spark, lake_dir, "photos")
+        host = server.url.split("//", 1)[1]
+        settings = FetchSettings(width=640, allow_hosts=(host,), timeout_s=5, retries=1, backoff_s=0.05)
+        results, _ = fetch_all(spark, plan(photos_in_scope(photos, None), None, False, None), settings,
+                               str(root / "images"), 0, 0, 4, 4, 60)
+        lake.write_table(merge(None, results), lake_dir, "downloads", "fixture")
+    files = files_from_downloads(lake.read_table(spark, lake_dir, "downloads"))
     lake.write_table(extract_all(files, 5, 16), lake_dir, "image_metadata", "fixture")
     paths = resolve_model("yolox-nano", models_dir=str(shared / "models"), cache_dir=str(root / "cache"))
     lake.write_table(detect_all(files, paths, DetectSettings("yolox-nano", annotate_dir=str(root / "annotated")), 16),
