@@ -346,6 +346,94 @@ CLUSTER_SUMMARY = StructType([
     StructField("description", StringType(), True),
 ])
 
+# ---- users and recommend --------------------------------------------------------------------------------
+
+USER_SOURCES = ("synthetic", "conversions")
+INTERACTION_EVENTS = ("view", "like", "download")
+
+USERS = StructType([
+    StructField("user_id", StringType(), False),
+    StructField("source", StringType(), False),
+    StructField("activity", DoubleType(), True),  # synthetic: the hidden activity level (mean items viewed)
+    StructField("interactions", LongType(), False),
+    StructField("photos", LongType(), False),
+    StructField("first_at", TimestampType(), True),
+    StructField("last_at", TimestampType(), True),
+])
+
+# The synthetic users' hidden tastes, so recommendations can be checked against what users really like.
+USER_TASTES = StructType([
+    StructField("user_id", StringType(), False),
+    StructField("kind", StringType(), False),  # tag | color_family | object | orientation
+    StructField("value", StringType(), False),
+])
+
+INTERACTIONS = StructType([
+    StructField("user_id", StringType(), False),
+    StructField("photo_id", StringType(), False),
+    StructField("event", StringType(), False),
+    StructField("weight", DoubleType(), False),
+    StructField("at", TimestampType(), True),
+    StructField("keyword", StringType(), True),  # conversions: the search that led to the download
+    StructField("source", StringType(), False),
+])
+
+PROFILES = StructType([
+    StructField("user_id", StringType(), False),
+    StructField("source", StringType(), False),
+    StructField("interactions", LongType(), False),
+    StructField("photos", LongType(), False),
+    StructField("favourite_colors", ArrayType(StringType()), True),
+    StructField("favourite_tags", ArrayType(StringType()), True),
+    StructField("favourite_objects", ArrayType(StringType()), True),
+    StructField("orientation", StringType(), True),
+    StructField("size_category", StringType(), True),
+    StructField("cameras", ArrayType(StringType()), True),
+    StructField("top_cluster", IntegerType(), True),
+    StructField("favourite_images", ArrayType(StringType()), True),
+])
+
+RECOMMEND_MODELS = ("als", "popularity", "content", "hybrid")
+
+# Partitioned by model: a run replaces only the models it made.
+RECOMMENDATIONS = StructType([
+    StructField("user_id", StringType(), False),
+    StructField("rank", IntegerType(), False),
+    StructField("photo_id", StringType(), False),
+    StructField("score", DoubleType(), True),
+    StructField("reason", StringType(), True),
+    StructField("strategy", StringType(), False),  # what made this row: the model, or its cold-start fallback
+    StructField("cold_start", BooleanType(), False),
+    StructField("model", StringType(), False),  # partition column
+])
+RECOMMENDATIONS_PARTITION_BY = ("model",)
+
+REC_METRICS = StructType([
+    StructField("k", IntegerType(), False),
+    StructField("precision_at_k", DoubleType(), True),
+    StructField("recall_at_k", DoubleType(), True),
+    StructField("ndcg_at_k", DoubleType(), True),
+    StructField("map_at_k", DoubleType(), True),
+    StructField("coverage", DoubleType(), True),
+    StructField("diversity", DoubleType(), True),
+    StructField("taste_match", DoubleType(), True),  # synthetic users: share of items matching a hidden taste
+    StructField("users", LongType(), False),
+    StructField("evaluated_at", TimestampType(), True),
+    StructField("model", StringType(), False),  # partition column
+])
+REC_METRICS_PARTITION_BY = ("model",)
+
+REC_TUNING = StructType([
+    StructField("rank", IntegerType(), False),
+    StructField("reg_param", DoubleType(), False),
+    StructField("alpha", DoubleType(), False),
+    StructField("max_iter", IntegerType(), False),
+    StructField("k", IntegerType(), False),
+    StructField("ndcg_at_k", DoubleType(), True),
+    StructField("chosen", BooleanType(), False),
+    StructField("tuned_at", TimestampType(), True),
+])
+
 LAKE_TABLES: dict[str, StructType] = {
     **{name: t.schema for name, t in DATASET_TABLES.items()},
     "downloads": DOWNLOADS,
@@ -353,6 +441,13 @@ LAKE_TABLES: dict[str, StructType] = {
     "detections": DETECTIONS,
     "clusters": CLUSTERS,
     "cluster_summary": CLUSTER_SUMMARY,
+    "users": USERS,
+    "user_tastes": USER_TASTES,
+    "interactions": INTERACTIONS,
+    "profiles": PROFILES,
+    "recommendations": RECOMMENDATIONS,
+    "rec_metrics": REC_METRICS,
+    "rec_tuning": REC_TUNING,
     "_rejects": REJECTS,
     "_runs": RUNS,
 }

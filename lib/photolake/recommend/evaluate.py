@@ -1,0 +1,121 @@
+"""How good the recommendations are, on photos the recommenders never saw.
+
+Ranking metrics are Spark MLlib's RankingEvaluator (binary relevance: a held-out photo is relevant):
+precision@k (hits in the top k / k), recall@k (hits / held-out photos), NDCG@k and MAP@k (the mean over
+users of the precisions at each hit, over min(k, held-out photos)). Beside them:
+
+- coverage: the share of the catalogue that appears in anyone's list;
+- diversity: the mean pairwise content dissimilarity (1 - cosine) within a list;
+- taste_match (synthetic users): the share of recommended photos that have one of the user's hidden tastes.
+
+ALS's hyper-parameters are chosen by NDCG@k on a validation split carved from the training data the same
+way the test split is carved from all of it, so the test photos never steer the choice.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+
+import numpy as np
+import pandas as pd
+from pyspark.ml.evaluation import RankingEvaluator
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from photolake.recommend.models import ALSParams, RecommendSettings, fit_als, recommend
+from photolake.recommend.scoring import intra_list_diversity
+from photolake.recommend.split import holdout
+from photolake.users.catalogue import Catalogue
+
+log = logging.getLogger("photolake.recommend")
+
+METRICS = {"precision_at_k": "precisionAtK", "recall_at_k": "recallAtK", "ndcg_at_k": "ndcgAtK",
+           "map_at_k": "meanAveragePrecisionAtK"}
+
+
+def ranked_lists(scored: DataFrame) -> DataFrame:
+    """(model, user_id, items): each user's list as catalogue indices, best first."""
+    return scored.groupBy("model", "user_id").agg(
+        F.transform(F.sort_array(F.collect_list(F.struct("rank", "item"))), lambda r: r["item"]).alias("items"))
+
+
+def ranking_frame(scored: DataFrame, test: DataFrame) -> DataFrame:
+    """(model, user_id, prediction, label) for RankingEvaluator: every test user under every model, an empty
+    prediction where a model had nothing for them."""
+    relevant = test.groupBy("user_id").agg(F.collect_set(F.col("item").cast("double")).alias("label"))
+    models = scored.select("model").distinct()
+    lists = ranked_lists(scored).select("model", "user_id", F.transform("items", lambda i: i.cast("double"))
+                                        .alias("prediction"))
+    return (relevant.crossJoin(models).join(lists, ["model", "user_id"], "left")
+            .withColumn("prediction", F.coalesce("prediction", F.array().cast("array<double>"))))
+
+
+def ranking_metrics(frame: DataFrame, k: int) -> dict[str, dict[str, float]]:
+    """model -> {precision_at_k, recall_at_k, ndcg_at_k, map_at_k, users}."""
+    frame = frame.cache()
+    out = {}
+    for (model,) in frame.select("model").distinct().collect():
+        mine = frame.filter(F.col("model") == model)
+        out[model] = {name: RankingEvaluator(k=k, metricName=metric).evaluate(mine) for name, metric in METRICS.items()}
+        out[model]["users"] = mine.count()
+    frame.unpersist()
+    return out
+
+
+def diversity(spark: SparkSession, scored: DataFrame, catalogue: Catalogue) -> dict[str, float]:
+    """model -> mean intra-list diversity over users (lists of two or more photos)."""
+    shared = spark.sparkContext.broadcast(catalogue)
+
+    def per_list(batches):
+        cat = shared.value
+        for batch in batches:
+            values = [intra_list_diversity(cat, np.asarray(items, dtype=np.int64)) for items in batch["items"]]
+            yield pd.DataFrame({"model": batch["model"], "diversity": values})
+
+    lists = ranked_lists(scored).mapInPandas(per_list, "model string, diversity double")
+    return {r["model"]: r["diversity"] for r in lists.groupBy("model").agg(F.avg("diversity").alias("diversity")).collect()}
+
+
+def taste_match(scored: DataFrame, tastes: DataFrame, attributes: DataFrame) -> dict[str, float]:
+    """model -> the share of recommended photos that have at least one of their user's hidden tastes."""
+    recommended = scored.select("model", "user_id", "photo_id").distinct()
+    matches = (recommended.join(tastes.select("user_id", "kind", "value"), "user_id")
+               .join(attributes.withColumn("match", F.lit(1)), ["photo_id", "kind", "value"], "left")
+               .groupBy("model", "user_id", "photo_id").agg(F.max(F.coalesce("match", F.lit(0))).alias("match")))
+    return {r["model"]: r["share"] for r in matches.groupBy("model").agg(F.avg("match").alias("share")).collect()}
+
+
+def evaluate(spark: SparkSession, scored: DataFrame, test: DataFrame, catalogue: Catalogue, k: int,
+             tastes: DataFrame | None = None, attributes: DataFrame | None = None) -> pd.DataFrame:
+    """One REC_METRICS row per model (as a pandas frame, evaluated_at left to the writer)."""
+    scored = scored.cache()
+    metrics = ranking_metrics(ranking_frame(scored, test), k)
+    coverage = {r["model"]: r["photos"] / max(catalogue.size, 1)
+                for r in scored.groupBy("model").agg(F.countDistinct("item").alias("photos")).collect()}
+    spread = diversity(spark, scored, catalogue)
+    matched = taste_match(scored, tastes, attributes) if tastes is not None and attributes is not None else {}
+    scored.unpersist()
+    rows = [{"model": model, "k": k, **values, "coverage": coverage.get(model, 0.0), "diversity": spread.get(model),
+             "taste_match": matched.get(model)} for model, values in sorted(metrics.items())]
+    return pd.DataFrame(rows)
+
+
+def tune_als(spark: SparkSession, train: DataFrame, catalogue: Catalogue, grid: list[ALSParams],
+             settings: RecommendSettings, fraction: float, min_photos: int, seed: int) -> tuple[ALSParams, pd.DataFrame]:
+    """(the best parameters by validation NDCG@k, one row per grid point: its parameters and NDCG@k)."""
+    fit, valid = holdout(train, fraction, min_photos)
+    fit, valid = fit.cache(), valid.cache()
+    rows = []
+    for params in grid:
+        factors = fit_als(fit, catalogue.size, params, seed)
+        scored = recommend(spark, fit, valid, catalogue, ("als",), settings, factors)
+        ndcg = ranking_metrics(ranking_frame(scored, valid), settings.k).get("als", {}).get("ndcg_at_k")
+        log.info("ALS %s: validation NDCG@%d %s", params, settings.k, ndcg)
+        rows.append({**asdict(params), "k": settings.k, "ndcg_at_k": ndcg})
+    fit.unpersist()
+    valid.unpersist()
+    table = pd.DataFrame(rows)
+    best = int(table["ndcg_at_k"].fillna(-1).idxmax())
+    table["chosen"] = table.index == best
+    return grid[best], table

@@ -1,0 +1,162 @@
+"""The recommenders, fitted with Spark and scored on the executors.
+
+- **als**: Spark MLlib ALS with implicit feedback (a user's summed event weights are the confidence).
+- **popularity**: the photos most users interacted with (the release's downloads break ties).
+- **content**: cosine similarity between the user's profile (the weighted mean of their photos' content
+  vectors: tags, colour families, objects, orientation, cluster) and every photo's.
+- **hybrid**: ``w * z(als) + (1 - w) * z(content)``, each score standardised per user.
+
+Scoring is one pass over the users (mapInPandas): the catalogue and the item factors are broadcast, a block
+of users is scored against every photo with one matrix product, the photos they have seen are masked,
+and the top k get a reason. A cold-start user (fewer than ``min_interactions`` photos, or none that ALS
+learnt) gets content, or popularity when they have no photos at all, and the row says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from pyspark.ml.feature import StringIndexer
+from pyspark.ml.recommendation import ALS
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from photolake.recommend.scoring import (
+    als_reason,
+    content_profile,
+    content_reason,
+    popularity_reason,
+    standardise,
+    top_unseen,
+)
+from photolake.users.catalogue import Catalogue
+
+SCORED_SCHEMA = ("user_id string, model string, rank int, item int, photo_id string, score double, reason string, "
+                 "strategy string, cold_start boolean")
+USERS_PER_BLOCK = 256  # users scored by one matrix product: 256 x catalogue floats at a time
+
+
+@dataclass(frozen=True)
+class ALSParams:
+    rank: int = 10
+    reg_param: float = 0.1
+    alpha: float = 10.0
+    max_iter: int = 10
+
+
+@dataclass(frozen=True)
+class RecommendSettings:
+    k: int = 10
+    min_interactions: int = 3
+    hybrid_weight: float = 0.7
+
+
+@dataclass
+class ALSFactors:
+    users: DataFrame  # user_id, factor (array<float>)
+    items: np.ndarray  # catalogue size x rank; zeros for photos nobody interacted with
+
+
+def catalogue_frame(spark: SparkSession, catalogue: Catalogue) -> DataFrame:
+    """(photo_id, item): a photo's index in the catalogue arrays."""
+    return spark.createDataFrame(pd.DataFrame({"photo_id": catalogue.photo_ids.astype(str),
+                                               "item": np.arange(catalogue.size, dtype=np.int32)}))
+
+
+def fit_als(train: DataFrame, catalogue_size: int, params: ALSParams, seed: int = 42) -> ALSFactors:
+    """ALS on (user_id, item, weight) pairs."""
+    indexer = StringIndexer(inputCol="user_id", outputCol="user_index", stringOrderType="alphabetAsc").fit(train)
+    indexed = indexer.transform(train).withColumn("user", F.col("user_index").cast("int"))
+    als = ALS(userCol="user", itemCol="item", ratingCol="weight", implicitPrefs=True, rank=params.rank,
+              regParam=params.reg_param, alpha=params.alpha, maxIter=params.max_iter, seed=seed,
+              coldStartStrategy="drop")
+    model = als.fit(indexed)
+    items = np.zeros((catalogue_size, params.rank), dtype=np.float32)
+    for row in model.itemFactors.collect():
+        items[row["id"]] = row["features"]
+    users = (model.userFactors.withColumnRenamed("id", "user")
+             .join(indexed.select("user_id", "user").distinct(), "user").select("user_id", F.col("features").alias("factor")))
+    return ALSFactors(users, items)
+
+
+def item_users(train: DataFrame, catalogue: Catalogue) -> np.ndarray:
+    """How many users interacted with each photo in ``train`` (a float per catalogue photo)."""
+    counts = np.zeros(catalogue.size, dtype=np.float64)
+    for row in train.groupBy("item").agg(F.countDistinct("user_id").alias("users")).collect():
+        counts[row["item"]] = row["users"]
+    return counts
+
+
+def _score_block(users: pd.DataFrame, catalogue: Catalogue, item_factors: np.ndarray | None,
+                 popularity: np.ndarray, models: tuple[str, ...], settings: RecommendSettings) -> list[tuple]:
+    seen = [np.asarray(s if s is not None else [], dtype=np.int64) for s in users["seen"]]
+    weights = [np.asarray(w if w is not None else [], dtype=np.float64) for w in users["weights"]]
+    profiles = np.stack([content_profile(catalogue, s, w) for s, w in zip(seen, weights)])
+    content_scores = profiles @ catalogue.content.T
+    has_factor = np.array([f is not None for f in users["factor"]])
+    als_scores = None
+    if item_factors is not None and has_factor.any():
+        factors = np.stack([np.asarray(f, dtype=np.float32) if f is not None else np.zeros(item_factors.shape[1], np.float32)
+                            for f in users["factor"]])
+        als_scores = factors @ item_factors.T
+    # popularity: users in the training data, then the release's downloads to break ties
+    by_popularity = popularity + catalogue.popularity / (1.0 + catalogue.popularity.max()) * 0.5
+    rows = []
+    for u, user in enumerate(users["user_id"]):
+        mine, has_content = seen[u], profiles[u].any()
+        warm = len(mine) >= settings.min_interactions
+        for model in models:
+            strategy = model
+            if model in ("als", "hybrid") and not (warm and has_factor[u] and als_scores is not None):
+                strategy = "content" if has_content else "popularity"
+            elif model == "content" and not has_content:
+                strategy = "popularity"
+            cold = strategy != model or not warm
+            if strategy == "als":
+                scores = als_scores[u]
+            elif strategy == "content":
+                scores = content_scores[u]
+            elif strategy == "hybrid":
+                w = settings.hybrid_weight
+                als_part, content_part = w * standardise(als_scores[u]), (1 - w) * standardise(content_scores[u])
+                scores = als_part + content_part
+            else:
+                scores = by_popularity
+            for rank, photo in enumerate(top_unseen(scores, mine, settings.k), start=1):
+                if strategy == "als" or (strategy == "hybrid" and als_part[photo] >= content_part[photo]):
+                    reason = als_reason(catalogue, item_factors, photo, mine)
+                elif strategy in ("content", "hybrid"):
+                    reason = content_reason(catalogue, profiles[u], photo, mine)
+                else:
+                    reason = popularity_reason(popularity[photo])
+                rows.append((user, model, rank, int(photo), str(catalogue.photo_ids[photo]), float(scores[photo]),
+                             reason, strategy, bool(cold)))
+    return rows
+
+
+def recommend(spark: SparkSession, train: DataFrame, for_users: DataFrame, catalogue: Catalogue,
+              models: tuple[str, ...], settings: RecommendSettings, als: ALSFactors | None = None) -> DataFrame:
+    """The top ``settings.k`` unseen photos per user of ``for_users`` (user_id) and model, with score, reason,
+    strategy and cold_start (SCORED_SCHEMA), learning from ``train`` (user_id, item, weight)."""
+    seen = train.groupBy("user_id").agg(F.collect_list("item").alias("seen"), F.collect_list("weight").alias("weights"))
+    users = for_users.select("user_id").distinct().join(seen, "user_id", "left")
+    if als is not None:
+        users = users.join(als.users, "user_id", "left")
+    else:
+        users = users.withColumn("factor", F.lit(None).cast("array<float>"))
+    shared = spark.sparkContext.broadcast((catalogue, als.items if als is not None else None,
+                                           item_users(train, catalogue)))
+
+    def score(batches):
+        cat, item_factors, popularity = shared.value
+        for batch in batches:
+            for start in range(0, len(batch), USERS_PER_BLOCK):
+                block = batch.iloc[start:start + USERS_PER_BLOCK].reset_index(drop=True)
+                rows = _score_block(block, cat, item_factors, popularity, models, settings)
+                if rows:
+                        yield pd.DataFrame(rows, columns=["user_id", "model", "rank", "item", "photo_id", "score",
+                                                      "reason", "strategy", "cold_start"])
+
+    return users.select("user_id", "seen", "weights", "factor").mapInPandas(score, SCORED_SCHEMA)

@@ -1,0 +1,95 @@
+"""The recommend stage as the job runs it: pairs from interactions, a time-based holdout, ALS tuned on a
+validation split, every model evaluated on the held-out photos, then refitted on everything and the top k
+written per user with reasons."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from photolake import lake
+from photolake.errors import LakeTableMissing, PhotolakeError
+from photolake.recommend.evaluate import evaluate, tune_als
+from photolake.recommend.models import ALSParams, RecommendSettings, catalogue_frame, fit_als, recommend
+from photolake.recommend.split import holdout, user_photos
+from photolake.runs import RunSummary, TableCounts
+from photolake.schemas import REC_METRICS, REC_TUNING, RECOMMENDATIONS
+from photolake.users.catalogue import collect_catalogue
+
+
+@dataclass(frozen=True)
+class Holdout:
+    fraction: float = 0.2  # of each user's photos, the latest, held out for testing
+    min_photos: int = 5  # users with fewer photos are not tested
+    seed: int = 42
+
+
+def _replace_models(frame, lake_dir: str, table: str, models: tuple[str, ...], run_id: str, schema) -> None:
+    """Write ``frame`` (rows of ``models``) as ``table``, keeping the rows of models this run did not make."""
+    spark = frame.sparkSession
+    try:
+        kept = lake.read_table(spark, lake_dir, table).filter(~F.col("model").isin(list(models)))
+        frame = frame.unionByName(kept.select(*frame.columns))
+    except LakeTableMissing:
+        pass
+    lake.write_table(frame.select(*[f.name for f in schema.fields]), lake_dir, table, run_id, partition_by=("model",))
+
+
+def run_recommend(spark: SparkSession, lake_dir: str, models: tuple[str, ...], settings: RecommendSettings,
+                  grid: list[ALSParams], split: Holdout, max_tags: int, summary: RunSummary) -> None:
+    """Write rec_tuning (when ALS is among ``models``), rec_metrics and recommendations for ``models``."""
+    fraction, min_photos, seed = split.fraction, split.min_photos, split.seed
+    present = lake.register_views(spark, lake_dir)
+    if "interactions" not in present:
+        raise PhotolakeError(f"the lake at {lake_dir} has no interactions table: run the users job first")
+    catalogue, attributes = collect_catalogue(spark, present, max_tags)
+    interactions = spark.table("interactions")
+    pairs = user_photos(interactions).join(catalogue_frame(spark, catalogue), "photo_id").cache()
+    n_pairs, n_all = pairs.count(), user_photos(interactions).count()
+    train, test = holdout(pairs, fraction, min_photos)
+    train, test = train.cache(), test.cache()
+    now = datetime.now(timezone.utc)
+
+    params = grid[0]
+    if {"als", "hybrid"} & set(models):
+        params, tuning = tune_als(spark, train, catalogue, grid, settings, fraction, min_photos, seed)
+        tuning["tuned_at"] = now
+        lake.write_table(spark.createDataFrame(tuning[[f.name for f in REC_TUNING.fields]], REC_TUNING),
+                         lake_dir, "rec_tuning", summary.run_id, files=1)
+        summary.notes.append(f"ALS chosen by validation NDCG@{settings.k}: rank {params.rank}, regParam "
+                             f"{params.reg_param}, alpha {params.alpha}, maxIter {params.max_iter} (of {len(grid)} tried)")
+    factors = fit_als(train, catalogue.size, params, seed) if {"als", "hybrid"} & set(models) else None
+    scored = recommend(spark, train, test, catalogue, models, settings, factors)
+    tastes = spark.table("user_tastes") if "user_tastes" in present else None
+    metrics = evaluate(spark, scored, test, catalogue, settings.k, tastes, attributes)
+    metrics["evaluated_at"] = now
+    _replace_models(spark.createDataFrame(metrics[[f.name for f in REC_METRICS.fields]], REC_METRICS),
+                    lake_dir, "rec_metrics", models, summary.run_id, REC_METRICS)
+    for row in metrics.itertuples():
+        summary.notes.append(f"{row.model:<10} P@{row.k} {row.precision_at_k:.3f}  R@{row.k} {row.recall_at_k:.3f}  "
+                             f"NDCG@{row.k} {row.ndcg_at_k:.3f}  MAP@{row.k} {row.map_at_k:.3f}  coverage "
+                             f"{row.coverage:.2f}  diversity {row.diversity or 0:.2f}"
+                             + (f"  taste match {row.taste_match:.2f}" if row.taste_match == row.taste_match
+                                and row.taste_match is not None else "") + f"  ({row.users:,} test users)")
+
+    final = fit_als(pairs, catalogue.size, params, seed) if factors is not None else None
+    users = spark.table("users") if "users" in present else interactions.select("user_id").distinct()
+    recommendations = recommend(spark, pairs, users, catalogue, models, settings, final)
+    _replace_models(recommendations, lake_dir, "recommendations", models, summary.run_id, RECOMMENDATIONS)
+    written = lake.read_table(spark, lake_dir, "recommendations").filter(F.col("model").isin(list(models)))
+    n_users = users.select("user_id").distinct().count()
+    counts = TableCounts("recommendations", n_users * len(models),
+                         written.select("user_id", "model").distinct().count(), 0, elapsed_s=summary.elapsed_s)
+    counts.rows_rejected = counts.rows_in - counts.rows_out
+    if counts.rows_rejected:
+        counts.notes.append(f"{counts.rows_rejected:,} user lists empty: they have seen every photo")
+    counts.notes += [f"{r['model']}: {r['n']:,} rows, {r['cold']:,} cold-start ({r['strategies']})" for r in
+                     written.groupBy("model").agg(F.count("*").alias("n"), F.count_if("cold_start").alias("cold"),
+                                                  F.concat_ws(", ", F.array_sort(F.collect_set("strategy")))
+                                                  .alias("strategies")).orderBy("model").collect()]
+    counts.notes.append(f"user-photo pairs: {n_pairs:,} learnt from, {n_all - n_pairs:,} with photos not in the "
+                        f"catalogue left out; {test.count():,} held out for testing")
+    summary.add(counts)

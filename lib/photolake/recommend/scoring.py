@@ -1,0 +1,85 @@
+"""Scoring one user against the whole catalogue, and saying why: plain numpy, tested without Spark.
+
+Every recommender here ends in a score per catalogue photo; ``top_unseen`` turns scores into the top-N
+photos the user has not interacted with. Each reason names what the user did that led to the photo."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from photolake.users.catalogue import Catalogue
+
+
+def top_unseen(scores: np.ndarray, seen: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k best-scored photos outside ``seen``, best first (ties: lower index first)."""
+    masked = scores.astype(np.float64, copy=True)
+    masked[seen] = -np.inf
+    masked[np.isnan(masked)] = -np.inf
+    candidates = np.flatnonzero(np.isfinite(masked))
+    if len(candidates) > k:
+        part = np.argpartition(-masked[candidates], k - 1)[:k]
+        candidates = candidates[part]
+    order = np.lexsort((candidates, -masked[candidates]))
+    return candidates[order]
+
+
+def standardise(scores: np.ndarray) -> np.ndarray:
+    """z-scores (zeros when all scores are equal), so two recommenders' scores can be mixed."""
+    spread = scores.std()
+    return (scores - scores.mean()) / spread if spread > 0 else np.zeros_like(scores)
+
+
+def content_profile(catalogue: Catalogue, seen: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The user's taste as one unit vector: the weighted mean of their photos' content vectors (log weights,
+    so one heavy download does not drown the rest)."""
+    if len(seen) == 0:
+        return np.zeros(catalogue.content.shape[1], dtype=np.float32)
+    profile = (np.log1p(weights)[:, None] * catalogue.content[seen]).sum(axis=0)
+    norm = np.linalg.norm(profile)
+    return (profile / norm).astype(np.float32) if norm > 0 else profile.astype(np.float32)
+
+
+def content_reason(catalogue: Catalogue, profile: np.ndarray, photo: int, seen: np.ndarray) -> str:
+    """Why the content recommender chose ``photo``: the feature that adds most to its cosine similarity."""
+    contribution = profile * catalogue.content[photo]
+    feature = int(np.argmax(contribution))
+    if contribution[feature] <= 0:
+        return "like the photos you liked"
+    kind, value = catalogue.kinds[feature], catalogue.values[feature]
+    liked = int(catalogue.binary[seen, feature].sum())
+    photos = f"{liked} photo{'s' if liked != 1 else ''}"
+    if kind == "tag":
+        return f"you liked {photos} tagged {value}"
+    if kind == "color_family":
+        return f"mostly {value}, like your favourites"
+    if kind == "object":
+        return f"shows a {value}, like {photos} you liked"
+    if kind == "orientation":
+        return f"{value}, like {photos} you liked"
+    return f"looks like {photos} you liked (cluster {value})"
+
+
+def als_reason(catalogue: Catalogue, item_factors: np.ndarray, photo: int, seen: np.ndarray) -> str:
+    """Why ALS chose ``photo``: the user's photo whose latent factors are closest to it (item-item cosine)."""
+    if len(seen) == 0:
+        return "people with tastes like yours liked this"
+    target = item_factors[photo]
+    mine = item_factors[seen]
+    norms = np.linalg.norm(mine, axis=1) * (np.linalg.norm(target) or 1.0)
+    similarity = np.divide(mine @ target, norms, out=np.full(len(seen), -1.0), where=norms > 0)
+    return f"people who liked {catalogue.photo_ids[seen[int(np.argmax(similarity))]]} also liked this"
+
+
+def popularity_reason(users: float) -> str:
+    count = int(users)
+    return f"popular: {count} {'people' if count != 1 else 'person'} liked it"
+
+
+def intra_list_diversity(catalogue: Catalogue, photos: np.ndarray) -> float | None:
+    """Mean pairwise content dissimilarity (1 - cosine) within one list; None below two photos."""
+    if len(photos) < 2:
+        return None
+    vectors = catalogue.content[photos].astype(np.float64)
+    similarity = vectors @ vectors.T
+    n = len(photos)
+    return float((n * n - similarity.sum() - (n - np.trace(similarity))) / (n * (n - 1)))

@@ -1,0 +1,135 @@
+"""The catalogue: what each photo is about, from whatever the lake holds, for the synthetic users' tastes,
+the user profiles and the content recommender.
+
+``photo_attributes`` gives one row per photo and attribute (photo_id, kind, value): its tags (keywords
+and detected labels), colour families, detected objects, orientation, size category, cluster and camera.
+``build_catalogue`` turns that into numpy arrays on the driver, small enough to broadcast: a 0/1 matrix of
+photos x features and an L2-normalised, IDF-weighted copy of it for cosine similarity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from photolake.extract.image import SQUARE_TOLERANCE
+
+# Attribute kinds that describe what a photo looks like (the content recommender's features), with the weight
+# of each kind's block: tags say most, orientation and cluster least.
+CONTENT_KINDS = {"tag": 1.0, "color_family": 1.0, "object": 1.0, "orientation": 0.5, "cluster": 0.5}
+# A colour family counts as a photo's when its dominant colours of that family cover this share of it.
+MIN_FAMILY_SHARE = 0.2
+# A keyword counts as a tag when people suggested it or an AI service is at least this confident (0-1).
+MIN_TAG_CONFIDENCE = 0.3
+
+
+def _orientation(width, height):
+    ratio = width / height
+    return (F.when((width <= 0) | (height <= 0), None)
+            .when(F.abs(ratio - 1) <= SQUARE_TOLERANCE, "square")
+            .when(ratio > 1, "landscape").otherwise("portrait"))
+
+
+def photo_attributes(spark: SparkSession, tables: list[str]) -> DataFrame:
+    """(photo_id, kind, value), distinct, for every registered table that says something about photos."""
+    parts = [spark.table("photos").select("photo_id", F.lit("camera").alias("kind"),
+                                          F.col("camera_make").alias("value"))]
+    if "image_metadata" in tables:
+        metadata = spark.table("image_metadata").filter(F.col("status") == "ok")
+        families = (metadata.select("photo_id", F.explode("dominant_colors").alias("c"))
+                    .groupBy("photo_id", F.col("c.family").alias("value")).agg(F.sum("c.share").alias("share"))
+                    .filter(F.col("share") >= MIN_FAMILY_SHARE))
+        parts += [families.select("photo_id", F.lit("color_family").alias("kind"), "value"),
+                  metadata.select("photo_id", F.lit("orientation").alias("kind"), F.col("orientation_class").alias("value")),
+                  metadata.select("photo_id", F.lit("size_category").alias("kind"), F.col("size_category").alias("value"))]
+    else:  # the release's own pixel sizes still say the orientation
+        parts.append(spark.table("photos").select("photo_id", F.lit("orientation").alias("kind"),
+                                                  _orientation(F.col("photo_width"), F.col("photo_height")).alias("value")))
+    if "photo_tags" in tables:
+        tags = spark.table("photo_tags").filter(F.col("confidence").isNull()
+                                                | (F.col("confidence") >= MIN_TAG_CONFIDENCE))
+        parts.append(tags.select("photo_id", F.lit("tag").alias("kind"), F.col("tag").alias("value")))
+    if "detections" in tables:
+        parts.append(spark.table("detections").filter(F.col("status") == "ok")
+                     .select("photo_id", F.lit("object").alias("kind"), F.explode("labels").alias("value")))
+    if "clusters" in tables:
+        parts.append(spark.table("clusters").select("photo_id", F.lit("cluster").alias("kind"),
+                                                    F.col("cluster").cast("string").alias("value")))
+    union = parts[0]
+    for part in parts[1:]:
+        union = union.unionByName(part)
+    return union.filter(F.col("value").isNotNull() & (F.length("value") > 0)).distinct()
+
+
+def photo_popularity(spark: SparkSession) -> DataFrame:
+    """(photo_id, popularity): the release's download count, the best public signal of appeal."""
+    return spark.table("photos").select("photo_id", F.coalesce(F.col("stats_downloads"), F.lit(0))
+                                        .cast("double").alias("popularity"))
+
+
+@dataclass
+class Catalogue:
+    photo_ids: np.ndarray  # n photos, sorted; a photo's index is its position
+    kinds: np.ndarray  # d features: the attribute kind of each
+    values: np.ndarray  # d features: the attribute value of each
+    binary: np.ndarray  # n x d, uint8: 1 where the photo has the feature
+    content: np.ndarray  # n x d, float32: IDF-weighted, kind-weighted, L2-normalised rows (cosine = dot product)
+    popularity: np.ndarray  # n, the release's downloads
+    frequency: np.ndarray  # d, how many photos have each feature
+
+    @property
+    def size(self) -> int:
+        return len(self.photo_ids)
+
+    def features_of(self, kind: str) -> np.ndarray:
+        return np.flatnonzero(self.kinds == kind)
+
+    def index(self) -> dict[str, int]:
+        return {photo_id: i for i, photo_id in enumerate(self.photo_ids)}
+
+
+def build_catalogue(attributes: pd.DataFrame, popularity: pd.DataFrame, max_tags: int = 200,
+                    max_tag_share: float = 0.5) -> Catalogue:
+    """The catalogue's arrays from (photo_id, kind, value) and (photo_id, popularity) frames.
+
+    Tags are kept when at least two photos and at most ``max_tag_share`` of them have one (a tag on every
+    photo says nothing), the ``max_tags`` most frequent of those; other kinds are all kept."""
+    photo_ids = np.array(sorted(popularity["photo_id"]), dtype=object)
+    row_of = {p: i for i, p in enumerate(photo_ids)}
+    content = attributes[attributes["kind"].isin(list(CONTENT_KINDS)) & attributes["photo_id"].isin(row_of)]
+    frequency = content.groupby(["kind", "value"]).size().rename("photos").reset_index()
+    tags = frequency[frequency["kind"] == "tag"]
+    tags = tags[(tags["photos"] >= 2) & (tags["photos"] <= max(2, max_tag_share * len(photo_ids)))]
+    tags = tags.sort_values(["photos", "value"], ascending=[False, True]).head(max_tags)
+    features = pd.concat([tags, frequency[frequency["kind"] != "tag"]]).sort_values(["kind", "value"])
+    features = features.reset_index(drop=True)
+    column_of = {(k, v): j for j, (k, v) in enumerate(zip(features["kind"], features["value"]))}
+    binary = np.zeros((len(photo_ids), len(features)), dtype=np.uint8)
+    keys = list(zip(content["kind"], content["value"]))
+    rows = [row_of[p] for p, key in zip(content["photo_id"], keys) if key in column_of]
+    columns = [column_of[key] for key in keys if key in column_of]
+    binary[rows, columns] = 1
+    kinds = features["kind"].to_numpy(dtype=object)
+    idf = np.log((1 + len(photo_ids)) / (1 + features["photos"].to_numpy(dtype=np.float64))) + 1
+    weighted = binary * idf
+    for kind, weight in CONTENT_KINDS.items():  # each kind's block has norm `weight`, so no kind drowns the rest
+        block = kinds == kind
+        norms = np.linalg.norm(weighted[:, block], axis=1, keepdims=True)
+        weighted[:, block] = np.divide(weighted[:, block] * weight, norms, out=np.zeros_like(weighted[:, block]),
+                                       where=norms > 0)
+    norms = np.linalg.norm(weighted, axis=1, keepdims=True)
+    normalised = np.divide(weighted, norms, out=np.zeros_like(weighted), where=norms > 0).astype(np.float32)
+    pop = popularity.set_index("photo_id")["popularity"].reindex(photo_ids).fillna(0).to_numpy(dtype=np.float64)
+    return Catalogue(photo_ids, kinds, features["value"].to_numpy(dtype=object), binary, normalised, pop,
+                     binary.sum(axis=0).astype(np.float64))
+
+
+def collect_catalogue(spark: SparkSession, tables: list[str], max_tags: int = 200) -> tuple[Catalogue, DataFrame]:
+    """(the catalogue on the driver, the long attributes frame it came from)."""
+    attributes = photo_attributes(spark, tables).cache()
+    content = attributes.filter(F.col("kind").isin(list(CONTENT_KINDS))).toPandas()
+    return build_catalogue(content, photo_popularity(spark).toPandas(), max_tags), attributes

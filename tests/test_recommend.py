@@ -1,0 +1,185 @@
+"""recommend: scoring and reasons without Spark, metrics on a hand-computed case, seen photos never
+recommended, cold start, a blue beach lover, and the models against popularity on synthetic users."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from pyspark.sql import functions as F
+
+from photolake.recommend.evaluate import evaluate, ranking_frame, ranking_metrics, tune_als
+from photolake.recommend.models import ALSParams, RecommendSettings, catalogue_frame, fit_als, recommend
+from photolake.recommend.scoring import (
+    als_reason,
+    content_profile,
+    content_reason,
+    intra_list_diversity,
+    popularity_reason,
+    top_unseen,
+)
+from photolake.recommend.split import holdout, user_photos
+from photolake.users.catalogue import build_catalogue
+from photolake.users.synthetic import SyntheticOptions, synthetic_interactions, synthetic_tastes
+
+THEMES = {  # theme -> (tags, colour family, object)
+    "beach": (["beach", "sea", "sand"], "blue", "umbrella"),
+    "forest": (["forest", "tree", "moss"], "green", "bird"),
+    "city": (["city", "street", "night"], "black", "car"),
+    "food": (["food", "coffee", "table"], "brown", "cup"),
+    "desert": (["desert", "dune", "sun"], "orange", "camel"),
+}
+
+
+def planted_catalogue(photos_per_theme: int = 60, seed: int = 0):
+    """Photos of five themes: each has 2 of its theme's 3 tags, its colour (90%), often its object, and a
+    random orientation; popularity is heavy-tailed and unrelated to theme."""
+    rng = np.random.default_rng(seed)
+    rows, popularity = [], []
+    for theme, (tags, family, obj) in THEMES.items():
+        for n in range(photos_per_theme):
+            photo = f"{theme[:4]}{n:07d}"[:11]
+            rows += [(photo, "tag", t) for t in rng.choice(tags, 2, replace=False)]
+            rows.append((photo, "color_family", family if rng.random() < 0.9 else "gray"))
+            if rng.random() < 0.5:
+                rows.append((photo, "object", obj))
+            rows.append((photo, "orientation", rng.choice(["landscape", "portrait", "square"])))
+            popularity.append((photo, float(rng.pareto(1.5) * 100)))
+    attributes = pd.DataFrame(rows, columns=["photo_id", "kind", "value"])
+    return build_catalogue(attributes, pd.DataFrame(popularity, columns=["photo_id", "popularity"])), attributes
+
+
+# ---- scoring without Spark --------------------------------------------------------------------------------
+
+def test_top_unseen_skips_seen_photos_and_breaks_ties_by_index():
+    scores = np.array([0.1, 0.9, 0.5, 0.9, 0.2, np.nan])
+    assert top_unseen(scores, np.array([1]), 3).tolist() == [3, 2, 4]
+    assert top_unseen(np.array([0.5, 0.5, 0.1]), np.array([], dtype=int), 2).tolist() == [0, 1]
+    assert top_unseen(scores, np.array([0, 1, 2, 3, 4]), 10).tolist() == []  # nan is never recommended
+
+
+def test_content_profile_and_reasons_name_what_the_user_liked():
+    catalogue, _ = planted_catalogue(10)
+    index = catalogue.index()
+    beach = [i for p, i in index.items() if p.startswith("beac")]
+    seen = np.array(beach[:4])
+    profile = content_profile(catalogue, seen, np.ones(4))
+    assert np.linalg.norm(profile) == pytest.approx(1.0, abs=1e-5)
+    best = top_unseen(catalogue.content @ profile, seen, 5)
+    assert all(catalogue.photo_ids[i].startswith("beac") for i in best)
+    reason = content_reason(catalogue, profile, int(best[0]), seen)
+    assert any(word in reason for word in ("tagged beach", "tagged sea", "tagged sand", "blue", "umbrella")), reason
+    if "tagged" in reason:
+        tag = reason.rsplit(" ", 1)[1]
+        feature = next(j for j, (k, v) in enumerate(zip(catalogue.kinds, catalogue.values)) if k == "tag" and v == tag)
+        assert reason.startswith(f"you liked {int(catalogue.binary[seen, feature].sum())} photo")
+
+
+def test_als_reason_points_at_the_nearest_seen_photo():
+    catalogue, _ = planted_catalogue(2)
+    factors = np.zeros((catalogue.size, 2), dtype=np.float32)
+    factors[0], factors[1], factors[2] = [1, 0], [0, 1], [0.1, 1]
+    assert als_reason(catalogue, factors, 2, np.array([0, 1])) == \
+        f"people who liked {catalogue.photo_ids[1]} also liked this"
+    assert popularity_reason(1) == "popular: 1 person liked it"
+    assert popularity_reason(12) == "popular: 12 people liked it"
+
+
+def test_intra_list_diversity():
+    catalogue, _ = planted_catalogue(3)
+    assert intra_list_diversity(catalogue, np.array([0])) is None
+    assert intra_list_diversity(catalogue, np.array([0, 0])) == pytest.approx(0.0, abs=1e-6)
+    other = next(i for i, p in enumerate(catalogue.photo_ids) if p.startswith("desert"[:4]))
+    # different themes share at most an orientation: nearly dissimilar
+    assert intra_list_diversity(catalogue, np.array([0, other])) > 0.8
+
+
+# ---- Spark ------------------------------------------------------------------------------------------------
+
+def test_ranking_metrics_on_a_hand_computed_case(spark):
+    scored = spark.createDataFrame(
+        [("a", "m", r, item) for r, item in enumerate([1, 2, 3], start=1)]
+        + [("b", "m", r, item) for r, item in enumerate([4, 6, 7], start=1)],
+        "user_id string, model string, rank int, item int")
+    test = spark.createDataFrame([("a", 1), ("a", 3), ("a", 5), ("b", 6), ("c", 9)], "user_id string, item int")
+    metrics = ranking_metrics(ranking_frame(scored, test), 3)["m"]
+    # a: hits at 1 and 3 of {1, 3, 5}; b: a hit at 2 of {6}; c: nothing recommended
+    ndcg_a = (1 + 1 / np.log2(4)) / (1 + 1 / np.log2(3) + 1 / np.log2(4))
+    ndcg_b = 1 / np.log2(3)
+    assert metrics["users"] == 3
+    assert metrics["precision_at_k"] == pytest.approx((2 / 3 + 1 / 3 + 0) / 3)
+    assert metrics["recall_at_k"] == pytest.approx((2 / 3 + 1 + 0) / 3)
+    assert metrics["ndcg_at_k"] == pytest.approx((ndcg_a + ndcg_b + 0) / 3)
+    assert metrics["map_at_k"] == pytest.approx(((1 + 2 / 3) / 3 + (1 / 2) / 1 + 0) / 3)
+
+
+def test_holdout_keeps_each_users_latest_photos(spark):
+    rows = [("u1", f"p{i}", 1.0, i) for i in range(10)] + [("u2", "p0", 1.0, 0), ("u2", "p1", 1.0, 1)]
+    pairs = spark.createDataFrame(rows, "user_id string, photo_id string, weight double, t long") \
+        .withColumn("at", F.timestamp_seconds("t")).drop("t")
+    train, test = holdout(pairs, 0.2, 5)
+    assert sorted((r.user_id, r.photo_id) for r in test.collect()) == [("u1", "p8"), ("u1", "p9")]
+    assert train.count() == 10
+
+
+@pytest.fixture(scope="module")
+def planted(spark):
+    """A planted catalogue, 400 synthetic users drawn from it, their pairs and a holdout."""
+    catalogue, attributes = planted_catalogue()
+    options = SyntheticOptions(users=400, seed=7, mean_photos=25)
+    interactions = synthetic_interactions(spark, catalogue, options).cache()
+    tastes = synthetic_tastes(spark, catalogue, options).cache()
+    pairs = user_photos(interactions).join(catalogue_frame(spark, catalogue), "photo_id").cache()
+    train, test = holdout(pairs, 0.2, 5)
+    return catalogue, spark.createDataFrame(attributes), tastes, pairs, train.cache(), test.cache()
+
+
+def test_models_beat_popularity_and_never_recommend_seen_photos(spark, planted):
+    catalogue, attributes, tastes, _, train, test = planted
+    settings = RecommendSettings(k=10)
+    params, tuning = tune_als(spark, train, catalogue, [ALSParams(10, 0.1, 10.0, 10), ALSParams(10, 0.1, 1.0, 10)],
+                              settings, 0.2, 5, 42)
+    assert tuning["chosen"].sum() == 1 and params == ALSParams(*tuning.loc[tuning["chosen"], ["rank", "reg_param",
+                                                                                            "alpha", "max_iter"]].iloc[0])
+    factors = fit_als(train, catalogue.size, params)
+    scored = recommend(spark, train, test, catalogue, ("als", "popularity", "content", "hybrid"), settings,
+                       factors).cache()
+    assert scored.join(train, ["user_id", "item"]).count() == 0  # nothing the user has seen
+    per_user = scored.groupBy("model", "user_id").agg(F.count("*").alias("n"), F.countDistinct("item").alias("d"))
+    assert per_user.filter((F.col("n") != 10) | (F.col("d") != 10)).count() == 0
+    metrics = evaluate(spark, scored, test, catalogue, 10, tastes, attributes).set_index("model")
+    print(metrics.round(3).to_string())
+    popularity = metrics.loc["popularity", "ndcg_at_k"]
+    assert metrics.loc["als", "ndcg_at_k"] >= 1.5 * popularity
+    assert metrics.loc["hybrid", "ndcg_at_k"] >= 1.5 * popularity
+    assert metrics.loc["content", "taste_match"] > metrics.loc["popularity", "taste_match"]
+    assert (metrics["users"] == test.select("user_id").distinct().count()).all()
+    assert 0 < metrics.loc["popularity", "coverage"] < metrics.loc["als", "coverage"] <= 1
+
+
+def test_a_blue_beach_lover_gets_blue_or_beach_photos_and_cold_users_get_fallbacks(spark, planted):
+    catalogue, _, _, pairs, _, _ = planted
+    blue_beach = [p for p, i in catalogue.index().items()
+                  if p.startswith("beac") and catalogue.binary[i, catalogue.features_of("color_family")].any()
+                  and "blue" in catalogue.values[catalogue.binary[i] == 1]][:8]
+    items = catalogue_frame(spark, catalogue)
+    extra = spark.createDataFrame([("zz-beach", p, 3.0) for p in blue_beach] + [("zz-one", blue_beach[0], 1.0)],
+                                  "user_id string, photo_id string, weight double").join(items, "photo_id")
+    train = pairs.select("user_id", "photo_id", "item", "weight").unionByName(extra)
+    users = spark.createDataFrame([("zz-beach",), ("zz-one",), ("zz-none",)], "user_id string")
+    factors = fit_als(train, catalogue.size, ALSParams(10, 0.1, 10.0, 10))
+    scored = recommend(spark, train, users, catalogue, ("als", "content", "hybrid", "popularity"),
+                       RecommendSettings(k=10), factors).toPandas()
+    index = catalogue.index()
+    for model in ("als", "content", "hybrid"):
+        mine = scored[(scored.user_id == "zz-beach") & (scored.model == model)]
+        assert not mine.cold_start.any() and set(mine.strategy) == {model}
+        themed = [p.startswith("beac") or "blue" in catalogue.values[catalogue.binary[index[p]] == 1]
+                  for p in mine.photo_id]
+        assert sum(themed) >= 8, (model, list(mine.reason))
+        assert not set(mine.photo_id) & set(blue_beach)
+    one = scored[scored.user_id == "zz-one"]
+    assert one.cold_start.all() and set(one[one.model != "popularity"].strategy) == {"content"}
+    none = scored[scored.user_id == "zz-none"]
+    assert none.cold_start.all() and set(none.strategy) == {"popularity"}
+    assert none[none.model == "als"].reason.str.startswith("popular: ").all()

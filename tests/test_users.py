@@ -1,0 +1,116 @@
+"""users: the generative model (deterministic, heavy-tailed, taste-driven), conversions as real users,
+profiles, and the catalogue they are drawn from."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+from pyspark.sql import functions as F
+from pyspark.testing import assertDataFrameEqual
+
+from photolake.schemas import INTERACTIONS, PROFILES
+from photolake.users.catalogue import build_catalogue
+from photolake.users.conversions import conversion_interactions
+from photolake.users.profiles import profiles, users_table
+from photolake.users.synthetic import (
+    SyntheticOptions,
+    draw_interactions,
+    draw_user,
+    synthetic_interactions,
+    synthetic_tastes,
+)
+from tests.test_recommend import planted_catalogue
+
+
+def test_catalogue_keeps_telling_tags_and_normalises_rows():
+    attributes = pd.DataFrame([("p1", "tag", "beach"), ("p2", "tag", "beach"), ("p1", "tag", "everywhere"),
+                               ("p2", "tag", "everywhere"), ("p3", "tag", "everywhere"), ("p3", "tag", "once"),
+                               ("p1", "color_family", "blue"), ("p3", "camera", "Canon")],
+                              columns=["photo_id", "kind", "value"])
+    popularity = pd.DataFrame({"photo_id": ["p3", "p1", "p2"], "popularity": [5.0, 1.0, 0.0]})
+    catalogue = build_catalogue(attributes, popularity, max_tag_share=0.7)
+    assert catalogue.photo_ids.tolist() == ["p1", "p2", "p3"]
+    # 'everywhere' is on every photo and 'once' on one: neither tells photos apart; cameras are not content
+    assert list(zip(catalogue.kinds, catalogue.values)) == [("color_family", "blue"), ("tag", "beach")]
+    assert catalogue.binary.tolist() == [[1, 1], [0, 1], [0, 0]]
+    assert np.linalg.norm(catalogue.content, axis=1) == pytest.approx([1.0, 1.0, 0.0], abs=1e-6)
+    assert catalogue.popularity.tolist() == [1.0, 0.0, 5.0]
+
+
+def test_the_same_seed_gives_the_same_user_and_another_seed_another():
+    catalogue, _ = planted_catalogue(20)
+    options = SyntheticOptions(seed=3)
+    pd.testing.assert_frame_equal(draw_interactions(5, catalogue, options), draw_interactions(5, catalogue, options))
+    assert not draw_interactions(5, catalogue, options).equals(draw_interactions(5, catalogue, SyntheticOptions(seed=4)))
+
+
+def test_activity_is_heavy_tailed_and_choices_follow_tastes():
+    catalogue, _ = planted_catalogue(40)
+    options = SyntheticOptions(seed=1, mean_photos=20)
+    activity = np.array([draw_user(n, catalogue, options)[1] for n in range(3000)])
+    assert activity.mean() == pytest.approx(20, rel=0.1)
+    assert np.percentile(activity, 99) > 4 * np.median(activity)
+    lifts = []
+    for n in range(50):
+        _, _, tastes = draw_user(n, catalogue, options)
+        affinity = catalogue.binary[:, tastes].mean(axis=1)
+        frame = draw_interactions(n, catalogue, options)
+        viewed = [catalogue.index()[p] for p in frame[frame.event == "view"].photo_id]
+        assert len(viewed) == len(set(viewed)) >= 3
+        lifts.append(affinity[viewed].mean() / affinity.mean())
+        assert set(frame.event) <= {"view", "like", "download"}
+        assert (frame.groupby("event").weight.first().to_dict().items()
+                <= {"view": 1.0, "like": 3.0, "download": 5.0}.items())
+    assert np.mean(lifts) > 2  # viewed photos match the hidden tastes far more often than the catalogue does
+
+
+def test_synthetic_tables_on_spark_match_the_model(spark):
+    catalogue, _ = planted_catalogue(20)
+    options = SyntheticOptions(users=30, seed=9)
+    interactions = synthetic_interactions(spark, catalogue, options)
+    assert interactions.schema == INTERACTIONS
+    rows = interactions.filter(F.col("user_id") == "u0000007").toPandas()
+    expected = draw_interactions(7, catalogue, options)
+    assert sorted(zip(rows.photo_id, rows.event)) == sorted(zip(expected.photo_id, expected.event))
+    assert interactions.select("user_id").distinct().count() == 30
+    tastes = synthetic_tastes(spark, catalogue, options).filter(F.col("user_id") == "u0000007").toPandas()
+    _, activity, features = draw_user(7, catalogue, options)
+    assert sorted(zip(tastes.kind, tastes.value)) == sorted(zip(catalogue.kinds[features], catalogue.values[features]))
+    assert tastes.activity.iloc[0] == pytest.approx(activity)
+
+
+def test_conversions_become_interactions_and_bad_ones_are_counted(spark):
+    conversions = spark.createDataFrame(
+        [(datetime(2021, 1, 1), "download", "sea", "p1", "user-a"),
+         (datetime(2021, 1, 2), None, "sea", "p2", "user-a"),
+         (datetime(2021, 1, 3), "download", "dog", "p1", None),
+         (datetime(2021, 1, 4), "download", "dog", "p9", "user-b")],
+        "converted_at timestamp, conversion_type string, keyword string, photo_id string, anonymous_user_id string")
+    photos = spark.createDataFrame([("p1",), ("p2",)], "photo_id string")
+    interactions, rejects = conversion_interactions(conversions, photos)
+    assert sorted((r.user_id, r.photo_id, r.event, r.weight, r.keyword, r.source) for r in interactions.collect()) == [
+        ("user-a", "p1", "download", 5.0, "sea", "conversions"), ("user-a", "p2", "download", 5.0, "sea", "conversions")]
+    assert sorted(r.reason for r in rejects.collect()) == ["no anonymous_user_id or photo_id",
+                                                          "photo not in the photos table"]
+
+
+def test_profiles_and_users_weigh_events(spark):
+    at = datetime(2022, 5, 1)
+    interactions = spark.createDataFrame(
+        [("u", "p1", "view", 1.0, at, None, "synthetic"), ("u", "p1", "download", 5.0, at, None, "synthetic"),
+         ("u", "p2", "view", 1.0, at, None, "synthetic"), ("u", "p3", "like", 3.0, at, None, "synthetic")],
+        INTERACTIONS)
+    attributes = spark.createDataFrame(
+        [("p1", "tag", "sea"), ("p1", "color_family", "blue"), ("p1", "orientation", "landscape"),
+         ("p1", "camera", "Canon"), ("p1", "cluster", "2"), ("p2", "tag", "dog"), ("p2", "object", "dog"),
+         ("p2", "orientation", "portrait"), ("p3", "tag", "dog"), ("p3", "tag", "sea"), ("p3", "color_family", "green"),
+         ("p3", "size_category", "large")], "photo_id string, kind string, value string")
+    expected = spark.createDataFrame(
+        [("u", "synthetic", 4, 3, ["blue", "green"], ["sea", "dog"], ["dog"], "landscape", "large", ["Canon"], 2,
+          ["p1", "p3", "p2"])], PROFILES)
+    assertDataFrameEqual(profiles(interactions, attributes), expected)
+    users = users_table(interactions).collect()
+    assert [(u.user_id, u.source, u.interactions, u.photos, u.activity) for u in users] == [("u", "synthetic", 4, 3, None)]
