@@ -43,7 +43,7 @@ def shared() -> Path:
 def analysed_lake(spark, shared, tmp_path_factory) -> str:
     """A lake with every table the analyse stage reads, built in-process by the library functions the
     jobs call: a sample release (real Unsplash photos as its images) served on 127.0.0.1 -> ingest ->
-    download -> extract -> detect (yolox-nano) -> cluster."""
+    download -> extract -> detect (yolox-nano) -> cluster -> users (synthetic and conversions) -> recommend."""
     from photolake import lake
     from photolake.cluster.features import photo_features
     from photolake.cluster.model import fit_clusters, summarise
@@ -53,6 +53,12 @@ def analysed_lake(spark, shared, tmp_path_factory) -> str:
     from photolake.download.plan import merge, photos_in_scope, plan
     from photolake.download.run import fetch_all
     from photolake.extract.run import extract_all, files_from_downloads
+    from photolake.recommend.models import ALSParams, RecommendSettings
+    from photolake.recommend.run import Holdout, run_recommend
+    from photolake.runs import RunSummary
+    from photolake.schemas import RECOMMEND_MODELS
+    from photolake.users.run import make_users
+    from photolake.users.synthetic import SyntheticOptions
     from photolake.ingest.load import ingest_release
     from photolake.ingest.release import find_release
     from photolake.sample.release import SampleOptions, generate_release
@@ -84,4 +90,7 @@ def analysed_lake(spark, shared, tmp_path_factory) -> str:
     lake.write_table(result.clusters, lake_dir, "clusters", "fixture")
     clusters = lake.read_table(spark, lake_dir, "clusters")
     lake.write_table(summarise(clusters, metadata, tags, detections), lake_dir, "cluster_summary", "fixture")
+    make_users(spark, lake_dir, "both", SyntheticOptions(users=120, seed=5), 200, RunSummary("users", "fixture-users"))
+    run_recommend(spark, lake_dir, RECOMMEND_MODELS, RecommendSettings(k=5), [ALSParams(8, 0.1, 1.0, 5)],
+                  Holdout(0.2, 5, 42), 200, RunSummary("recommend", "fixture-recommend"))
     return lake_dir

@@ -11,7 +11,7 @@ from photolake.export import JSON_EXPORTS, SQLITE_TABLES, write_json_records, wr
 
 def test_exports_match_the_lake(spark, analysed_lake, tmp_path):
     present = lake.register_views(spark, analysed_lake)
-    for name in ("images_metadata.json", "images_labels.json"):
+    for name in ("images_metadata.json", "images_labels.json", "users.json", "recommendations.json"):
         _, sql = JSON_EXPORTS[name]
         assert write_json_records(spark.sql(sql), str(tmp_path / name)) == spark.sql(sql).count()
     metadata = json.loads((tmp_path / "images_metadata.json").read_text())
@@ -24,6 +24,13 @@ def test_exports_match_the_lake(spark, analysed_lake, tmp_path):
     with_objects = next(r for r in labels if r["objects"])
     assert {"label", "confidence", "x", "y", "w", "h"} <= set(with_objects["objects"][0])
 
+    users = json.loads((tmp_path / "users.json").read_text())
+    assert {u["user_id"] for u in users} == {r.user_id for r in spark.table("profiles").collect()}
+    assert {"favourite_colors", "favourite_tags", "favourite_images", "top_cluster"} <= set(users[0])
+    recommendations = json.loads((tmp_path / "recommendations.json").read_text())
+    assert {r["model"] for r in recommendations} == {"als", "popularity", "content", "hybrid"}
+    assert all(r["reason"] and 1 <= r["rank"] <= 5 for r in recommendations)
+
     tables = {t: spark.table(t) for t in SQLITE_TABLES if t in present}
     counts = write_sqlite(tables, str(tmp_path / "photolake.sqlite"), batch_rows=7)
     with sqlite3.connect(tmp_path / "photolake.sqlite") as db:
@@ -33,7 +40,8 @@ def test_exports_match_the_lake(spark, analysed_lake, tmp_path):
         assert json.loads(colours)[0]["family"]
         stamp = db.execute("SELECT photo_submitted_at FROM photos WHERE photo_submitted_at IS NOT NULL").fetchone()[0]
         assert stamp[:2] in ("19", "20") and "T" in stamp
-    assert {"photos", "image_metadata", "detections", "clusters", "cluster_summary"} <= set(counts)
+    assert {"photos", "image_metadata", "detections", "clusters", "cluster_summary", "users", "interactions",
+            "profiles", "recommendations", "rec_metrics"} <= set(counts)
 
 
 def test_an_empty_result_is_an_empty_list(spark, tmp_path):

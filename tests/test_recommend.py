@@ -4,7 +4,6 @@ recommended, cold start, a blue beach lover, and the models against popularity o
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 from pyspark.sql import functions as F
 
@@ -19,34 +18,11 @@ from photolake.recommend.scoring import (
     top_unseen,
 )
 from photolake.recommend.split import holdout, user_photos
-from photolake.users.catalogue import build_catalogue
+from photolake.users.catalogue import themed_catalogue
 from photolake.users.synthetic import SyntheticOptions, synthetic_interactions, synthetic_tastes
 
-THEMES = {  # theme -> (tags, colour family, object)
-    "beach": (["beach", "sea", "sand"], "blue", "umbrella"),
-    "forest": (["forest", "tree", "moss"], "green", "bird"),
-    "city": (["city", "street", "night"], "black", "car"),
-    "food": (["food", "coffee", "table"], "brown", "cup"),
-    "desert": (["desert", "dune", "sun"], "orange", "camel"),
-}
-
-
-def planted_catalogue(photos_per_theme: int = 60, seed: int = 0):
-    """Photos of five themes: each has 2 of its theme's 3 tags, its colour (90%), often its object, and a
-    random orientation; popularity is heavy-tailed and unrelated to theme."""
-    rng = np.random.default_rng(seed)
-    rows, popularity = [], []
-    for theme, (tags, family, obj) in THEMES.items():
-        for n in range(photos_per_theme):
-            photo = f"{theme[:4]}{n:07d}"[:11]
-            rows += [(photo, "tag", t) for t in rng.choice(tags, 2, replace=False)]
-            rows.append((photo, "color_family", family if rng.random() < 0.9 else "gray"))
-            if rng.random() < 0.5:
-                rows.append((photo, "object", obj))
-            rows.append((photo, "orientation", rng.choice(["landscape", "portrait", "square"])))
-            popularity.append((photo, float(rng.pareto(1.5) * 100)))
-    attributes = pd.DataFrame(rows, columns=["photo_id", "kind", "value"])
-    return build_catalogue(attributes, pd.DataFrame(popularity, columns=["photo_id", "popularity"])), attributes
+def planted_catalogue(photos_per_theme: int = 60):
+    return themed_catalogue(photos_per_theme)
 
 
 # ---- scoring without Spark --------------------------------------------------------------------------------
@@ -160,8 +136,7 @@ def test_models_beat_popularity_and_never_recommend_seen_photos(spark, planted):
 def test_a_blue_beach_lover_gets_blue_or_beach_photos_and_cold_users_get_fallbacks(spark, planted):
     catalogue, _, _, pairs, _, _ = planted
     blue_beach = [p for p, i in catalogue.index().items()
-                  if p.startswith("beac") and catalogue.binary[i, catalogue.features_of("color_family")].any()
-                  and "blue" in catalogue.values[catalogue.binary[i] == 1]][:8]
+                  if p.startswith("beac") and "blue" in catalogue.values[catalogue.binary[i] == 1]][:8]
     items = catalogue_frame(spark, catalogue)
     extra = spark.createDataFrame([("zz-beach", p, 3.0) for p in blue_beach] + [("zz-one", blue_beach[0], 1.0)],
                                   "user_id string, photo_id string, weight double").join(items, "photo_id")
@@ -183,3 +158,13 @@ def test_a_blue_beach_lover_gets_blue_or_beach_photos_and_cold_users_get_fallbac
     none = scored[scored.user_id == "zz-none"]
     assert none.cold_start.all() and set(none.strategy) == {"popularity"}
     assert none[none.model == "als"].reason.str.startswith("popular: ").all()
+
+
+def test_recommend_without_interactions_is_a_clear_error(spark, tmp_path):
+    from photolake.errors import PhotolakeError
+    from photolake.recommend.run import Holdout, run_recommend
+    from photolake.runs import RunSummary
+
+    with pytest.raises(PhotolakeError, match="no interactions table: run the users job first"):
+        run_recommend(spark, str(tmp_path / "lake"), ("als",), RecommendSettings(), [ALSParams()], Holdout(), 200,
+                      RunSummary("recommend", "test"))

@@ -103,6 +103,35 @@ ANALYTICS: dict[str, tuple[tuple[str, ...], str]] = {
         SELECT c.cluster, c.photo_id, c.pca_x, c.pca_y, m.path, m.orientation_class, m.brightness,
                m.dominant_colors[0].hex AS main_hex, m.dominant_colors[0].family AS main_family
         FROM clusters c JOIN image_metadata m ON c.photo_id = m.photo_id"""),
+    # Users: how active they are (in doublings of photos, to show the heavy tail) and what they prefer.
+    "user_activity": (("users",), """
+        SELECT source, CAST(pow(2, floor(log2(photos))) AS INT) AS photos_from, count(*) AS users,
+               sum(interactions) AS interactions
+        FROM users WHERE photos > 0 GROUP BY source, floor(log2(photos))"""),
+    "user_preferences": (("profiles",), """
+        SELECT source, kind, value, count(*) AS users, count_if(position = 0) AS users_first_choice FROM (
+          SELECT source, 'color_family' AS kind, c AS value, position FROM profiles
+            LATERAL VIEW posexplode(favourite_colors) AS position, c
+          UNION ALL SELECT source, 'tag', t, position FROM profiles LATERAL VIEW posexplode(favourite_tags) AS position, t
+          UNION ALL SELECT source, 'object', o, position FROM profiles
+            LATERAL VIEW posexplode(favourite_objects) AS position, o
+          UNION ALL SELECT source, 'orientation', orientation, 0 FROM profiles WHERE orientation IS NOT NULL
+        ) GROUP BY source, kind, value"""),
+    # Each model's metrics beside the popularity baseline's: lift > 1 means better than recommending hits.
+    "recommendation_quality": (("rec_metrics",), """
+        SELECT m.model, m.k, m.precision_at_k, m.recall_at_k, m.ndcg_at_k, m.map_at_k, m.coverage, m.diversity,
+               m.taste_match, m.users, round(m.ndcg_at_k / nullif(p.ndcg_at_k, 0), 2) AS ndcg_lift_over_popularity
+        FROM rec_metrics m LEFT JOIN rec_metrics p ON p.model = 'popularity' AND p.k = m.k"""),
+    "recommendation_reasons": (("recommendations",), """
+        SELECT model, strategy, cold_start,
+               CASE WHEN reason LIKE 'people who liked %' THEN 'similar users'
+                    WHEN reason LIKE 'popular:%' THEN 'popular'
+                    WHEN reason LIKE '%tagged%' THEN 'tag'
+                    WHEN reason LIKE 'mostly %' THEN 'colour'
+                    WHEN reason LIKE 'shows a %' THEN 'object'
+                    ELSE 'other' END AS reason_kind,
+               count(*) AS recommendations, count(DISTINCT user_id) AS users
+        FROM recommendations GROUP BY 1, 2, 3, 4"""),
 }
 
 # photo_tags (photo_id, tag, source, confidence) is the union of these parts, over the tables present:

@@ -69,7 +69,9 @@ def fit_als(train: DataFrame, catalogue_size: int, params: ALSParams, seed: int 
     """ALS on (user_id, item, weight) pairs."""
     indexer = StringIndexer(inputCol="user_id", outputCol="user_index", stringOrderType="alphabetAsc").fit(train)
     indexed = indexer.transform(train).withColumn("user", F.col("user_index").cast("int"))
+    blocks = max(2, train.sparkSession.sparkContext.defaultParallelism)  # one block per core: fewer, fuller tasks
     als = ALS(userCol="user", itemCol="item", ratingCol="weight", implicitPrefs=True, rank=params.rank,
+              numUserBlocks=blocks, numItemBlocks=blocks,
               regParam=params.reg_param, alpha=params.alpha, maxIter=params.max_iter, seed=seed,
               coldStartStrategy="drop")
     model = als.fit(indexed)

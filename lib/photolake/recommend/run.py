@@ -29,13 +29,14 @@ class Holdout:
 
 def _replace_models(frame, lake_dir: str, table: str, models: tuple[str, ...], run_id: str, schema) -> None:
     """Write ``frame`` (rows of ``models``) as ``table``, keeping the rows of models this run did not make."""
-    spark = frame.sparkSession
+    columns = [f.name for f in schema.fields]
+    frame = frame.select(*columns)
     try:
-        kept = lake.read_table(spark, lake_dir, table).filter(~F.col("model").isin(list(models)))
-        frame = frame.unionByName(kept.select(*frame.columns))
+        kept = lake.read_table(frame.sparkSession, lake_dir, table).filter(~F.col("model").isin(list(models)))
+        frame = frame.unionByName(kept.select(*columns))
     except LakeTableMissing:
         pass
-    lake.write_table(frame.select(*[f.name for f in schema.fields]), lake_dir, table, run_id, partition_by=("model",))
+    lake.write_table(frame, lake_dir, table, run_id, partition_by=("model",))
 
 
 def run_recommend(spark: SparkSession, lake_dir: str, models: tuple[str, ...], settings: RecommendSettings,

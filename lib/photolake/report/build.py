@@ -98,6 +98,17 @@ def _detected(spark):
                         f"Objects detected in {row.photo_id} ({len(row.objects)})")
 
 
+def _preferences(spark):
+    colours = _frame(spark, "SELECT value AS family, sum(users_first_choice) AS users FROM user_preferences "
+                            "WHERE kind = 'color_family' GROUP BY 1 ORDER BY users DESC")
+    tags = _frame(spark, "SELECT value AS tag, sum(users) AS users FROM user_preferences WHERE kind = 'tag' "
+                         "GROUP BY 1 ORDER BY users DESC, tag LIMIT 15")
+    return [charts.bars(colours, "family", "users", "Users' favourite colour family", "colour family", "users",
+                        colours=[charts.FAMILY_COLOURS.get(f, "#999999") for f in colours["family"]]),
+            charts.bars(tags, "tag", "users", "Tags most often among users' five favourites", "users", "tag",
+                        horizontal=True)]
+
+
 # name, title, caption, the views it needs, how it is drawn (a chart or a list of charts)
 PLAN: list[tuple[str, str, str, tuple[str, ...], Callable]] = [
     ("shapes", "Orientation, size and format",
@@ -144,6 +155,21 @@ PLAN: list[tuple[str, str, str, tuple[str, ...], Callable]] = [
     ("montage", "What each cluster looks like", "Six photos of each cluster.", ("cluster_members",), _montage),
     ("detection", "Detected objects in one image", "The image with the most objects found, with its boxes.",
      ("detections",), _detected),
+    ("user_activity", "How active users are", "Users by the number of photos they interacted with, in doublings: a few "
+     "users do most of the viewing, as on any real site.", ("user_activity",),
+     lambda s: charts.bars(_frame(s, "SELECT concat(photos_from, '+') AS photos, sum(users) AS users FROM user_activity "
+                                     "GROUP BY photos_from ORDER BY photos_from"),
+                           "photos", "users", "Users by photos interacted with", "photos per user (from)", "users")),
+    ("preferences", "What users prefer", "Each user's profile weighs the photos they viewed, liked and downloaded: "
+     "their favourite colour family, and the tags most common among their favourites.", ("user_preferences",),
+     _preferences),
+    ("rec_metrics", "How good the recommendations are", "Each model's precision, recall, NDCG and MAP at k on the "
+     "photos held out from each user's latest interactions; popularity is the baseline to beat.",
+     ("recommendation_quality",),
+     lambda s: charts.grouped_bars(_frame(s, "SELECT model, precision_at_k, recall_at_k, ndcg_at_k, map_at_k FROM "
+                                             "recommendation_quality ORDER BY ndcg_at_k DESC"),
+                                   "model", ["precision_at_k", "recall_at_k", "ndcg_at_k", "map_at_k"],
+                                   "Recommendation quality on held-out photos", "model", "metric at k")),
 ]
 
 
@@ -199,9 +225,11 @@ def lake_facts(spark: SparkSession, present: list[str]) -> dict[str, str]:
     queries = {"photos": "SELECT count(*) FROM photos", "images downloaded": "SELECT count_if(status = 'ok') FROM downloads",
                "images analysed": "SELECT count_if(status = 'ok') FROM image_metadata",
                "objects detected": "SELECT sum(size(objects)) FROM detections",
-               "clusters": "SELECT count(*) FROM cluster_summary"}
+               "clusters": "SELECT count(*) FROM cluster_summary", "users": "SELECT count(*) FROM users",
+               "recommendations": "SELECT count(*) FROM recommendations"}
     tables = {"photos": "photos", "images downloaded": "downloads", "images analysed": "image_metadata",
-              "objects detected": "detections", "clusters": "cluster_summary"}
+              "objects detected": "detections", "clusters": "cluster_summary", "users": "users",
+              "recommendations": "recommendations"}
     return {label: f"{spark.sql(sql).first()[0] or 0:,}" for label, sql in queries.items() if tables[label] in present}
 
 

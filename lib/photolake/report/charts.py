@@ -55,6 +55,24 @@ def bars(frame: pd.DataFrame, label: str, value: str, title: str, xlabel: str, y
     return _png(draw, (7, max(3.5, 0.3 * len(frame) + 1.5)) if horizontal else (7, 4))
 
 
+def grouped_bars(frame: pd.DataFrame, label: str, values: list[str], title: str, xlabel: str, ylabel: str) -> bytes:
+    """One group of bars per row of ``frame`` (labelled by ``label``), one bar per column in ``values``."""
+    def draw(figure):
+        axes = figure.add_subplot()
+        width = 0.8 / max(len(values), 1)
+        positions = np.arange(len(frame))
+        for n, column in enumerate(values):
+            axes.bar(positions + (n - (len(values) - 1) / 2) * width, frame[column], width, label=column,
+                     edgecolor="#333333")
+        axes.set_xticks(positions, frame[label].astype(str).tolist())
+        axes.set_title(title)
+        axes.set_xlabel(xlabel)
+        axes.set_ylabel(ylabel)
+        axes.legend(fontsize="small")
+        axes.grid(axis="y", alpha=0.3)
+    return _png(draw)
+
+
 def pie(frame: pd.DataFrame, label: str, value: str, title: str) -> bytes:
     def draw(figure):
         axes = figure.add_subplot()

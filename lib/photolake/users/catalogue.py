@@ -128,6 +128,41 @@ def build_catalogue(attributes: pd.DataFrame, popularity: pd.DataFrame, max_tags
                      binary.sum(axis=0).astype(np.float64))
 
 
+# Named themes for catalogues without a lake (tests, benchmarks): tags, colour family, object.
+THEMES = {
+    "beach": (["beach", "sea", "sand"], "blue", "umbrella"),
+    "forest": (["forest", "tree", "moss"], "green", "bird"),
+    "city": (["city", "street", "night"], "black", "car"),
+    "food": (["food", "coffee", "table"], "brown", "cup"),
+    "desert": (["desert", "dune", "sun"], "orange", "camel"),
+}
+FAMILIES = ("black", "white", "gray", "red", "orange", "brown", "yellow", "green", "cyan", "blue", "purple", "pink")
+
+
+def themed_catalogue(photos_per_theme: int, themes: int = 5, seed: int = 0) -> tuple[Catalogue, pd.DataFrame]:
+    """A catalogue of photos in planted themes, with no lake: each photo has 2 of its theme's 3 tags, its
+    theme's colour family (90%), its object (50%) and a random orientation; popularity is heavy-tailed and
+    unrelated to theme. The five named THEMES come first (photo ids start with the theme's first four
+    letters), then ``t005``, ``t006``... Returns (catalogue, its (photo_id, kind, value) attributes)."""
+    rng = np.random.default_rng(seed)
+    named = list(THEMES.items())
+    rows, popularity = [], []
+    for number in range(themes):
+        name, (tags, family, obj) = named[number] if number < len(named) else (
+            f"t{number:03d}", ([f"t{number}-{c}" for c in "abc"], FAMILIES[number % len(FAMILIES)], f"object{number}"))
+        for n in range(photos_per_theme):
+            photo = f"{name[:4]}{n:07d}"
+            rows += [(photo, "tag", t) for t in rng.choice(tags, 2, replace=False)]
+            rows.append((photo, "color_family", family if rng.random() < 0.9 else "gray"))
+            if rng.random() < 0.5:
+                rows.append((photo, "object", obj))
+            rows.append((photo, "orientation", rng.choice(["landscape", "portrait", "square"])))
+            popularity.append((photo, float(rng.pareto(1.5) * 100)))
+    attributes = pd.DataFrame(rows, columns=["photo_id", "kind", "value"])
+    return build_catalogue(attributes, pd.DataFrame(popularity, columns=["photo_id", "popularity"]),
+                           max_tags=max(200, 3 * themes)), attributes
+
+
 def collect_catalogue(spark: SparkSession, tables: list[str], max_tags: int = 200) -> tuple[Catalogue, DataFrame]:
     """(the catalogue on the driver, the long attributes frame it came from)."""
     attributes = photo_attributes(spark, tables).cache()
