@@ -30,38 +30,28 @@ $(STAMP): pyproject.toml | check-java
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# The whole pipeline on the built-in sample: make a release with images, ingest it, serve its images on
-# 127.0.0.1 and download them, extract metadata, detect objects, cluster, make users (synthetic and the
-# release's own) and recommend to them, query the lake, draw the report, export JSON and SQLite.
+# The whole pipeline on the built-in sample: make a release with images, serve its images on 127.0.0.1, and
+# run the pipeline (ingest, download, extract, detect, cluster, users, recommend, report, export) in one
+# Spark application; then query the lake.
 demo: setup
 	rm -rf output/sample output/lake output/images output/annotated output/report output/export
 	$(SUBMIT) sample --out output/sample --photos $(DEMO_PHOTOS) --image-base-url http://127.0.0.1:$(DEMO_PORT)
-	$(SUBMIT) ingest --dataset output/sample --lake output/lake
 	PYTHONPATH=lib $(PY) jobs/serve_images.py --dir output/sample/images --port $(DEMO_PORT) & server=$$!; \
 	trap 'kill $$server 2>/dev/null' EXIT; \
 	$(PY) -c "import socket, time, sys; [time.sleep(0.2) for _ in range(50) if socket.socket().connect_ex(('127.0.0.1', $(DEMO_PORT)))]"; \
-	$(SUBMIT) download --lake output/lake --images output/images --allow-hosts 127.0.0.1:$(DEMO_PORT)
-	$(SUBMIT) extract --lake output/lake
-	@model=yolov3; \
+	model=yolov3; \
 	if ! $(PY) -c "import sys; sys.path.insert(0, 'lib'); from photolake.detect.models import found_locally; sys.exit(not found_locally('yolov3'))"; then \
 	  model=yolov3-tiny; \
 	  echo "detect: the full YOLOv3 weights (yolov3.weights, 248 MB) are not at hand in \$$PHOTOLAKE_MODELS or ~/.cache/photolake/models, so the demo uses yolov3-tiny; './spark-submit.sh detect --lake output/lake' downloads and uses YOLOv3"; \
 	fi; \
-	echo "$(SUBMIT) detect --lake output/lake --model $$model --annotate output/annotated"; \
-	$(SUBMIT) detect --lake output/lake --model $$model --annotate output/annotated
-	$(SUBMIT) cluster --lake output/lake
-	$(SUBMIT) users --lake output/lake --source both
-	$(SUBMIT) recommend --lake output/lake
-	$(SUBMIT) sql --lake output/lake "SELECT camera_make, count(*) AS photos, round(avg(aperture_f), 1) AS mean_f_number, round(avg(iso)) AS mean_iso FROM photos WHERE camera_make IS NOT NULL GROUP BY camera_make ORDER BY photos DESC LIMIT 10"
+	$(SUBMIT) pipeline --dataset output/sample --lake output/lake --images output/images \
+	  --allow-hosts 127.0.0.1:$(DEMO_PORT) --set detect.model=$$model --set detect.annotate_dir=output/annotated \
+	  --set users.source=both
 	$(SUBMIT) sql --lake output/lake "SELECT status, count(*) AS photos, round(sum(bytes) / 1e6, 1) AS mb, max(error) AS an_error FROM downloads GROUP BY status ORDER BY photos DESC"
-	$(SUBMIT) sql --lake output/lake "SELECT orientation_class, size_category, count(*) AS images, round(avg(brightness), 2) AS brightness, count(make) AS with_exif, first(dominant_colors[0].name) AS a_main_colour FROM image_metadata GROUP BY 1, 2 ORDER BY images DESC"
 	$(SUBMIT) sql --lake output/lake "SELECT model, status, count(*) AS images, sum(size(objects)) AS objects, concat_ws(', ', slice(array_sort(array_distinct(flatten(collect_list(labels)))), 1, 8)) AS some_labels FROM detections GROUP BY 1, 2"
-	$(SUBMIT) sql --lake output/lake "SELECT job, table, rows_in, rows_out, rows_rejected, values_rejected FROM _runs ORDER BY finished_at DESC, table LIMIT 6"
 	$(SUBMIT) sql --lake output/lake "SELECT cluster, size, description FROM cluster_summary ORDER BY size DESC"
 	$(SUBMIT) sql --lake output/lake "SELECT model, round(precision_at_k, 3) AS precision, round(recall_at_k, 3) AS recall, round(ndcg_at_k, 3) AS ndcg, ndcg_lift_over_popularity AS lift, round(coverage, 2) AS coverage, round(taste_match, 2) AS taste_match FROM recommendation_quality ORDER BY ndcg_at_k DESC"
 	$(SUBMIT) sql --lake output/lake "SELECT user_id, model, rank, photo_id, reason FROM recommendations WHERE user_id = 'u0000001' AND rank <= 3 ORDER BY model, rank"
-	$(SUBMIT) report --lake output/lake --out output/report
-	$(SUBMIT) export --lake output/lake --out output/export
 	@echo "demo done:"
 	@echo "  report       output/report/index.html (open it in a browser)"
 	@echo "  exports      output/export/ (images_metadata.json, images_labels.json, users.json, recommendations.json, photolake.sqlite)"

@@ -6,33 +6,10 @@ status ok, http_error, timeout, connection_error, not_image, too_large, invalid_
 A rerun fetches only photos with no ok row (or whose file is gone); --retry-failed retries failures.
 """
 
-from photolake import lake
-from photolake.cli import job_parser, log_config, resolve_config, run_job
-from photolake.download.fetch import FetchSettings
-from photolake.download.plan import merge, photos_in_scope, plan
-from photolake.download.run import download_counts, fetch_all
-from photolake.errors import LakeTableMissing, PhotolakeError
-from photolake.runs import RunSummary, new_run_id
-from photolake.schemas import DOWNLOADS
-from photolake.session import build_session
-from photolake import storage
+from photolake import stages
+from photolake.cli import job_parser, log_config, resolve_config, run_job, run_step
 
 JOB = "download"
-
-
-def settings_from(config, extra_hosts: list[str]) -> FetchSettings:
-    width = str(config["download.width"]).strip().lower()
-    if width != "original" and not width.isdigit():
-        raise PhotolakeError(f"--width must be a number of pixels or 'original', not {width!r}")
-    return FetchSettings(
-        width=None if width == "original" else int(width), quality=config["download.quality"],
-        timeout_s=config["download.timeout_s"], retries=config["download.retries"],
-        backoff_s=config["download.backoff_s"], max_redirects=config["download.max_redirects"],
-        allow_hosts=tuple(dict.fromkeys([*config["download.allow_hosts"], *extra_hosts])),
-        imgix_hosts=tuple(config["download.imgix_hosts"]), resize_local=config["download.resize_local"],
-        user_agent=config["download.user_agent"], max_bytes=config["download.max_bytes"],
-        max_pixels=config["download.max_pixels"], respect_opt_out=config["download.respect_opt_out"],
-    )
 
 
 def main(argv=None) -> int:
@@ -55,26 +32,10 @@ def main(argv=None) -> int:
         "download.retries": args.retries,
     })
     log_config(JOB, config)
-    settings = settings_from(config, [h.strip() for h in args.allow_hosts.split(",") if h.strip()])
-    lake_dir, images = config["paths.lake"], storage.absolute(config["paths.images"])
-    spark = build_session(JOB, config)
-    summary = RunSummary(JOB, new_run_id(JOB), config)
-    with summary.recorded(spark, lake_dir):
-        photos = lake.read_table(spark, lake_dir, "photos")
-        try:
-            previous = lake.read_table(spark, lake_dir, "downloads", DOWNLOADS)
-        except LakeTableMissing:
-            previous = None
-        work = plan(photos_in_scope(photos, args.where), previous, args.retry_failed, args.limit)
-        results, total = fetch_all(spark, work, settings, images, config["download.rate_per_host"],
-                                   config["download.connections_per_host"], config["download.threads"],
-                                   config["download.rows_per_partition"], config["download.progress_every_s"])
-        lake.write_table(merge(previous, results), lake_dir, "downloads", summary.run_id)
-        counts = download_counts(results, total, summary.elapsed_s)
-        results.unpersist()
-        summary.add(counts)
-    spark.stop()
-    return 0
+    hosts = [h.strip() for h in args.allow_hosts.split(",") if h.strip()]
+    stages.fetch_settings(config, hosts)  # a bad --width is a one-line error before Spark starts
+    return run_step(JOB, config, stages.download, extra_hosts=hosts, where=args.where, limit=args.limit,
+                    retry_failed=args.retry_failed)
 
 
 if __name__ == "__main__":

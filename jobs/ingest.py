@@ -5,12 +5,9 @@ or the release zip), types every column by the lake schema, writes <lake>/<table
 values it could not load to <lake>/_rejects/, and appends its run summary to <lake>/_runs/.
 """
 
-from photolake import lake
-from photolake.cli import job_parser, log_config, resolve_config, run_job
-from photolake.ingest.load import ingest_release
+from photolake import stages
+from photolake.cli import job_parser, log_config, resolve_config, run_job, run_step
 from photolake.ingest.release import find_release
-from photolake.runs import RunSummary, new_run_id
-from photolake.session import build_session
 
 JOB = "ingest"
 
@@ -24,18 +21,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     config = resolve_config(args, {"ingest.release": args.release})
     log_config(JOB, config)
-    release = find_release(config["paths.dataset"])
-    if args.tables:
-        release = release.only([t.strip() for t in args.tables.split(",")])
-    spark = build_session(JOB, config)
-    summary = RunSummary(JOB, new_run_id(JOB), config)
-    summary.notes.append(f"release at {release.location}; lake at {lake.table_path(config['paths.lake'], '')}")
-    with summary.recorded(spark, config["paths.lake"]):
-        for counts in ingest_release(spark, release, config["paths.lake"], summary.run_id,
-                                     config["ingest.batch_rows"], config["ingest.release"]):
-            summary.add(counts)
-    spark.stop()
-    return 0
+    find_release(config["paths.dataset"])  # a missing release is a one-line error before Spark starts
+    return run_step(JOB, config, stages.ingest, tables=[t.strip() for t in args.tables.split(",")] if args.tables else None)
 
 
 if __name__ == "__main__":

@@ -9,15 +9,9 @@ taste), refitted on all interactions, and the top --k unseen photos per user are
 (recommendations). Users with too few interactions get content or popularity, and their rows say so.
 """
 
-from itertools import product
-
-from photolake.cli import job_parser, log_config, resolve_config, run_job
-from photolake.errors import PhotolakeError
-from photolake.recommend.models import ALSParams, RecommendSettings
-from photolake.recommend.run import Holdout, run_recommend
-from photolake.runs import RunSummary, new_run_id
+from photolake import stages
+from photolake.cli import job_parser, log_config, resolve_config, run_job, run_step
 from photolake.schemas import RECOMMEND_MODELS
-from photolake.session import build_session
 
 JOB = "recommend"
 
@@ -28,22 +22,8 @@ def main(argv=None) -> int:
     parser.add_argument("--model", choices=RECOMMEND_MODELS + ("all",), help="the recommender (default all)")
     args = parser.parse_args(argv)
     config = resolve_config(args, {"recommend.k": args.k, "recommend.model": args.model})
-    if config["recommend.model"] not in RECOMMEND_MODELS + ("all",):
-        raise PhotolakeError(f"recommend.model must be one of {', '.join(RECOMMEND_MODELS)} or all")
     log_config(JOB, config)
-    lake_dir = config["paths.lake"]
-    models = RECOMMEND_MODELS if config["recommend.model"] == "all" else (config["recommend.model"],)
-    settings = RecommendSettings(k=config["recommend.k"], min_interactions=config["recommend.min_interactions"],
-                                 hybrid_weight=config["recommend.hybrid_weight"])
-    grid = [ALSParams(int(rank), float(reg), float(alpha), config["recommend.max_iter"]) for rank, reg, alpha in
-            product(config["recommend.ranks"], config["recommend.reg_params"], config["recommend.alphas"])]
-    split = Holdout(config["recommend.test_fraction"], config["recommend.min_test_photos"], config["recommend.seed"])
-    spark = build_session(JOB, config)
-    summary = RunSummary(JOB, new_run_id(JOB), config)
-    with summary.recorded(spark, lake_dir):
-        run_recommend(spark, lake_dir, models, settings, grid, split, config["users.max_tags"], summary)
-    spark.stop()
-    return 0
+    return run_step(JOB, config, stages.recommend)
 
 
 if __name__ == "__main__":

@@ -6,11 +6,8 @@ boxes, and, when those tables exist, users' preferences and recommendation metri
 tables are missing is listed with what it needs instead of failing the report.
 """
 
-from photolake import lake, storage
-from photolake.cli import job_parser, log_config, resolve_config, run_job
-from photolake.report.build import write_report
-from photolake.runs import RunSummary, TableCounts, new_run_id
-from photolake.session import build_session
+from photolake import stages
+from photolake.cli import job_parser, log_config, resolve_config, run_job, run_step
 
 JOB = "report"
 
@@ -21,19 +18,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     config = resolve_config(args, {"paths.report": args.out})
     log_config(JOB, config)
-    lake_dir, out = config["paths.lake"], storage.absolute(config["paths.report"])
-    spark = build_session(JOB, config)
-    summary = RunSummary(JOB, new_run_id(JOB), config)
-    with summary.recorded(spark, lake_dir):
-        present = lake.register_views(spark, lake_dir)
-        made = write_report(spark, present, storage.absolute(lake_dir), out)
-        drawn = [c for c in made if c.png]
-        counts = TableCounts("report charts", len(made), len(drawn), len(made) - len(drawn), elapsed_s=summary.elapsed_s)
-        counts.notes += [f"not drawn: {c.title}: {c.missing}" for c in made if not c.png]
-        summary.add(counts)
-        summary.notes.append(f"report: {out}/index.html")
-    spark.stop()
-    return 0
+    return run_step(JOB, config, stages.report)
 
 
 if __name__ == "__main__":

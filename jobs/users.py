@@ -8,12 +8,9 @@ downloaded after a search) into users and interactions; both does both. Writes u
 synthetic users' hidden tastes), interactions and profiles.
 """
 
-from photolake.cli import job_parser, log_config, resolve_config, run_job
-from photolake.errors import PhotolakeError
-from photolake.runs import RunSummary, new_run_id
-from photolake.session import build_session
-from photolake.users.run import SOURCES, make_users
-from photolake.users.synthetic import SyntheticOptions
+from photolake import stages
+from photolake.cli import job_parser, log_config, resolve_config, run_job, run_step
+from photolake.users.run import SOURCES
 
 JOB = "users"
 
@@ -25,20 +22,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, metavar="S", help="random seed of the synthetic users (default 42)")
     args = parser.parse_args(argv)
     config = resolve_config(args, {"users.users": args.users, "users.source": args.source, "users.seed": args.seed})
-    if config["users.source"] not in SOURCES:
-        raise PhotolakeError(f"users.source must be one of {', '.join(SOURCES)}, not {config['users.source']!r}")
     log_config(JOB, config)
-    options = SyntheticOptions(
-        users=config["users.users"], seed=config["users.seed"], mean_photos=config["users.mean_photos"],
-        activity_spread=config["users.activity_spread"], taste_weight=config["users.taste_weight"],
-        popularity_weight=config["users.popularity_weight"], noise=config["users.noise"])
-    lake_dir = config["paths.lake"]
-    spark = build_session(JOB, config)
-    summary = RunSummary(JOB, new_run_id(JOB), config)
-    with summary.recorded(spark, lake_dir):
-        make_users(spark, lake_dir, config["users.source"], options, config["users.max_tags"], summary)
-    spark.stop()
-    return 0
+    return run_step(JOB, config, stages.users)
 
 
 if __name__ == "__main__":

@@ -74,3 +74,16 @@ def run_job(job: str, main: Callable[[], int | None]) -> None:
 
 def log_config(job: str, config: Config) -> None:
     log.info("%s: effective configuration\n%s", job, config.describe())
+
+
+def run_step(job: str, config: Config, step: Callable, **options: Any) -> int:
+    """Run one pipeline step (photolake.stages) as a job: its own session, its run summary recorded."""
+    from photolake.runs import RunSummary, new_run_id
+    from photolake.session import build_session
+
+    spark = build_session(job, config)
+    summary = RunSummary(job, new_run_id(job), config)
+    with summary.recorded(spark, config["paths.lake"]):
+        step(spark, config, summary, **options)
+    spark.stop()
+    return 0

@@ -64,6 +64,7 @@ DEFAULTS: dict[str, Any] = {
     "detect.cache_dir": "~/.cache/photolake/models",
     "detect.mirror": "",
     "detect.rows_per_partition": 32,
+    "detect.annotate_dir": "",
     "detect.arrow_batch_rows": 16,
     "cluster.k": 0,
     "cluster.k_min": 2,

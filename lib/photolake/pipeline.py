@@ -1,0 +1,156 @@
+"""The whole pipeline in one Spark application: ingest, download, extract, detect, cluster, users, recommend,
+report, export, in that order (photolake.stages).
+
+A step is skipped when its inputs have not changed since its last successful run: the fingerprint of a
+step is a hash of the files of the tables it reads (path, size, modification time), of the release's
+files for ingest, and of its config section. A step that rewrites a table changes the fingerprint of
+every step that reads it, so what follows a change reruns and nothing else does. The fingerprints of
+successful runs are kept in ``<lake>/_pipeline.json``. A failed step stops the run; the next run skips
+what already succeeded and resumes there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import posixpath
+import time
+import traceback
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import pyarrow.fs as pafs
+from pyspark.sql import SparkSession
+
+from photolake import lake, stages, storage
+from photolake.config import Config
+from photolake.errors import PhotolakeError
+from photolake.runs import RunSummary, new_run_id
+
+log = logging.getLogger("photolake.pipeline")
+
+STEPS = tuple(stages.STEPS)
+ALL_TABLES = ("photos", "keywords", "collections", "conversions", "colors", "downloads", "image_metadata",
+              "detections", "clusters", "cluster_summary", "users", "user_tastes", "interactions", "profiles",
+              "recommendations", "rec_metrics", "rec_tuning")
+# step -> (lake tables it reads, config key prefixes it depends on, what it writes)
+STEP_IO: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    "ingest": ((), ("ingest.", "paths.dataset"), ("photos",)),
+    "download": (("photos",), ("download.", "paths.images"), ("downloads",)),
+    "extract": (("downloads",), ("extract.",), ("image_metadata",)),
+    "detect": (("downloads",), ("detect.",), ("detections",)),
+    "cluster": (("photos", "keywords", "image_metadata", "detections"), ("cluster.",), ("clusters", "cluster_summary")),
+    "users": (("photos", "keywords", "conversions", "image_metadata", "detections", "clusters"), ("users.",),
+              ("users", "interactions", "profiles")),
+    "recommend": (("photos", "keywords", "image_metadata", "detections", "clusters", "users", "user_tastes",
+                   "interactions"), ("recommend.", "users.max_tags"), ("recommendations", "rec_metrics")),
+    "report": (ALL_TABLES, ("paths.report",), ("report:index.html",)),
+    "export": (ALL_TABLES, ("paths.export",), ("export:photolake.sqlite",)),
+}
+STATE_FILE = "_pipeline.json"
+
+
+@dataclass
+class StepOutcome:
+    step: str
+    status: str  # ran | skipped | failed | not reached
+    seconds: float = 0.0
+    note: str = ""
+
+
+def _listing(path: str) -> list[tuple[str, int, int]]:
+    """(relative path, size, mtime ns) of every file under ``path`` (or of ``path`` itself)."""
+    fs, inner = storage.filesystem(storage.absolute(path))
+    info = fs.get_file_info(inner)
+    if info.type == pafs.FileType.NotFound:
+        return []
+    if info.type == pafs.FileType.File:
+        return [(info.base_name, info.size, info.mtime_ns or 0)]
+    return sorted((posixpath.relpath(f.path, inner), f.size, f.mtime_ns or 0)
+                  for f in fs.get_file_info(pafs.FileSelector(inner, recursive=True)) if f.type == pafs.FileType.File)
+
+
+def fingerprint(config: Config, step: str) -> str:
+    reads, prefixes, _ = STEP_IO[step]
+    parts = {"config": {k: config[k] for k in sorted(config) if k.startswith(prefixes)},
+             "tables": {t: _listing(lake.table_path(config["paths.lake"], t)) for t in reads}}
+    if step == "ingest":
+        parts["release"] = _listing(config["paths.dataset"])
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _output_path(config: Config, output: str) -> str:
+    if ":" in output:  # report:index.html -> <paths.report>/index.html
+        key, name = output.split(":", 1)
+        return f"{storage.absolute(config[f'paths.{key}']).rstrip('/')}/{name}"
+    return lake.table_path(config["paths.lake"], output)
+
+
+def outputs_present(config: Config, step: str) -> bool:
+    return all(storage.exists(_output_path(config, output)) for output in STEP_IO[step][2])
+
+
+def _state_path(config: Config) -> str:
+    return posixpath.join(storage.absolute(config["paths.lake"]), STATE_FILE)
+
+
+def load_state(config: Config) -> dict:
+    path = _state_path(config)
+    return json.loads(storage.read_bytes(path)) if storage.exists(path) else {}
+
+
+def _save_state(config: Config, state: dict) -> None:
+    storage.write_atomic(_state_path(config), json.dumps(state, indent=2, sort_keys=True).encode())
+
+
+def select_steps(first: str | None, last: str | None) -> tuple[str, ...]:
+    for name in (first, last):
+        if name is not None and name not in STEPS:
+            raise PhotolakeError(f"no pipeline step named {name!r}; the steps are {', '.join(STEPS)}")
+    start, end = STEPS.index(first or STEPS[0]), STEPS.index(last or STEPS[-1])
+    if start > end:
+        raise PhotolakeError(f"--from {first} comes after --to {last}: the order is {', '.join(STEPS)}")
+    return STEPS[start:end + 1]
+
+
+def run_pipeline(spark: SparkSession, config: Config, steps: tuple[str, ...] = STEPS, force: bool = False,
+                 options: dict[str, dict] | None = None) -> list[StepOutcome]:
+    """Run ``steps`` in order, each with its own run summary in ``_runs``; ``options`` gives a step its
+    keyword options (download's extra_hosts...). A failed step raises PhotolakeError after recording it."""
+    state = load_state(config)
+    outcomes = []
+    for n, step in enumerate(steps):
+        mark = fingerprint(config, step)
+        if not force and state.get(step, {}).get("fingerprint") == mark and outputs_present(config, step):
+            outcomes.append(StepOutcome(step, "skipped", note="inputs unchanged since its last successful run "
+                                                                f"({state[step]['finished_at']})"))
+            log.info("pipeline: %s skipped: inputs unchanged", step)
+            continue
+        log.info("pipeline: %s", step)
+        summary = RunSummary(step, new_run_id(step), config)
+        started = time.time()
+        try:
+            with summary.recorded(spark, config["paths.lake"]):
+                stages.STEPS[step](spark, config, summary, **(options or {}).get(step, {}))
+        except Exception as exc:  # noqa: BLE001 - any failure stops the run with one clear message
+            if not isinstance(exc, PhotolakeError):
+                log.error("pipeline: %s failed:\n%s", step, traceback.format_exc())
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            outcomes.append(StepOutcome(step, "failed", time.time() - started, reason))
+            outcomes += [StepOutcome(later, "not reached") for later in steps[n + 1:]]
+            print(render(outcomes), flush=True)
+            raise PhotolakeError(f"pipeline stopped at step {step}: {reason}. Fix that and run the pipeline again: "
+                                 f"the steps that succeeded are skipped and it resumes at {step}") from exc
+        state[step] = {"fingerprint": mark, "run_id": summary.run_id,
+                       "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        _save_state(config, state)
+        outcomes.append(StepOutcome(step, "ran", time.time() - started))
+    print(render(outcomes), flush=True)
+    return outcomes
+
+
+def render(outcomes: list[StepOutcome]) -> str:
+    lines = ["photolake pipeline:", f"  {'step':<11}{'status':<13}{'seconds':>8}  note"]
+    lines += [f"  {o.step:<11}{o.status:<13}{o.seconds:>8.1f}  {o.note}" for o in outcomes]
+    return "\n".join(lines)

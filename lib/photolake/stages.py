@@ -1,0 +1,194 @@
+"""The pipeline's steps, each as its job runs it: (session, effective config, run summary) in, lake tables
+out. A job in jobs/ parses its options into the config and runs one step; the pipeline job runs them all,
+in this order, in one Spark application."""
+
+from __future__ import annotations
+
+from itertools import product
+from typing import Callable
+
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from photolake import lake, storage
+from photolake.cluster.features import photo_features
+from photolake.cluster.model import fit_clusters, summarise
+from photolake.config import Config
+from photolake.detect.models import ModelPaths, resolve_model
+from photolake.detect.run import DetectSettings, detect_all, detect_counts
+from photolake.download.fetch import FetchSettings
+from photolake.download.plan import merge, photos_in_scope, plan
+from photolake.download.run import download_counts, fetch_all
+from photolake.errors import LakeTableMissing, PhotolakeError
+from photolake.export import JSON_EXPORTS, SQLITE_TABLES, write_json_records, write_sqlite
+from photolake.extract.run import extract_all, extract_counts, files_from_dir, files_from_downloads
+from photolake.ingest.load import ingest_release
+from photolake.ingest.release import find_release
+from photolake.recommend.models import ALSParams, RecommendSettings
+from photolake.recommend.run import Holdout, run_recommend
+from photolake.report.build import write_report
+from photolake.runs import RunSummary, TableCounts
+from photolake.schemas import DOWNLOADS, RECOMMEND_MODELS
+from photolake.users.run import SOURCES, make_users
+from photolake.users.synthetic import SyntheticOptions
+
+ARROW_BATCH = "spark.sql.execution.arrow.maxRecordsPerBatch"
+
+
+def ingest(spark: SparkSession, config: Config, summary: RunSummary, tables: list[str] | None = None) -> None:
+    release = find_release(config["paths.dataset"])
+    if tables:
+        release = release.only(tables)
+    summary.notes.append(f"release at {release.location}; lake at {lake.table_path(config['paths.lake'], '')}")
+    for counts in ingest_release(spark, release, config["paths.lake"], summary.run_id, config["ingest.batch_rows"],
+                                 config["ingest.release"]):
+        summary.add(counts)
+
+
+def fetch_settings(config: Config, extra_hosts: list[str] = ()) -> FetchSettings:
+    width = str(config["download.width"]).strip().lower()
+    if width != "original" and not width.isdigit():
+        raise PhotolakeError(f"--width must be a number of pixels or 'original', not {width!r}")
+    return FetchSettings(
+        width=None if width == "original" else int(width), quality=config["download.quality"],
+        timeout_s=config["download.timeout_s"], retries=config["download.retries"],
+        backoff_s=config["download.backoff_s"], max_redirects=config["download.max_redirects"],
+        allow_hosts=tuple(dict.fromkeys([*config["download.allow_hosts"], *extra_hosts])),
+        imgix_hosts=tuple(config["download.imgix_hosts"]), resize_local=config["download.resize_local"],
+        user_agent=config["download.user_agent"], max_bytes=config["download.max_bytes"],
+        max_pixels=config["download.max_pixels"], respect_opt_out=config["download.respect_opt_out"],
+    )
+
+
+def download(spark: SparkSession, config: Config, summary: RunSummary, extra_hosts: list[str] = (),
+             where: str | None = None, limit: int | None = None, retry_failed: bool = False) -> None:
+    settings = fetch_settings(config, extra_hosts)
+    lake_dir, images = config["paths.lake"], storage.absolute(config["paths.images"])
+    photos = lake.read_table(spark, lake_dir, "photos")
+    try:
+        previous = lake.read_table(spark, lake_dir, "downloads", DOWNLOADS)
+    except LakeTableMissing:
+        previous = None
+    work = plan(photos_in_scope(photos, where), previous, retry_failed, limit)
+    results, total = fetch_all(spark, work, settings, images, config["download.rate_per_host"],
+                               config["download.connections_per_host"], config["download.threads"],
+                               config["download.rows_per_partition"], config["download.progress_every_s"])
+    lake.write_table(merge(previous, results), lake_dir, "downloads", summary.run_id)
+    counts = download_counts(results, total, summary.elapsed_s)
+    results.unpersist()
+    summary.add(counts)
+
+
+def extract(spark: SparkSession, config: Config, summary: RunSummary, from_dir: str | None = None) -> None:
+    lake_dir = config["paths.lake"]
+    spark.conf.set(ARROW_BATCH, str(config["extract.arrow_batch_rows"]))  # image rows are heavy: small batches
+    files = (files_from_dir(spark, from_dir) if from_dir
+             else files_from_downloads(lake.read_table(spark, lake_dir, "downloads")))
+    rows = extract_all(files, config["extract.colors"], config["extract.rows_per_partition"])
+    lake.write_table(rows, lake_dir, "image_metadata", summary.run_id)
+    summary.add(extract_counts(lake.read_table(spark, lake_dir, "image_metadata"), summary.elapsed_s))
+
+
+def model_paths(config: Config, weights: str | None = None, cfg: str | None = None) -> ModelPaths:
+    return resolve_model(config["detect.model"], weights=weights, cfg=cfg,
+                         models_dir=config["detect.models_dir"] or None, cache_dir=config["detect.cache_dir"],
+                         mirror=config["detect.mirror"] or None)
+
+
+def detect(spark: SparkSession, config: Config, summary: RunSummary, paths: ModelPaths | None = None,
+           from_dir: str | None = None) -> None:
+    paths = paths or model_paths(config)
+    annotate = config["detect.annotate_dir"]
+    lake_dir = config["paths.lake"]
+    spark.conf.set(ARROW_BATCH, str(config["detect.arrow_batch_rows"]))
+    settings = DetectSettings(
+        model=paths.spec.name, conf=config["detect.conf"], nms=config["detect.nms"], size=config["detect.size"],
+        max_pixels=config["detect.max_pixels"], threads=int(spark.conf.get("spark.task.cpus", "1")),
+        annotate_dir=storage.absolute(annotate) if annotate else None)
+    files = (files_from_dir(spark, from_dir) if from_dir
+             else files_from_downloads(lake.read_table(spark, lake_dir, "downloads")))
+    rows = detect_all(files, paths, settings, config["detect.rows_per_partition"])
+    lake.write_table(rows, lake_dir, f"detections/model={settings.model}", summary.run_id)
+    summary.add(detect_counts(lake.read_table(spark, lake_dir, "detections").filter(f"model = '{settings.model}'"),
+                              summary.elapsed_s))
+
+
+def cluster(spark: SparkSession, config: Config, summary: RunSummary) -> None:
+    lake_dir = config["paths.lake"]
+    present = lake.register_views(spark, lake_dir)
+    metadata = lake.read_table(spark, lake_dir, "image_metadata")
+    optional = {name: spark.table(name) if name in present else None for name in ("photos", "detections", "photo_tags")}
+    features, numeric = photo_features(metadata, optional["photos"], optional["detections"], optional["photo_tags"],
+                                       config["cluster.top_objects"])
+    result = fit_clusters(features, numeric, config["cluster.k"] or None, (config["cluster.k_min"], config["cluster.k_max"]),
+                          config["cluster.tag_dimensions"], config["cluster.seed"])
+    lake.write_table(result.clusters, lake_dir, "clusters", summary.run_id)
+    clusters = lake.read_table(spark, lake_dir, "clusters")
+    lake.write_table(summarise(clusters, metadata, optional["photo_tags"], optional["detections"]), lake_dir,
+                     "cluster_summary", summary.run_id)
+    images, clustered = metadata.count(), clusters.count()
+    counts = TableCounts("clusters", images, clustered, images - clustered, elapsed_s=summary.elapsed_s)
+    counts.notes.append(f"k = {result.k}" + ("" if config["cluster.k"] else " (best silhouette: " + ", ".join(
+        f"k={k} {s:.3f}" for k, s in result.silhouettes.items()) + ")"))
+    counts.notes.append(f"not clustered: {images - clustered:,} images whose status is not ok")
+    counts.notes.append("features: " + ", ".join(numeric[:6]) + f"... ({len(numeric)} numeric)"
+                        + (", tags" if optional["photo_tags"] is not None else ""))
+    summary.add(counts)
+    for row in lake.read_table(spark, lake_dir, "cluster_summary").orderBy(F.desc("size")).collect():
+        summary.notes.append(f"cluster {row['cluster']}: {row['description']}")
+
+
+def users(spark: SparkSession, config: Config, summary: RunSummary) -> None:
+    if config["users.source"] not in SOURCES:
+        raise PhotolakeError(f"users.source must be one of {', '.join(SOURCES)}, not {config['users.source']!r}")
+    options = SyntheticOptions(
+        users=config["users.users"], seed=config["users.seed"], mean_photos=config["users.mean_photos"],
+        activity_spread=config["users.activity_spread"], taste_weight=config["users.taste_weight"],
+        popularity_weight=config["users.popularity_weight"], noise=config["users.noise"])
+    make_users(spark, config["paths.lake"], config["users.source"], options, config["users.max_tags"], summary)
+
+
+def recommend(spark: SparkSession, config: Config, summary: RunSummary) -> None:
+    if config["recommend.model"] not in RECOMMEND_MODELS + ("all",):
+        raise PhotolakeError(f"recommend.model must be one of {', '.join(RECOMMEND_MODELS)} or all")
+    models = RECOMMEND_MODELS if config["recommend.model"] == "all" else (config["recommend.model"],)
+    settings = RecommendSettings(k=config["recommend.k"], min_interactions=config["recommend.min_interactions"],
+                                 hybrid_weight=config["recommend.hybrid_weight"])
+    grid = [ALSParams(int(rank), float(reg), float(alpha), config["recommend.max_iter"]) for rank, reg, alpha in
+            product(config["recommend.ranks"], config["recommend.reg_params"], config["recommend.alphas"])]
+    split = Holdout(config["recommend.test_fraction"], config["recommend.min_test_photos"], config["recommend.seed"])
+    run_recommend(spark, config["paths.lake"], models, settings, grid, split, config["users.max_tags"], summary)
+
+
+def report(spark: SparkSession, config: Config, summary: RunSummary) -> None:
+    lake_dir, out = config["paths.lake"], storage.absolute(config["paths.report"])
+    present = lake.register_views(spark, lake_dir)
+    made = write_report(spark, present, storage.absolute(lake_dir), out)
+    drawn = [c for c in made if c.png]
+    counts = TableCounts("report charts", len(made), len(drawn), len(made) - len(drawn), elapsed_s=summary.elapsed_s)
+    counts.notes += [f"not drawn: {c.title}: {c.missing}" for c in made if not c.png]
+    summary.add(counts)
+    summary.notes.append(f"report: {out}/index.html")
+
+
+def export(spark: SparkSession, config: Config, summary: RunSummary) -> None:
+    lake_dir, out = config["paths.lake"], storage.absolute(config["paths.export"]).rstrip("/")
+    present = lake.register_views(spark, lake_dir)
+    for name, (needs, sql) in JSON_EXPORTS.items():
+        missing = [t for t in needs if t not in present]
+        if missing:
+            summary.notes.append(f"{name}: skipped, the lake has no {', '.join(missing)} table")
+            continue
+        records = write_json_records(spark.sql(sql), f"{out}/{name}")
+        summary.add(TableCounts(name, records, records, 0, elapsed_s=summary.elapsed_s))
+    tables = {t: spark.table(t) for t in SQLITE_TABLES if t in present}
+    for table, rows in write_sqlite(tables, f"{out}/photolake.sqlite").items():
+        summary.add(TableCounts(f"photolake.sqlite:{table}", rows, rows, 0, elapsed_s=summary.elapsed_s))
+    summary.notes.append(f"exports: {out}")
+
+
+# The pipeline, in order.
+STEPS: dict[str, Callable[[SparkSession, Config, RunSummary], None]] = {
+    "ingest": ingest, "download": download, "extract": extract, "detect": detect, "cluster": cluster,
+    "users": users, "recommend": recommend, "report": report, "export": export,
+}

@@ -1,0 +1,56 @@
+"""pipeline: the whole pipeline in one application (the analysed lake is made by it), unchanged steps
+skipped, --force, a failed step stops the run with a clear message and the next run resumes there."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from photolake import lake, storage
+from photolake.errors import PhotolakeError
+from photolake.pipeline import STEPS, fingerprint, load_state, run_pipeline, select_steps
+
+
+def test_a_full_run_made_every_table_and_recorded_every_step(spark, analysed):
+    lake_dir, config = analysed
+    state = load_state(config)
+    assert set(state) == set(STEPS) and all(state[s]["fingerprint"] == fingerprint(config, s) for s in STEPS)
+    assert {"photos", "downloads", "image_metadata", "detections", "clusters", "users", "interactions", "profiles",
+            "recommendations", "rec_metrics"} <= set(lake.list_tables(lake_dir))
+    runs = {r.job for r in lake.read_table(spark, lake_dir, "_runs").collect()}
+    assert set(STEPS) <= runs
+    assert storage.exists(f"{config['paths.report']}/index.html")
+    assert json.loads(storage.read_bytes(f"{config['paths.export']}/users.json"))
+
+
+def test_unchanged_steps_are_skipped_and_force_reruns(spark, analysed):
+    _, config = analysed
+    again = run_pipeline(spark, config)
+    assert [(o.step, o.status) for o in again] == [(s, "skipped") for s in STEPS]
+    report = storage.absolute(f"{config['paths.report']}/index.html")
+    storage.filesystem(report)[0].delete_file(storage.filesystem(report)[1])  # an output gone: its step reruns
+    forced = run_pipeline(spark, config, select_steps("recommend", None), force=False)
+    assert [(o.step, o.status) for o in forced] == [("recommend", "skipped"), ("report", "ran"), ("export", "skipped")]
+    forced = run_pipeline(spark, config, select_steps("export", "export"), force=True)
+    assert [(o.step, o.status) for o in forced] == [("export", "ran")]
+
+
+def test_a_failed_step_stops_the_run_and_the_next_run_resumes_there(spark, analysed, tmp_path):
+    _, config = analysed
+    broken = config.with_values(detect__models_dir=str(tmp_path / "none"), detect__cache_dir=str(tmp_path / "cache"),
+                                detect__mirror="http://127.0.0.1:9/", detect__conf=0.3)
+    with pytest.raises(PhotolakeError, match=r"pipeline stopped at step detect: .*resumes at detect"):
+        run_pipeline(spark, broken, select_steps("extract", "cluster"))
+    state = load_state(config)
+    assert state["detect"]["fingerprint"] != fingerprint(broken, "detect")  # not recorded as done
+    assert state["extract"]["fingerprint"] == fingerprint(broken, "extract")  # extract was skipped, still done
+
+
+def test_step_names_are_checked():
+    assert select_steps(None, None) == STEPS
+    assert select_steps("users", "recommend") == ("users", "recommend")
+    with pytest.raises(PhotolakeError, match="no pipeline step named 'nope'"):
+        select_steps("nope", None)
+    with pytest.raises(PhotolakeError, match="comes after"):
+        select_steps("export", "ingest")
