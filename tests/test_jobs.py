@@ -11,7 +11,6 @@ import subprocess
 import sys
 
 import pytest
-from pyspark.sql import functions as F
 
 from tests.conftest import ROOT
 
@@ -100,29 +99,3 @@ def test_detect_without_model_files_is_a_clear_error(tmp_path):
     error = [line for line in (failed.stdout + failed.stderr).splitlines() if "photolake detect: error:" in line]
     assert len(error) == 1 and "yolov3.weights not found" in error[0] and "pjreddie.com" in error[0]
 
-
-def test_users_and_recommend_jobs_on_an_ingested_release(spark, tmp_path):
-    """Users and recommendations need only ingest: the catalogue then comes from keywords and photo sizes."""
-    from photolake import lake
-
-    dataset, lake_dir = tmp_path / "release", str(tmp_path / "lake")
-    submit("sample", "--out", str(dataset), "--photos", "60", "--seed", "8", "--no-images", "--users", "40")
-    submit("ingest", "--dataset", str(dataset), "--lake", lake_dir, "--tables", "photos,keywords,conversions")
-    users = submit("users", "--lake", lake_dir, "--source", "both", "--users", "80", "--seed", "3").stdout
-    assert "photolake users run" in users and "counts do not add up" not in users
-    assert re.search(r"note: synthetic: [\d,]+ interactions", users) and "note: conversions: " in users
-    grid = ["--set", "recommend.ranks=[6]", "--set", "recommend.reg_params=[0.1]", "--set", "recommend.alphas=[1.0]"]
-    als = submit("recommend", "--lake", lake_dir, "--model", "als", "--k", "4", *grid).stdout
-    assert "ALS chosen by validation NDCG@4: rank 6, regParam 0.1, alpha 1.0" in als and "counts do not add up" not in als
-    submit("recommend", "--lake", lake_dir, "--model", "popularity", "--k", "4")
-
-    all_users = lake.read_table(spark, lake_dir, "users")
-    assert all_users.filter("source = 'synthetic'").count() == 80 and all_users.count() > 80
-    recommendations = lake.read_table(spark, lake_dir, "recommendations")
-    per_model = recommendations.groupBy("model").agg(F.countDistinct("user_id").alias("users"),
-                                                     F.max("rank").alias("k"),
-                                                     F.count_if(F.col("reason").isNull()).alias("no_reason"))
-    # the popularity run kept the als rows: each model replaces only its own partition
-    assert sorted(tuple(r) for r in per_model.collect()) == [("als", all_users.count(), 4, 0),
-                                                             ("popularity", all_users.count(), 4, 0)]
-    assert sorted(r.model for r in lake.read_table(spark, lake_dir, "rec_metrics").collect()) == ["als", "popularity"]

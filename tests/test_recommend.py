@@ -168,3 +168,20 @@ def test_recommend_without_interactions_is_a_clear_error(spark, tmp_path):
     with pytest.raises(PhotolakeError, match="no interactions table: run the users job first"):
         run_recommend(spark, str(tmp_path / "lake"), ("als",), RecommendSettings(), [ALSParams()], Holdout(), 200,
                       RunSummary("recommend", "test"))
+
+
+def test_a_run_of_one_model_keeps_the_other_models_rows(spark, tmp_path):
+    from photolake import lake
+    from photolake.recommend.run import _replace_models
+    from photolake.schemas import RECOMMENDATIONS
+
+    def rows(model, n):
+        return spark.createDataFrame([(f"u{i}", 1, "p", 1.0, "why", model, False, model) for i in range(n)],
+                                     RECOMMENDATIONS)
+
+    lake_dir = str(tmp_path / "lake")
+    _replace_models(rows("als", 3).unionByName(rows("content", 2)), lake_dir, "recommendations", ("als", "content"),
+                    "r1", RECOMMENDATIONS)
+    _replace_models(rows("als", 5), lake_dir, "recommendations", ("als",), "r2", RECOMMENDATIONS)
+    counts = {r.model: r["count"] for r in lake.read_table(spark, lake_dir, "recommendations").groupBy("model").count().collect()}
+    assert counts == {"als": 5, "content": 2}
