@@ -96,7 +96,11 @@ def _score_block(users: pd.DataFrame, catalogue: Catalogue, item_factors: np.nda
     seen = [np.asarray(s if s is not None else [], dtype=np.int64) for s in users["seen"]]
     weights = [np.asarray(w if w is not None else [], dtype=np.float64) for w in users["weights"]]
     profiles = np.stack([content_profile(catalogue, s, w) for s, w in zip(seen, weights)])
-    content_scores = profiles @ catalogue.content.T
+    # one matrix product for the block when a content model is asked for; else only for cold-start users
+    content_scores = profiles @ catalogue.content.T if {"content", "hybrid"} & set(models) else None
+
+    def content_of(u: int) -> np.ndarray:
+        return content_scores[u] if content_scores is not None else catalogue.content @ profiles[u]
     has_factor = np.array([f is not None for f in users["factor"]])
     als_scores = None
     if item_factors is not None and has_factor.any():
@@ -119,10 +123,10 @@ def _score_block(users: pd.DataFrame, catalogue: Catalogue, item_factors: np.nda
             if strategy == "als":
                 scores = als_scores[u]
             elif strategy == "content":
-                scores = content_scores[u]
+                scores = content_of(u)
             elif strategy == "hybrid":
                 w = settings.hybrid_weight
-                als_part, content_part = w * standardise(als_scores[u]), (1 - w) * standardise(content_scores[u])
+                als_part, content_part = w * standardise(als_scores[u]), (1 - w) * standardise(content_of(u))
                 scores = als_part + content_part
             else:
                 scores = by_popularity
