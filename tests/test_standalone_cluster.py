@@ -105,6 +105,8 @@ def test_the_pipeline_on_a_standalone_cluster_matches_local(spark, analysed, sta
     for key, value in settings.items():
         section, name = key.rsplit(".", 1)
         sections.setdefault(section, []).append(f"{name} = {toml_value(value)}")
+    # the local run's session has 4 shuffle partitions: so does the cluster's (Spark's 200 would cost minutes)
+    sections["spark.conf"] = ['"spark.sql.shuffle.partitions" = "4"', '"spark.default.parallelism" = "4"']
     (tmp_path / "cluster.toml").write_text("".join(f"[{s}]\n" + "\n".join(lines) + "\n\n"
                                                    for s, lines in sections.items()))
     host, port = config["download.allow_hosts"][0].split(":")
