@@ -71,6 +71,7 @@ bench: setup
 	$(PY) bench/detect_map.py --model yolox-nano
 	$(PY) bench/detect.py
 	$(PY) bench/recommend.py
+	$(PY) bench/scale.py
 
 clean:
 	rm -rf output dist .pytest_cache
