@@ -111,6 +111,6 @@ def test_profiles_and_users_weigh_events(spark):
     expected = spark.createDataFrame(
         [("u", "synthetic", 4, 3, ["blue", "green"], ["sea", "dog"], ["dog"], "landscape", "large", ["Canon"], 2,
           ["p1", "p3", "p2"])], PROFILES)
-    assertDataFrameEqual(profiles(interactions, attributes), expected)
+    assertDataFrameEqual(profiles(users_table(interactions), interactions, attributes), expected)
     users = users_table(interactions).collect()
     assert [(u.user_id, u.source, u.interactions, u.photos, u.activity) for u in users] == [("u", "synthetic", 4, 3, None)]

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+import pandas as pd
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
@@ -42,27 +43,27 @@ def _replace_models(frame, lake_dir: str, table: str, models: tuple[str, ...], r
 def run_recommend(spark: SparkSession, lake_dir: str, models: tuple[str, ...], settings: RecommendSettings,
                   grid: list[ALSParams], split: Holdout, max_tags: int, summary: RunSummary) -> None:
     """Write rec_tuning (when ALS is among ``models``), rec_metrics and recommendations for ``models``."""
-    fraction, min_photos, seed = split.fraction, split.min_photos, split.seed
     present = lake.register_views(spark, lake_dir)
     if "interactions" not in present:
         raise PhotolakeError(f"the lake at {lake_dir} has no interactions table: run the users job first")
     catalogue, attributes = collect_catalogue(spark, present, max_tags)
     interactions = spark.table("interactions")
-    pairs = user_photos(interactions).join(catalogue_frame(spark, catalogue), "photo_id").cache()
-    n_pairs, n_all = pairs.count(), user_photos(interactions).count()
-    train, test = holdout(pairs, fraction, min_photos)
+    all_pairs = user_photos(interactions).cache()
+    pairs = all_pairs.join(catalogue_frame(spark, catalogue), "photo_id").cache()
+    n_pairs, n_all = pairs.count(), all_pairs.count()
+    train, test = holdout(pairs, split.fraction, split.min_photos)
     train, test = train.cache(), test.cache()
     now = datetime.now(timezone.utc)
 
-    params = grid[0]
-    if {"als", "hybrid"} & set(models):
-        params, tuning = tune_als(spark, train, catalogue, grid, settings, fraction, min_photos, seed)
+    params, uses_als = grid[0], bool({"als", "hybrid"} & set(models))
+    if uses_als:
+        params, tuning = tune_als(spark, train, catalogue, grid, settings, split.fraction, split.min_photos, split.seed)
         tuning["tuned_at"] = now
         lake.write_table(spark.createDataFrame(tuning[[f.name for f in REC_TUNING.fields]], REC_TUNING),
                          lake_dir, "rec_tuning", summary.run_id, files=1)
         summary.notes.append(f"ALS chosen by validation NDCG@{settings.k}: rank {params.rank}, regParam "
                              f"{params.reg_param}, alpha {params.alpha}, maxIter {params.max_iter} (of {len(grid)} tried)")
-    factors = fit_als(train, catalogue.size, params, seed) if {"als", "hybrid"} & set(models) else None
+    factors = fit_als(train, catalogue.size, params, split.seed) if uses_als else None
     scored = recommend(spark, train, test, catalogue, models, settings, factors)
     tastes = spark.table("user_tastes") if "user_tastes" in present else None
     metrics = evaluate(spark, scored, test, catalogue, settings.k, tastes, attributes)
@@ -73,10 +74,10 @@ def run_recommend(spark: SparkSession, lake_dir: str, models: tuple[str, ...], s
         summary.notes.append(f"{row.model:<10} P@{row.k} {row.precision_at_k:.3f}  R@{row.k} {row.recall_at_k:.3f}  "
                              f"NDCG@{row.k} {row.ndcg_at_k:.3f}  MAP@{row.k} {row.map_at_k:.3f}  coverage "
                              f"{row.coverage:.2f}  diversity {row.diversity or 0:.2f}"
-                             + (f"  taste match {row.taste_match:.2f}" if row.taste_match == row.taste_match
-                                and row.taste_match is not None else "") + f"  ({row.users:,} test users)")
+                             + (f"  taste match {row.taste_match:.2f}" if pd.notna(row.taste_match) else "")
+                             + f"  ({row.users:,} test users)")
 
-    final = fit_als(pairs, catalogue.size, params, seed) if factors is not None else None
+    final = fit_als(pairs, catalogue.size, params, split.seed) if uses_als else None
     users = spark.table("users") if "users" in present else interactions.select("user_id").distinct()
     recommendations = recommend(spark, pairs, users, catalogue, models, settings, final)
     _replace_models(recommendations, lake_dir, "recommendations", models, summary.run_id, RECOMMENDATIONS)

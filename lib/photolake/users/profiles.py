@@ -34,8 +34,8 @@ def _heaviest(weighted: DataFrame, n: int) -> DataFrame:
     return ranked.select("user_id", "kind", F.transform("top", lambda t: t["value"]).alias("values"))
 
 
-def profiles(interactions: DataFrame, attributes: DataFrame) -> DataFrame:
-    """The PROFILES columns, one row per user with interactions."""
+def profiles(users: DataFrame, interactions: DataFrame, attributes: DataFrame) -> DataFrame:
+    """The PROFILES columns, one row per user of ``users`` (the users table: source and counts)."""
     per_photo = interactions.groupBy("user_id", "photo_id").agg(F.sum("weight").alias("weight"),
                                                                 F.max("at").alias("at"))
     weighted = (per_photo.join(attributes, "photo_id")
@@ -45,9 +45,7 @@ def profiles(interactions: DataFrame, attributes: DataFrame) -> DataFrame:
     images = per_photo.groupBy("user_id").agg(F.slice(F.sort_array(F.collect_list(
         F.struct((-F.col("weight")).alias("w"), (-F.unix_micros("at")).alias("t"), "photo_id"))), 1, FAVOURITE_IMAGES)
         .alias("top"))
-    users = interactions.groupBy("user_id").agg(F.first("source").alias("source"), F.count("*").alias("interactions"),
-                                                F.countDistinct("photo_id").alias("photos"))
-    out = users.join(heaviest, "user_id", "left").join(images, "user_id", "left")
+    out = users.select("user_id", "source", "interactions", "photos").join(heaviest, "user_id", "left").join(images, "user_id", "left")
     return out.select(
         "user_id", "source", "interactions", "photos",
         *[F.slice(F.col(kind), 1, n).alias(name) for kind, (name, n) in TOP.items() if name != "cameras"],

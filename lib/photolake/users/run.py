@@ -50,14 +50,14 @@ def make_users(spark: SparkSession, lake_dir: str, source: str, options: Synthet
     if tastes is None:  # no synthetic users this run: no hidden tastes either
         lake.write_table(spark.createDataFrame([], USER_TASTES), lake_dir, "user_tastes", summary.run_id)
     lake.write_table(users_table(interactions, activity), lake_dir, "users", summary.run_id)
-    lake.write_table(profiles(interactions, attributes), lake_dir, "profiles", summary.run_id)
+    users = lake.read_table(spark, lake_dir, "users")
+    lake.write_table(profiles(users, interactions, attributes), lake_dir, "profiles", summary.run_id)
 
     written = interactions.count()
     counts = TableCounts("interactions", written + rejected, written, rejected, elapsed_s=summary.elapsed_s)
     counts.notes += reasons + [f"{r['source']}: {r['count']:,} interactions" for r in
                                interactions.groupBy("source").count().orderBy("source").collect()]
     summary.add(counts)
-    users = lake.read_table(spark, lake_dir, "users")
     n_users = users.count()
     summary.add(TableCounts("users", n_users, n_users, 0, elapsed_s=summary.elapsed_s))
     n_profiles = lake.read_table(spark, lake_dir, "profiles").count()
