@@ -1,8 +1,11 @@
-"""Opening image files with Pillow for every job that reads pixels, HEIC/HEIF included (pillow-heif)."""
+"""Opening image files with Pillow for every job that reads pixels, HEIC/HEIF included (pillow-heif), and
+decoding no more of a file than a small copy needs."""
 
 from __future__ import annotations
 
 import io
+import re
+import struct
 
 from PIL import Image
 
@@ -17,3 +20,125 @@ except ImportError:  # pragma: no cover
 def open_image(data: bytes) -> Image.Image:
     """A lazily decoded Pillow image of a file's bytes (use as a context manager)."""
     return Image.open(io.BytesIO(data))
+
+
+def open_reduced(data: bytes, size: tuple[int, int]) -> Image.Image:
+    """The image decoded at no less than ``size`` and as little above it as JPEG's DCT scaling allows.
+
+    A progressive JPEG large enough for 1/8 scale is decoded from its DC scans (``jpeg_dc_only``): the same
+    pixels for a fraction of the entropy decoding, which dominates the cost of a small copy.
+    """
+    reduced = jpeg_dc_only(data, size)
+    if reduced is not None:
+        image = open_image(reduced)
+        image.draft("RGB", size)
+        try:
+            image.load()
+            return image
+        except Exception:  # noqa: BLE001 - a damaged file: decode it whole, which reports what is wrong
+            image.close()
+    image = open_image(data)
+    image.draft("RGB", size)
+    return image
+
+
+_ENTROPY_END = re.compile(rb"\xff[^\x00\xd0-\xd7]")  # the marker after a scan's data (not a stuffed byte or RSTn)
+_SOF_OTHER = {0xC0, 0xC1, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+_EMPTY_AC_TABLE = 3  # the Huffman table slot the synthetic scans use
+_DCT_SCALE = 8  # libjpeg's smallest scale, 1/8: a full-resolution component is then one pixel per block's DC
+
+
+def _segment(marker: int, body: bytes) -> bytes:
+    return bytes((0xFF, marker)) + struct.pack(">H", len(body) + 2) + body
+
+
+def _empty_ac_scan(component: int, blocks: int) -> bytes:
+    """A progressive AC scan (coefficients 1-63) saying every block of ``component`` has none: EOB runs only,
+    so libjpeg knows the coefficients (no inter-block smoothing, which would cost time and change pixels)."""
+    bits = value = 0
+    out = bytearray()
+    while blocks:
+        run = min(blocks, 32767)
+        r = run.bit_length() - 1
+        for code, length in ((r, 4), (run - (1 << r), r)):  # EOBr symbol (4-bit code r), then r extra bits
+            value, bits = (value << length) | code, bits + length
+            while bits >= 8:
+                bits -= 8
+                out.append((value >> bits) & 0xFF)
+                if out[-1] == 0xFF:
+                    out.append(0)
+        blocks -= run
+    if bits:
+        out.append(((value << (8 - bits)) | ((1 << (8 - bits)) - 1)) & 0xFF)
+        if out[-1] == 0xFF:
+            out.append(0)
+    return _segment(0xDA, bytes((1, component, _EMPTY_AC_TABLE, 1, 63, 0))) + bytes(out)
+
+
+def jpeg_dc_only(data: bytes, size: tuple[int, int]) -> bytes | None:
+    """A progressive JPEG rewritten so a 1/8-scale decode gives the same pixels with far less work, or None.
+
+    At 1/8 scale libjpeg computes each pixel of a full-resolution component (luma) from its blocks' DC
+    coefficient alone, so those components keep only their DC scans and get an empty AC scan instead of
+    the rest; subsampled components (chroma), which libjpeg upsamples in the IDCT, keep all their scans.
+    None when the file is not a Huffman-coded progressive JPEG, is too small for Pillow's draft to pick
+    1/8 scale for ``size``, is cut short, or is not laid out as expected.
+    """
+    if not data.startswith(b"\xff\xd8"):
+        return None
+    out, pos, frame, covered, complete = [data[:2]], 2, None, set(), False
+    try:
+        while pos + 2 <= len(data):
+            if data[pos] != 0xFF:
+                return None
+            marker = data[pos + 1]
+            if marker == 0xFF:  # fill byte
+                pos += 1
+                continue
+            if marker == 0xD9:
+                complete = True
+                break
+            end = pos + 2 + struct.unpack_from(">H", data, pos + 2)[0]
+            if marker in _SOF_OTHER:
+                return None
+            if marker == 0xC2:
+                height, width, count = struct.unpack_from(">HHB", data, pos + 5)
+                components = [(data[pos + 10 + 3 * i], data[pos + 11 + 3 * i] >> 4, data[pos + 11 + 3 * i] & 15)
+                              for i in range(count)]
+                if min(width // size[0], height // size[1]) < _DCT_SCALE:
+                    return None
+                top = (max(c[1] for c in components), max(c[2] for c in components))
+                subsampled = {c[0] for c in components if (c[1], c[2]) != top}
+                frame = (width, height, components, top)
+            if marker == 0xDA:
+                if frame is None:
+                    return None
+                ids = [data[pos + 5 + 2 * i] for i in range(data[pos + 4])]
+                spectral_start = data[pos + 5 + 2 * len(ids)]
+                found = _ENTROPY_END.search(data, end)
+                if found is None:  # truncated: the ordinary decode reports it
+                    return None
+                scan_end = found.start()
+                if spectral_start == 0 or subsampled.issuperset(ids):
+                    out.append(data[pos:scan_end])
+                    if spectral_start:
+                        covered.update(ids)
+                pos = scan_end
+                continue
+            out.append(data[pos:end])
+            pos = end
+    except (struct.error, IndexError):
+        return None
+    if frame is None or not complete:
+        return None
+    width, height, components, (h_top, v_top) = frame
+    out.append(_segment(0xDD, struct.pack(">H", 0)))  # no restart markers in the synthetic scans
+    out.append(_segment(0xC4, bytes([0x10 | _EMPTY_AC_TABLE, 0, 0, 0, 15] + [0] * 12)
+                        + bytes(r << 4 for r in range(15))))  # EOB0..EOB14, 4-bit codes
+    for component, h, v in components:
+        if component not in covered:
+            blocks_x = -(-(-(-width * h // h_top)) // 8)
+            blocks_y = -(-(-(-height * v // v_top)) // 8)
+            out.append(_empty_ac_scan(component, blocks_x * blocks_y))
+    out.append(b"\xff\xd9")
+    return b"".join(out)

@@ -56,8 +56,8 @@ def small_rgb(image: Image.Image, side: int = SAMPLE_SIDE) -> np.ndarray:
 FIT_PIXELS = 1024  # k-means is fitted on an even sample of the 64x64 copy; shares use every pixel
 
 
-def _squared_distances(data: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    return (data * data).sum(1)[:, None] - 2.0 * data @ centres.T + (centres * centres).sum(1)[None, :]
+def _squared_distances(data: np.ndarray, data_norms: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    return data_norms[:, None] - 2.0 * data @ centres.T + (centres * centres).sum(1)[None, :]
 
 
 def dominant_colors(pixels: np.ndarray, k: int = 5, iterations: int = 10, seed: int = 0) -> list[dict]:
@@ -66,16 +66,18 @@ def dominant_colors(pixels: np.ndarray, k: int = 5, iterations: int = 10, seed: 
     if len(data) == 0:
         return []
     fit = data[:: max(1, len(data) // FIT_PIXELS)]
-    k = max(1, min(k, len(np.unique(fit, axis=0))))
+    fit_norms = (fit * fit).sum(1)
+    packed = fit.astype(np.int32) @ np.array([65536, 256, 1], dtype=np.int32)  # distinct colours, cheaply
+    k = max(1, min(k, len(np.unique(packed))))
     rng = np.random.default_rng(seed)
     centres = fit[[rng.integers(len(fit))]]
     for _ in range(1, k):
-        nearest = _squared_distances(fit, centres).min(axis=1).clip(min=0)
+        nearest = _squared_distances(fit, fit_norms, centres).min(axis=1).clip(min=0)
         total = float(nearest.sum())
         pick = rng.choice(len(fit), p=nearest / total) if total > 0 else rng.integers(len(fit))
         centres = np.vstack([centres, fit[pick]])
     for _ in range(iterations):
-        labels = _squared_distances(fit, centres).argmin(axis=1)
+        labels = _squared_distances(fit, fit_norms, centres).argmin(axis=1)
         counts = np.bincount(labels, minlength=k).astype(np.float32)
         sums = np.stack([np.bincount(labels, weights=fit[:, c], minlength=k) for c in range(3)], axis=1)
         moved = np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None], centres).astype(np.float32)
@@ -83,7 +85,8 @@ def dominant_colors(pixels: np.ndarray, k: int = 5, iterations: int = 10, seed: 
         centres = moved
         if converged:
             break
-    shares = np.bincount(_squared_distances(data, centres).argmin(axis=1), minlength=k) / len(data)
+    shares = np.bincount(_squared_distances(data, (data * data).sum(1), centres).argmin(axis=1),
+                         minlength=k) / len(data)
     colours = []
     for c in np.argsort(-shares, kind="stable"):
         if shares[c] == 0:

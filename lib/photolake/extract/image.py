@@ -8,9 +8,9 @@ from typing import Any
 from PIL import Image
 
 from photolake import storage
-from photolake.extract.colors import color_features
+from photolake.extract.colors import SAMPLE_SIDE, color_features
 from photolake.extract.exif import read_image
-from photolake.imaging import open_image
+from photolake.imaging import open_reduced
 
 SQUARE_TOLERANCE = 0.05
 
@@ -52,7 +52,7 @@ def extract_file(photo_id: str, path: str, k: int = 5) -> dict[str, Any]:
     row["orientation_class"] = orientation_class(row.get("display_width"), row.get("display_height"))
     row["size_category"] = size_category(row.get("display_width"), row.get("display_height"))
     try:
-        with open_image(data) as image:
+        with open_reduced(data, (2 * SAMPLE_SIDE, 2 * SAMPLE_SIDE)) as image:
             row.update(color_features(image, k))
     except Exception as exc:  # noqa: BLE001 - the header read but the pixels do not (truncated data)
         row["status"], row["error"] = "unreadable", f"pixels: {type(exc).__name__}: {exc}"[:300]
