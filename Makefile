@@ -28,6 +28,15 @@ $(STAMP): pyproject.toml | check-java
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	@# Class data sharing: an archive of the classes a job's JVM loads (from an ingest of a small generated
+	@# release), which spark-submit.sh and the tests' session map instead of loading them one by one.
+	@echo "making the JVM class archive (jobs start about 4 s sooner with it)"
+	@tmp=$$(mktemp -d); \
+	if $(SUBMIT) sample --out $$tmp/release --photos 20 --no-images > $$tmp/log 2>&1 && \
+	   PHOTOLAKE_CLASS_ARCHIVE_OUT=$$tmp/classes.jsa $(SUBMIT) ingest --dataset $$tmp/release --lake $$tmp/lake >> $$tmp/log 2>&1 && \
+	   [ -s $$tmp/classes.jsa ]; then mv $$tmp/classes.jsa $(VENV)/spark-classes.jsa; \
+	else echo "no class archive (jobs still run, a few seconds slower to start); see $$tmp/log"; tmp=; fi; \
+	[ -z "$$tmp" ] || rm -rf $$tmp
 	touch $(STAMP)
 
 # The whole pipeline on the built-in sample: make a release with images, serve its images on 127.0.0.1, and

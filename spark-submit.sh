@@ -87,10 +87,21 @@ done
 # Lite-sized release.  PHOTOLAKE_DRIVER_MEMORY overrides it.
 memory_args=(--driver-memory "${PHOTOLAKE_DRIVER_MEMORY:-4g}")
 
+# The driver JVM maps Spark's classes from a class data sharing archive when the environment has one
+# (make setup builds it): a job starts about 4 s sooner on 2 cores.  The JVM checks the archive itself
+# and ignores one that does not match.  Its warnings go to stderr, never into a job's output.
+# PHOTOLAKE_CLASS_ARCHIVE_OUT=FILE writes such an archive of the classes this run loads instead.
+java_options="-Dlog4j2.configurationFile=file:$here/conf/log4j2.properties -Xlog:all=warning:stderr"
+class_archive="$(dirname "$python")/../spark-classes.jsa"
+if [[ -n "${PHOTOLAKE_CLASS_ARCHIVE_OUT:-}" ]]; then
+  java_options+=" -XX:ArchiveClassesAtExit=$PHOTOLAKE_CLASS_ARCHIVE_OUT"
+elif [[ -f "$class_archive" ]]; then
+  java_options+=" -XX:SharedArchiveFile=$class_archive"
+fi
+
 export PYSPARK_PYTHON="${PYSPARK_PYTHON:-$python}"
 export PYSPARK_DRIVER_PYTHON="${PYSPARK_DRIVER_PYTHON:-$python}"
 # shellcheck disable=SC2086
 exec "$submit" "${master_args[@]}" "${memory_args[@]}" --name "photolake-$job" --py-files "$zip_file" \
-  --conf "spark.pyspark.python=$PYSPARK_PYTHON" \
-  --driver-java-options "-Dlog4j2.configurationFile=file:$here/conf/log4j2.properties" \
+  --conf "spark.pyspark.python=$PYSPARK_PYTHON" --driver-java-options "$java_options" \
   ${PHOTOLAKE_SUBMIT_ARGS:-} "$script" "$@"

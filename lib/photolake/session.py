@@ -28,6 +28,21 @@ BASE_SPARK_CONF = {
 LOG4J_CONF = Path(__file__).resolve().parents[2] / "conf" / "log4j2.properties"
 
 
+# The class data sharing archive make setup builds in the environment (spark-submit.sh uses the same file).
+CLASS_ARCHIVE = Path(sys.prefix) / "spark-classes.jsa"
+
+
+def driver_java_options() -> list[str]:
+    """Quiet logs, JVM warnings on stderr, and Spark's classes mapped from the archive when there is one
+    (effective when this process starts the JVM)."""
+    options = ["-Xlog:all=warning:stderr"]
+    if LOG4J_CONF.exists():
+        options.append(f"-Dlog4j2.configurationFile=file:{LOG4J_CONF}")
+    if CLASS_ARCHIVE.exists():
+        options.append(f"-XX:SharedArchiveFile={CLASS_ARCHIVE}")
+    return options
+
+
 def is_local(master: str) -> bool:
     return master.startswith("local")
 
@@ -47,8 +62,7 @@ def build_session(app: str, config: Config | None = None, extra_conf: Mapping[st
     conf = dict(BASE_SPARK_CONF)
     if is_local(master):
         conf["spark.pyspark.python"] = sys.executable
-    if LOG4J_CONF.exists():
-        conf["spark.driver.extraJavaOptions"] = f"-Dlog4j2.configurationFile=file:{LOG4J_CONF}"
+    conf["spark.driver.extraJavaOptions"] = " ".join(driver_java_options())
     conf.update(config.spark_conf() if config else {})
     conf.update(extra_conf or {})
     for key, value in conf.items():
