@@ -65,11 +65,16 @@ def make_lake(lake: Path, urls: list[str]) -> None:
     sys.path.insert(0, str(ROOT / "lib"))
     from photolake import lake as lake_io
     from photolake.config import load_config
+    from photolake.schemas import LAKE_TABLES
     from photolake.session import build_session
+    from pyspark.sql import functions as F
 
     spark = build_session("bench-setup", load_config(env={}))
     rows = [(f"b{n:010d}", url) for n, url in enumerate(urls)]
     df = spark.createDataFrame(rows, "photo_id string, photo_image_url string")
+    schema = LAKE_TABLES["photos"]  # the lake's contract: every column, null where the bench has nothing
+    df = df.select(*[(F.col(f.name) if f.name in df.columns else F.lit(None)).cast(f.dataType).alias(f.name)
+                     for f in schema.fields])
     lake_io.write_table(df, str(lake), "photos", "bench")
     spark.stop()
 

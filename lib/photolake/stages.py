@@ -11,8 +11,6 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from photolake import lake, storage
-from photolake.cluster.features import photo_features
-from photolake.cluster.model import fit_clusters, summarise
 from photolake.config import Config
 from photolake.detect.models import ModelPaths, resolve_model
 from photolake.detect.run import DetectSettings, detect_all, detect_counts
@@ -24,15 +22,14 @@ from photolake.export import JSON_EXPORTS, SQLITE_TABLES, write_json_records, wr
 from photolake.extract.run import extract_all, extract_counts, files_from_dir, files_from_downloads
 from photolake.ingest.load import ingest_release
 from photolake.ingest.release import find_release
-from photolake.recommend.models import ALSParams, RecommendSettings
-from photolake.recommend.run import Holdout, run_recommend
-from photolake.report.build import write_report
 from photolake.runs import RunSummary, TableCounts
 from photolake.schemas import DOWNLOADS, RECOMMEND_MODELS
 from photolake.users.run import SOURCES, make_users
 from photolake.users.synthetic import SyntheticOptions
 
 ARROW_BATCH = "spark.sql.execution.arrow.maxRecordsPerBatch"
+# cluster, recommend and report import Spark ML and matplotlib (about 1.2 s): they do so when they run, so
+# the other jobs start without them.
 
 
 def ingest(spark: SparkSession, config: Config, summary: RunSummary, tables: list[str] | None = None) -> None:
@@ -114,6 +111,9 @@ def detect(spark: SparkSession, config: Config, summary: RunSummary, paths: Mode
 
 
 def cluster(spark: SparkSession, config: Config, summary: RunSummary) -> None:
+    from photolake.cluster.features import photo_features
+    from photolake.cluster.model import fit_clusters, summarise
+
     lake_dir = config["paths.lake"]
     present = lake.register_views(spark, lake_dir)
     metadata = lake.read_table(spark, lake_dir, "image_metadata")
@@ -149,6 +149,9 @@ def users(spark: SparkSession, config: Config, summary: RunSummary) -> None:
 
 
 def recommend(spark: SparkSession, config: Config, summary: RunSummary) -> None:
+    from photolake.recommend.models import ALSParams, RecommendSettings
+    from photolake.recommend.run import Holdout, run_recommend
+
     if config["recommend.model"] not in RECOMMEND_MODELS + ("all",):
         raise PhotolakeError(f"recommend.model must be one of {', '.join(RECOMMEND_MODELS)} or all")
     models = RECOMMEND_MODELS if config["recommend.model"] == "all" else (config["recommend.model"],)
@@ -161,6 +164,8 @@ def recommend(spark: SparkSession, config: Config, summary: RunSummary) -> None:
 
 
 def report(spark: SparkSession, config: Config, summary: RunSummary) -> None:
+    from photolake.report.build import write_report
+
     lake_dir, out = config["paths.lake"], storage.absolute(config["paths.report"])
     present = lake.register_views(spark, lake_dir)
     made = write_report(spark, present, storage.absolute(lake_dir), out)
