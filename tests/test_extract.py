@@ -14,7 +14,7 @@ from PIL import Image
 
 from photolake import lake
 from photolake.extract.accuracy import compare, render
-from photolake.extract.colors import color_features, hamming, nearest_css_name
+from photolake.extract.colors import color_features, dominant_colors, hamming, nearest_css_name, small_rgb
 from photolake.extract.image import extract_file, orientation_class, size_category
 from photolake.extract.run import IMAGE_EXTENSIONS, extract_all, files_from_dir
 from photolake.sample.images import CameraExif, sample_jpeg
@@ -106,6 +106,19 @@ def test_colour_features_find_the_palette():
     assert grey["colorfulness"] == pytest.approx(0, abs=1e-6) and grey["brightness"] == pytest.approx(128 / 255)
     assert features["colorfulness"] > 50
     assert nearest_css_name((250, 128, 114)) == "salmon"
+
+
+@pytest.mark.parametrize("mode", ["RGB", "P", "CMYK", "L"])
+def test_small_copy_of_a_large_image_without_draft(mode):
+    image = Image.new("RGB", (1000, 800), (0, 0, 255))
+    image.paste((255, 255, 0), (0, 0, 250, 800))  # a quarter yellow
+    image = image.convert(mode)
+    pixels = small_rgb(image)
+    assert pixels.shape == (51, 64, 3) and image.size == (1000, 800)  # the caller's image is left as it was
+    if mode != "L":
+        top = dominant_colors(pixels, 3)
+        assert [c["family"] for c in top[:2]] == ["blue", "yellow"]
+        assert top[0]["share"] == pytest.approx(0.75, abs=0.03)
 
 
 def test_phash_finds_near_duplicates():

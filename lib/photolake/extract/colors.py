@@ -45,10 +45,18 @@ def color_family(r: int, g: int, b: int) -> str:
     return "brown" if family in ("orange", "red") and value < 0.6 and 10 <= hue < 45 else family
 
 
+_REDUCIBLE_MODES = {"L", "LA", "RGB", "RGBA", "RGBa", "La", "I", "F", "CMYK"}  # what Image.reduce takes
+
+
 def small_rgb(image: Image.Image, side: int = SAMPLE_SIDE) -> np.ndarray:
-    """The image as an RGB array no larger than side x side (JPEG draft first: decode little)."""
+    """The image as an RGB array no larger than side x side (JPEG draft first: decode little).
+
+    A large image that has no draft (HEIC, PNG, TIFF) is box-reduced first, to no less than twice the side,
+    so the full-size pixels are never copied or converted."""
     image.draft("RGB", (side * 2, side * 2))
-    copy = image.convert("RGB") if image.mode != "RGB" else image.copy()
+    factor = min(image.width, image.height) // (side * 2)
+    small = image.reduce(factor) if factor > 1 and image.mode in _REDUCIBLE_MODES else image
+    copy = small.convert("RGB") if small.mode != "RGB" else small.copy()
     copy.thumbnail((side, side), Image.Resampling.BILINEAR)
     return np.asarray(copy, dtype=np.float64)
 
