@@ -41,3 +41,21 @@ def test_an_outdated_table_is_a_clear_error(spark, tmp_path):
     lake.write_table(old, str(tmp_path), "image_metadata", "t")
     with pytest.raises(LakeTableOutdated, match=r"'image_metadata' .* lacks .*dominant_colors.family.*run the job"):
         lake.read_table(spark, str(tmp_path), "image_metadata")
+
+
+def test_driver_rows_reach_spark_through_arrow_unchanged(spark):
+    from datetime import datetime, timezone
+
+    from pyspark.testing import assertDataFrameEqual
+
+    from photolake.schemas import RUNS
+    from photolake.session import rows_frame
+
+    at = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=timezone.utc)
+    rows = [("r1", "ingest", "photos", "ok", at, at, 1.5, 10, 9, 1, 0, 6.0, "{}", ["a", "b"]),
+            ("r2", "download", None, "failed", at, at, 0.5, None, None, None, None, None, None, [])]
+    made = rows_frame(spark, rows, RUNS)
+    assert made.schema == RUNS
+    assertDataFrameEqual(made, spark.createDataFrame(rows, RUNS))
+    assert made.first().started_at == datetime(2026, 1, 2, 3, 4, 5, 678000)  # UTC, as the session reads it
+    assert rows_frame(spark, [], RUNS).count() == 0

@@ -14,6 +14,7 @@ from pyspark.sql import SparkSession
 from photolake import lake
 from photolake.config import Config
 from photolake.schemas import RUNS
+from photolake.session import rows_frame
 
 
 def new_run_id(job: str) -> str:
@@ -99,4 +100,4 @@ class RunSummary:
             for t in self.tables
         ] or [(self.run_id, self.job, None, self.status, started, finished, self.elapsed_s, None, None, None,
                None, None, config, self.notes)]
-        lake.append_table(spark.createDataFrame(rows, RUNS), lake_dir, "_runs")
+        lake.append_table(rows_frame(spark, rows, RUNS), lake_dir, "_runs")

@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
-from pyspark.sql import SparkSession
+import pyarrow as pa
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.pandas.types import to_arrow_schema
+from pyspark.sql.types import StructType
 
 from photolake.config import Config
 
@@ -77,3 +80,13 @@ def partitions_for(spark: SparkSession, rows: int, rows_per_partition: int) -> i
     work) nor more than the rows (no empty tasks)."""
     wanted = max(spark.sparkContext.defaultParallelism, -(-rows // max(1, rows_per_partition)))
     return max(1, min(wanted, rows))
+
+
+def rows_frame(spark: SparkSession, rows: Sequence[Sequence], schema: StructType) -> DataFrame:
+    """A DataFrame of rows held on the driver (tuples in ``schema``'s field order), sent to the JVM as Arrow:
+    unlike a list given to createDataFrame, no Python worker has to start to read them (about 1 s a job)."""
+    arrow_schema = to_arrow_schema(schema, timezone="UTC")  # sessions run in UTC
+    columns = list(zip(*rows)) if rows else [()] * len(schema.fields)
+    return spark.createDataFrame(pa.Table.from_arrays([pa.array(list(c), type=f.type)
+                                                       for c, f in zip(columns, arrow_schema)], schema=arrow_schema),
+                                 schema)

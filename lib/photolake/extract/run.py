@@ -9,16 +9,17 @@ from typing import Iterator
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import StructField, StructType
+from pyspark.sql.types import StringType, StructField, StructType
 
 from photolake import storage
 from photolake.extract.image import extract_file
 from photolake.runs import TableCounts
-from photolake.session import partitions_for
+from photolake.session import partitions_for, rows_frame
 from photolake.schemas import EXTRACT_STATUSES, IMAGE_METADATA
 
 # Work rows in, image rows out: nullable throughout (a missing file has only photo_id, path, status, error).
 RESULT_SCHEMA = StructType([StructField(f.name, f.dataType, True) for f in IMAGE_METADATA.fields])
+FILES = StructType([StructField("photo_id", StringType()), StructField("path", StringType())])
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".heic", ".heif", ".gif", ".bmp")
 
 
@@ -32,7 +33,7 @@ def files_from_dir(spark: SparkSession, folder: str, all_files: bool = False) ->
     paths = [p for p in storage.list_files(root, recursive=True)
              if all_files or p.lower().endswith(IMAGE_EXTENSIONS)]
     rows = [(os.path.relpath(p, root) if not storage.has_scheme(p) else p[len(root) + 1:], p) for p in paths]
-    return spark.createDataFrame(rows, "photo_id string, path string")
+    return rows_frame(spark, rows, FILES)
 
 
 def extract_function(k: int):
