@@ -144,9 +144,9 @@ def fetch_all(spark: SparkSession, work: DataFrame, settings: FetchSettings, ima
 
 def download_counts(results: DataFrame, total: int, elapsed_s: float) -> TableCounts:
     """The run summary's row: ok (fetched, adopted or already there) vs failed, counts per status."""
-    by_status = {r["status"] or "kept": r["n"] for r in
-                 results.groupBy("status").agg(F.count(F.lit(1)).alias("n")).collect()}
-    requests = results.agg(F.sum("attempts")).first()[0] or 0
+    grouped = results.groupBy("status").agg(F.count(F.lit(1)).alias("n"), F.sum("attempts").alias("requests")).collect()
+    by_status = {r["status"] or "kept": r["n"] for r in grouped}
+    requests = sum(r["requests"] or 0 for r in grouped)
     kept = by_status.pop("kept", 0)
     ok = by_status.get("ok", 0)
     counts = TableCounts("downloads", total, ok + kept, sum(n for s, n in by_status.items() if s != "ok"),
