@@ -80,15 +80,15 @@ def dominant_colors(pixels: np.ndarray, k: int = 5, iterations: int = 10, seed: 
     rng = np.random.default_rng(seed)
     centres = fit[[rng.integers(len(fit))]]
     for _ in range(1, k):
-        nearest = _squared_distances(fit, fit_norms, centres).min(axis=1).clip(min=0)
-        total = float(nearest.sum())
-        pick = rng.choice(len(fit), p=nearest / total) if total > 0 else rng.integers(len(fit))
-        centres = np.vstack([centres, fit[pick]])
+        nearest = np.cumsum(_squared_distances(fit, fit_norms, centres).min(axis=1).clip(min=0))
+        pick = np.searchsorted(nearest, rng.random() * nearest[-1], side="right") if nearest[-1] > 0 else 0
+        centres = np.vstack([centres, fit[min(pick, len(fit) - 1)]])
     for _ in range(iterations):
-        labels = _squared_distances(fit, fit_norms, centres).argmin(axis=1)
-        counts = np.bincount(labels, minlength=k).astype(np.float32)
-        sums = np.stack([np.bincount(labels, weights=fit[:, c], minlength=k) for c in range(3)], axis=1)
-        moved = np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None], centres).astype(np.float32)
+        # the points' own norms do not change which centre is nearest: leave them out
+        labels = ((centres * centres).sum(1)[None, :] - 2.0 * fit @ centres.T).argmin(axis=1)
+        members = (labels[:, None] == np.arange(k)[None, :]).astype(np.float32)
+        counts = members.sum(0)
+        moved = np.where(counts[:, None] > 0, (members.T @ fit) / np.maximum(counts, 1)[:, None], centres)
         converged = np.abs(moved - centres).max() < 0.5
         centres = moved
         if converged:
