@@ -91,12 +91,12 @@ memory_args=(--driver-memory "${PHOTOLAKE_DRIVER_MEMORY:-4g}")
 # (make setup builds it): a job starts about 4 s sooner on 2 cores.  The JVM checks the archive itself
 # and ignores one that does not match.  Its warnings go to stderr, never into a job's output.
 # PHOTOLAKE_CLASS_ARCHIVE_OUT=FILE writes such an archive of the classes this run loads instead.
-java_options="-Dlog4j2.configurationFile=file:$here/conf/log4j2.properties -Xlog:all=warning:stderr"
+java_options="-Dlog4j2.configurationFile=file:$here/conf/log4j2.properties"
 class_archive="$(dirname "$python")/../spark-classes.jsa"
 if [[ -n "${PHOTOLAKE_CLASS_ARCHIVE_OUT:-}" ]]; then
-  java_options+=" -XX:ArchiveClassesAtExit=$PHOTOLAKE_CLASS_ARCHIVE_OUT"
+  java_options+=" -Xlog:all=warning:stderr -XX:ArchiveClassesAtExit=$PHOTOLAKE_CLASS_ARCHIVE_OUT"
 elif [[ -f "$class_archive" ]]; then
-  java_options+=" -XX:SharedArchiveFile=$class_archive"
+  java_options+=" -Xlog:all=warning:stderr -XX:SharedArchiveFile=$class_archive"
 fi
 
 export PYSPARK_PYTHON="${PYSPARK_PYTHON:-$python}"

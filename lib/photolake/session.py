@@ -38,11 +38,9 @@ CLASS_ARCHIVE = Path(sys.prefix) / "spark-classes.jsa"
 def driver_java_options() -> list[str]:
     """Quiet logs, JVM warnings on stderr, and Spark's classes mapped from the archive when there is one
     (effective when this process starts the JVM)."""
-    options = ["-Xlog:all=warning:stderr"]
-    if LOG4J_CONF.exists():
-        options.append(f"-Dlog4j2.configurationFile=file:{LOG4J_CONF}")
-    if CLASS_ARCHIVE.exists():
-        options.append(f"-XX:SharedArchiveFile={CLASS_ARCHIVE}")
+    options = [f"-Dlog4j2.configurationFile=file:{LOG4J_CONF}"] if LOG4J_CONF.exists() else []
+    if CLASS_ARCHIVE.exists():  # made by this kind of JVM, so it knows -Xlog too
+        options += ["-Xlog:all=warning:stderr", f"-XX:SharedArchiveFile={CLASS_ARCHIVE}"]
     return options
 
 
