@@ -34,9 +34,8 @@ $(STAMP): pyproject.toml | check-java
 	@tmp=$$(mktemp -d); \
 	if $(SUBMIT) sample --out $$tmp/release --photos 20 --no-images > $$tmp/log 2>&1 && \
 	   PHOTOLAKE_CLASS_ARCHIVE_OUT=$$tmp/classes.jsa $(SUBMIT) ingest --dataset $$tmp/release --lake $$tmp/lake >> $$tmp/log 2>&1 && \
-	   [ -s $$tmp/classes.jsa ]; then mv $$tmp/classes.jsa $(VENV)/spark-classes.jsa; \
-	else echo "no class archive (jobs still run, a few seconds slower to start); see $$tmp/log"; tmp=; fi; \
-	[ -z "$$tmp" ] || rm -rf $$tmp
+	   [ -s $$tmp/classes.jsa ]; then mv $$tmp/classes.jsa $(VENV)/spark-classes.jsa; rm -rf $$tmp; \
+	else echo "no class archive (jobs still run, a few seconds slower to start); see $$tmp/log"; fi
 	touch $(STAMP)
 
 # The whole pipeline on the built-in sample: make a release with images, serve its images on 127.0.0.1, and

@@ -48,6 +48,10 @@ _EMPTY_AC_TABLE = 3  # the Huffman table slot the synthetic scans use
 _DCT_SCALE = 8  # libjpeg's smallest scale, 1/8: a full-resolution component is then one pixel per block's DC
 
 
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
 def _segment(marker: int, body: bytes) -> bytes:
     return bytes((0xFF, marker)) + struct.pack(">H", len(body) + 2) + body
 
@@ -137,8 +141,8 @@ def jpeg_dc_only(data: bytes, size: tuple[int, int]) -> bytes | None:
                         + bytes(r << 4 for r in range(15))))  # EOB0..EOB14, 4-bit codes
     for component, h, v in components:
         if component not in covered:
-            blocks_x = -(-(-(-width * h // h_top)) // 8)
-            blocks_y = -(-(-(-height * v // v_top)) // 8)
+            blocks_x = _ceil_div(_ceil_div(width * h, h_top), 8)  # the component's size, in 8x8 blocks
+            blocks_y = _ceil_div(_ceil_div(height * v, v_top), 8)
             out.append(_empty_ac_scan(component, blocks_x * blocks_y))
     out.append(b"\xff\xd9")
     return b"".join(out)

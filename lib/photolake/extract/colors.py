@@ -68,6 +68,11 @@ def _squared_distances(data: np.ndarray, data_norms: np.ndarray, centres: np.nda
     return data_norms[:, None] - 2.0 * data @ centres.T + (centres * centres).sum(1)[None, :]
 
 
+def _nearest(data: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Each point's nearest centre; the points' own norms do not change which one, so they are left out."""
+    return ((centres * centres).sum(1)[None, :] - 2.0 * data @ centres.T).argmin(axis=1)
+
+
 def dominant_colors(pixels: np.ndarray, k: int = 5, iterations: int = 10, seed: int = 0) -> list[dict]:
     """k-means (k-means++ start, fixed seed) on the pixels; clusters by share, largest first."""
     data = pixels.reshape(-1, 3).astype(np.float32)
@@ -84,8 +89,7 @@ def dominant_colors(pixels: np.ndarray, k: int = 5, iterations: int = 10, seed: 
         pick = np.searchsorted(nearest, rng.random() * nearest[-1], side="right") if nearest[-1] > 0 else 0
         centres = np.vstack([centres, fit[min(pick, len(fit) - 1)]])
     for _ in range(iterations):
-        # the points' own norms do not change which centre is nearest: leave them out
-        labels = ((centres * centres).sum(1)[None, :] - 2.0 * fit @ centres.T).argmin(axis=1)
+        labels = _nearest(fit, centres)
         members = (labels[:, None] == np.arange(k)[None, :]).astype(np.float32)
         counts = members.sum(0)
         moved = np.where(counts[:, None] > 0, (members.T @ fit) / np.maximum(counts, 1)[:, None], centres)
@@ -93,8 +97,7 @@ def dominant_colors(pixels: np.ndarray, k: int = 5, iterations: int = 10, seed: 
         centres = moved
         if converged:
             break
-    shares = np.bincount(_squared_distances(data, (data * data).sum(1), centres).argmin(axis=1),
-                         minlength=k) / len(data)
+    shares = np.bincount(_nearest(data, centres), minlength=k) / len(data)
     colours = []
     for c in np.argsort(-shares, kind="stable"):
         if shares[c] == 0:

@@ -45,7 +45,8 @@ def profiles(users: DataFrame, interactions: DataFrame, attributes: DataFrame) -
     images = per_photo.groupBy("user_id").agg(F.slice(F.sort_array(F.collect_list(
         F.struct((-F.col("weight")).alias("w"), (-F.unix_micros("at")).alias("t"), "photo_id"))), 1, FAVOURITE_IMAGES)
         .alias("top"))
-    out = users.select("user_id", "source", "interactions", "photos").join(heaviest, "user_id", "left").join(images, "user_id", "left")
+    out = (users.select("user_id", "source", "interactions", "photos")
+           .join(heaviest, "user_id", "left").join(images, "user_id", "left"))
     return out.select(
         "user_id", "source", "interactions", "photos",
         *[F.slice(F.col(kind), 1, n).alias(name) for kind, (name, n) in TOP.items() if name != "cameras"],
