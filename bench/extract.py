@@ -6,7 +6,8 @@ photolake's reader vs ExifTool.
 Builds a folder of N files by hard-linking, cycled, the camera files of $PHOTOLAKE_SHARED/data/exif-samples
 and the real Unsplash photos.  Then times:
   job          ./spark-submit.sh extract --from-dir (local[*]; wall time, JVM start included), on N files
-               and on --small files: the difference is the rate past Spark's fixed cost
+               and on --small files: the difference is the rate past Spark's fixed cost; and on N files
+               with local[1], to show how it grows with cores
   loop         photolake.extract.image.extract_file over every file, one process
   plain loop   the plainest way to do that work, as the issue describes it: Pillow open, EXIF (IFD0, Exif,
                GPS, Interop), thumbnail to 64 px, numpy k-means (k=5) on the 64x64 copy, one process
@@ -79,9 +80,10 @@ def plain_extract(path: Path) -> None:
         pass
 
 
-def run_job(folder: Path, lake_dir: Path) -> float:
+def run_job(folder: Path, lake_dir: Path, master: str = "local[*]") -> float:
     started = time.time()
-    subprocess.run([str(ROOT / "spark-submit.sh"), "extract", "--from-dir", str(folder), "--lake", str(lake_dir)],
+    subprocess.run([str(ROOT / "spark-submit.sh"), "extract", "--from-dir", str(folder), "--lake", str(lake_dir),
+                    "--master", master],
                    cwd=ROOT, check=True, capture_output=True, env={**os.environ, "PHOTOLAKE_PYTHON": sys.executable})
     return time.time() - started
 
@@ -107,6 +109,7 @@ def main() -> None:
     rate(f"extract job on {len(small)} files (fixed cost)", len(small), small_s)
     job = rate("extract job (local[*])", len(files), job_s)
     rate("extract job past its fixed cost", len(files) - len(small), job_s - small_s)
+    one_core = rate("extract job on 1 core (local[1])", len(files), run_job(work / "files", work / "lake", "local[1]"))
 
     started = time.time()
     for path in files:
@@ -140,7 +143,8 @@ def main() -> None:
               f"(exiftool 2 processes: {two:.1f} files/s)")
     else:
         print("exiftool not found: apt-get install libimage-exiftool-perl to compare")
-    print(f"job / plain loop = {job / plain:.2f}x; job / extract_file loop = {job / loop:.2f}x")
+    print(f"job / plain loop = {job / plain:.2f}x; job / extract_file loop = {job / loop:.2f}x; "
+          f"job on {os.cpu_count()} cores / on 1 core = {job / one_core:.2f}x")
 
 
 if __name__ == "__main__":

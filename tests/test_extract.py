@@ -16,7 +16,7 @@ from photolake import lake
 from photolake.extract.accuracy import compare, render
 from photolake.extract.colors import color_features, dominant_colors, hamming, nearest_css_name, small_rgb
 from photolake.extract.image import extract_file, orientation_class, size_category
-from photolake.extract.run import IMAGE_EXTENSIONS, extract_all, files_from_dir
+from photolake.extract.run import IMAGE_EXTENSIONS, extract_all, extract_counts, files_from_dir, observe_statuses
 from photolake.sample.images import CameraExif, sample_jpeg
 from photolake.schemas import IMAGE_METADATA
 from tests.http_servers import png_header_only
@@ -145,7 +145,9 @@ def test_extract_job_over_a_folder(spark, samples, tmp_path):
     (folder / "broken.jpg").write_bytes(b"not really a jpeg")
     (folder / "empty.png").write_bytes(b"")
     files = files_from_dir(spark, str(folder))
-    lake.write_table(extract_all(files, 4, 3), str(tmp_path / "lake"), "image_metadata", "t")
+    written, observed = observe_statuses(extract_all(files, 4, 3))
+    lake.write_table(written, str(tmp_path / "lake"), "image_metadata", "t")
+    counts = extract_counts(observed.get, 1.0)
     table = lake.read_table(spark, str(tmp_path / "lake"), "image_metadata")
     assert [(f.name, f.dataType) for f in table.schema] == [(f.name, f.dataType) for f in IMAGE_METADATA]
     rows = {r.photo_id: r for r in table.collect()}
@@ -155,6 +157,8 @@ def test_extract_job_over_a_folder(spark, samples, tmp_path):
     assert rows["broken.jpg"].status == "unreadable" and rows["empty.png"].status == "unreadable"
     gps = [r for pid, r in rows.items() if pid.startswith("gps/")]
     assert gps and all(r.status == "ok" and r.gps_latitude is not None and len(r.dominant_colors) <= 4 for r in gps)
+    assert (counts.rows_in, counts.rows_out, counts.rows_rejected) == (len(expected), len(expected) - 2, 2)
+    assert counts.notes == [f"by status: ok {len(expected) - 2:,}, missing 0, unreadable 2, too_large 0"]
 
 
 def test_exif_comparison_view(spark, tmp_path):

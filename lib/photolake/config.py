@@ -53,7 +53,7 @@ DEFAULTS: dict[str, Any] = {
     "download.user_agent": "photolake/0.1 (image dataset downloader; +https://github.com/photolake/photolake)",
     "download.progress_every_s": 5.0,
     "extract.colors": 5,
-    "extract.rows_per_partition": 64,
+    "extract.rows_per_partition": 512,
     "extract.arrow_batch_rows": 64,
     "detect.model": "yolov3",
     "detect.conf": 0.25,

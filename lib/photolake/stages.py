@@ -19,7 +19,7 @@ from photolake.download.plan import merge, photos_in_scope, plan
 from photolake.download.run import download_counts, fetch_all
 from photolake.errors import LakeTableMissing, PhotolakeError
 from photolake.export import JSON_EXPORTS, SQLITE_TABLES, write_json_records, write_sqlite
-from photolake.extract.run import extract_all, extract_counts, files_from_dir, files_from_downloads
+from photolake.extract.run import extract_all, extract_counts, files_from_dir, files_from_downloads, observe_statuses
 from photolake.ingest.load import ingest_release
 from photolake.ingest.release import find_release
 from photolake.runs import RunSummary, TableCounts
@@ -81,9 +81,9 @@ def extract(spark: SparkSession, config: Config, summary: RunSummary, from_dir: 
     spark.conf.set(ARROW_BATCH, str(config["extract.arrow_batch_rows"]))  # image rows are heavy: small batches
     files = (files_from_dir(spark, from_dir) if from_dir
              else files_from_downloads(lake.read_table(spark, lake_dir, "downloads")))
-    rows = extract_all(files, config["extract.colors"], config["extract.rows_per_partition"])
+    rows, observed = observe_statuses(extract_all(files, config["extract.colors"], config["extract.rows_per_partition"]))
     lake.write_table(rows, lake_dir, "image_metadata", summary.run_id)
-    summary.add(extract_counts(lake.read_table(spark, lake_dir, "image_metadata"), summary.elapsed_s))
+    summary.add(extract_counts(observed.get, summary.elapsed_s))
 
 
 def model_paths(config: Config, weights: str | None = None, cfg: str | None = None) -> ModelPaths:

@@ -7,7 +7,7 @@ import os
 from typing import Iterator
 
 import pyarrow as pa
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 
@@ -59,11 +59,17 @@ def extract_all(files: DataFrame, k: int, rows_per_partition: int) -> DataFrame:
     return files.repartition(partitions_for(spark, total, rows_per_partition)).mapInArrow(extract_function(k), RESULT_SCHEMA)
 
 
-def extract_counts(table: DataFrame, elapsed_s: float) -> TableCounts:
-    """The run summary's row: files read vs files with a status other than ok, counts per status."""
-    by_status = {r["status"]: r["n"] for r in table.groupBy("status").agg(F.count(F.lit(1)).alias("n")).collect()}
-    total = sum(by_status.values())
-    counts = TableCounts("image_metadata", total, by_status.get("ok", 0), total - by_status.get("ok", 0),
-                         elapsed_s=elapsed_s)
-    counts.notes.append("by status: " + ", ".join(f"{s} {by_status.get(s, 0):,}" for s in EXTRACT_STATUSES))
+def observe_statuses(rows: DataFrame) -> tuple[DataFrame, Observation]:
+    """``rows`` counting its rows per status as they are written: the summary needs no second pass."""
+    observation = Observation("image_metadata")
+    return rows.observe(observation, F.count(F.lit(1)).alias("rows"),
+                        *[F.sum((F.col("status") == s).cast("long")).alias(s) for s in EXTRACT_STATUSES]), observation
+
+
+def extract_counts(observed: dict, elapsed_s: float) -> TableCounts:
+    """The run summary's row from ``observe_statuses``' figures: files read vs files with a status other
+    than ok, counts per status."""
+    total, by_status = observed["rows"], {s: observed[s] or 0 for s in EXTRACT_STATUSES}
+    counts = TableCounts("image_metadata", total, by_status["ok"], total - by_status["ok"], elapsed_s=elapsed_s)
+    counts.notes.append("by status: " + ", ".join(f"{s} {n:,}" for s, n in by_status.items()))
     return counts
