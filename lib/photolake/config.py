@@ -46,7 +46,7 @@ DEFAULTS: dict[str, Any] = {
     "download.resize_local": True,
     "download.rate_per_host": 50.0,
     "download.connections_per_host": 32,
-    "download.rows_per_partition": 64,
+    "download.rows_per_partition": 256,
     "download.max_bytes": 50_000_000,
     "download.max_pixels": 100_000_000,
     "download.respect_opt_out": True,
