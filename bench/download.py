@@ -138,7 +138,8 @@ def main() -> None:
                 seconds = timed([str(ROOT / "spark-submit.sh"), "download", "--lake", str(work / "lake"),
                                  "--images", str(out), "--width", width, "--threads", str(args.threads),
                                  "--allow-hosts", f"127.0.0.1:{args.port}", "--retries", "0",
-                                 "--set", "download.rate_per_host=0", "--set", "download.connections_per_host=0"], submit_env)
+                                 "--set", "download.rate_per_host=0", "--set", "download.connections_per_host=0"],
+                                submit_env)
             else:
                 seconds = timed([args.img2dataset, "--url_list", str(work / "urls.txt"), "--input_format", "txt",
                                  "--output_folder", str(out), "--output_format", "files", "--processes_count", "2",

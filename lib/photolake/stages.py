@@ -81,7 +81,8 @@ def extract(spark: SparkSession, config: Config, summary: RunSummary, from_dir: 
     spark.conf.set(ARROW_BATCH, str(config["extract.arrow_batch_rows"]))  # image rows are heavy: small batches
     files = (files_from_dir(spark, from_dir) if from_dir
              else files_from_downloads(lake.read_table(spark, lake_dir, "downloads")))
-    rows, observed = observe_statuses(extract_all(files, config["extract.colors"], config["extract.rows_per_partition"]))
+    rows, observed = observe_statuses(extract_all(files, config["extract.colors"],
+                                                  config["extract.rows_per_partition"]))
     lake.write_table(rows, lake_dir, "image_metadata", summary.run_id)
     summary.add(extract_counts(observed.get, summary.elapsed_s))
 
