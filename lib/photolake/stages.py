@@ -27,9 +27,10 @@ from photolake.schemas import DOWNLOADS, RECOMMEND_MODELS
 from photolake.users.run import SOURCES, make_users
 from photolake.users.synthetic import SyntheticOptions
 
-ARROW_BATCH = "spark.sql.execution.arrow.maxRecordsPerBatch"
-# cluster, recommend and report import Spark ML and matplotlib (about 1.2 s): they do so when they run, so
+# cluster, recommend and report import Spark ML and matplotlib (about 1.2 s) inside their functions, so
 # the other jobs start without them.
+
+ARROW_BATCH = "spark.sql.execution.arrow.maxRecordsPerBatch"
 
 
 def ingest(spark: SparkSession, config: Config, summary: RunSummary, tables: list[str] | None = None) -> None:
