@@ -8,6 +8,7 @@ import io
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -201,3 +202,21 @@ def test_resize_keeps_exif(tmp_path):
     with Image.open(io.BytesIO(resized)) as image:
         assert image.size == (width, height) == (300, 200)
         assert image.getexif()[0x010F] == "Canon"
+
+
+def test_draft_decode_only_where_the_decode_is_reduced(photos):
+    from photolake.download.fetch import resize_longest
+
+    def pixels(data: bytes) -> np.ndarray:
+        with Image.open(io.BytesIO(data)) as image:
+            return np.asarray(image.convert("RGB"), dtype=np.int16)
+
+    data = photos[1].read_bytes()  # 1920 px, progressive, with a last refinement scan
+    exact, width, height = resize_longest(data, 640, 85, draft=False)
+    draft = resize_longest(data, 640, 85, draft=True)
+    assert draft[1:] == (width, height) and draft[0] != exact
+    assert np.abs(pixels(draft[0]) - pixels(exact)).mean() < 1.5
+    # a target over half the size needs a full-size decode, where the missing bit would show: no draft there
+    with Image.open(photos[1]) as image:
+        longest = max(image.size) // 2 + 100
+    assert resize_longest(data, longest, 85, draft=True) == resize_longest(data, longest, 85, draft=False)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from photolake.imaging import jpeg_dc_only, open_image, open_reduced
+from photolake.imaging import jpeg_dc_only, jpeg_without_last_refinement, open_image, open_reduced
 
 SIZE = (128, 128)
 
@@ -87,3 +87,74 @@ def test_a_jpeg_cut_short_is_left_to_the_ordinary_decode():
     data = jpeg(1031, 1029, progressive=True)
     assert jpeg_dc_only(data[: len(data) // 2], SIZE) is None
     assert jpeg_dc_only(data[:-2], SIZE) is None  # no end-of-image marker
+
+
+def scan_parameters(data: bytes) -> list[tuple[int, int, int, int]]:
+    """(Ss, Se, Ah, Al) of each scan, read independently of photolake's own parser."""
+    found, pos = [], 2
+    while data[pos + 1] != 0xD9:
+        length = int.from_bytes(data[pos + 2:pos + 4], "big")
+        if data[pos + 1] == 0xDA:
+            at = pos + 5 + 2 * data[pos + 4]
+            found.append((data[at], data[at + 1], data[at + 2] >> 4, data[at + 2] & 15))
+            pos += 2 + length
+            while data[pos] != 0xFF or data[pos + 1] == 0 or 0xD0 <= data[pos + 1] <= 0xD7:
+                pos += 1
+            continue
+        pos += 2 + length
+    return found
+
+
+def decoded(data: bytes, scale: int) -> np.ndarray:
+    with open_image(data) as image:
+        image.draft("RGB", (image.width // scale, image.height // scale))
+        return np.asarray(image.convert("RGB"), dtype=np.int16)
+
+
+@pytest.mark.parametrize("options", [
+    {"progressive": True},
+    {"progressive": True, "subsampling": "4:4:4"},
+    {"progressive": True, "restart_marker_rows": 2},
+    {"progressive": True, "mode": "L"},
+], ids=["420", "444", "restarts", "grey"])
+def test_last_refinement_scans_are_left_out(options):
+    data = jpeg(1031, 1029, **options)
+    coarse = jpeg_without_last_refinement(data)
+    assert coarse is not None
+    last_refinement = [s for s in scan_parameters(data) if s[0] > 0 and s[2] > 0 and s[3] == 0]
+    assert last_refinement  # libjpeg's progressive script ends each component's AC with one
+    assert scan_parameters(coarse) == [s for s in scan_parameters(data) if s not in last_refinement]
+    exact, approximate = decoded(data, 2), decoded(coarse, 2)
+    assert approximate.shape == exact.shape
+    assert 0 < np.abs(approximate - exact).mean() < 8  # this picture is noise-like: the worst case for it
+
+
+@pytest.mark.parametrize("data", [
+    jpeg(1031, 1029),  # baseline
+    b"", b"\xff\xd8\xff", b"not a jpeg",
+], ids=["baseline", "empty", "header only", "not jpeg"])
+def test_files_without_a_last_refinement_are_not_rewritten(data):
+    assert jpeg_without_last_refinement(data) is None
+
+
+def test_a_progressive_jpeg_cut_short_is_not_rewritten():
+    data = jpeg(1031, 1029, progressive=True)
+    assert jpeg_without_last_refinement(data[: len(data) // 2]) is None
+    assert jpeg_without_last_refinement(data[:-2]) is None
+
+
+def test_real_unsplash_photos_without_their_last_refinement(shared):
+    """mozjpeg's scripts: luma AC in two bands one bit short, then one refinement scan of it all."""
+    photos = sorted((shared / "data" / "unsplash-photos").glob("*.jpg"))
+    differences, rewritten = [], 0
+    for photo in photos:
+        data = photo.read_bytes()
+        coarse = jpeg_without_last_refinement(data)
+        if coarse is None:  # one photo sends every coefficient whole: nothing to leave out
+            assert not [s for s in scan_parameters(data) if s[2] or s[3]], photo.name
+            continue
+        rewritten += 1
+        assert len(coarse) < 0.7 * len(data), photo.name
+        differences.append(np.abs(decoded(coarse, 2) - decoded(data, 2)).mean())
+    assert rewritten == len(photos) - 1
+    assert max(differences) < 3 and np.mean(differences) < 1.5

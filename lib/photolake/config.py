@@ -44,6 +44,7 @@ DEFAULTS: dict[str, Any] = {
     "download.allow_hosts": ["images.unsplash.com"],
     "download.imgix_hosts": ["images.unsplash.com"],
     "download.resize_local": True,
+    "download.draft_decode": True,
     "download.rate_per_host": 50.0,
     "download.connections_per_host": 32,
     "download.rows_per_partition": 256,

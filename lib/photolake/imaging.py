@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 import struct
+from typing import Iterator
 
 from PIL import Image
 
@@ -79,6 +80,36 @@ def _empty_ac_scan(component: int, blocks: int) -> bytes:
     return _segment(0xDA, bytes((1, component, _EMPTY_AC_TABLE, 1, 63, 0))) + bytes(out)
 
 
+def _jpeg_parts(data: bytes) -> Iterator[tuple[int, int, int]]:
+    """Each marker segment of a JPEG before its end marker as (marker, start, end), a scan together with its
+    entropy-coded data, read as the caller goes.  ValueError (or struct.error, IndexError) when it is not
+    laid out so or is cut short."""
+    if not data.startswith(b"\xff\xd8"):
+        raise ValueError("not a JPEG")
+    pos = 2
+    while pos + 2 <= len(data):
+        if data[pos] != 0xFF:
+            raise ValueError(f"no marker at byte {pos}")
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker == 0xD9:
+            return
+        end = pos + 2 + struct.unpack_from(">H", data, pos + 2)[0]
+        if marker == 0xDA:
+            found = _ENTROPY_END.search(data, end)
+            if found is None:
+                raise ValueError("a scan cut short")
+            end = found.start()
+        yield marker, pos, end
+        pos = end
+    raise ValueError("no end of image")
+
+
+_MALFORMED = (ValueError, struct.error, IndexError)
+
+
 def jpeg_dc_only(data: bytes, size: tuple[int, int]) -> bytes | None:
     """A progressive JPEG rewritten so a 1/8-scale decode gives the same pixels with far less work, or None.
 
@@ -88,27 +119,15 @@ def jpeg_dc_only(data: bytes, size: tuple[int, int]) -> bytes | None:
     None when the file is not a Huffman-coded progressive JPEG, is too small for Pillow's draft to pick
     1/8 scale for ``size``, is cut short, or is not laid out as expected.
     """
-    if not data.startswith(b"\xff\xd8"):
-        return None
-    out, pos, frame, covered, complete = [data[:2]], 2, None, set(), False
+    out, frame, covered = [data[:2]], None, set()
     try:
-        while pos + 2 <= len(data):
-            if data[pos] != 0xFF:
-                return None
-            marker = data[pos + 1]
-            if marker == 0xFF:  # fill byte
-                pos += 1
-                continue
-            if marker == 0xD9:
-                complete = True
-                break
-            end = pos + 2 + struct.unpack_from(">H", data, pos + 2)[0]
+        for marker, start, end in _jpeg_parts(data):
             if marker in _SOF_OTHER:
                 return None
             if marker == 0xC2:
-                height, width, count = struct.unpack_from(">HHB", data, pos + 5)
-                components = [(data[pos + 10 + 3 * i], data[pos + 11 + 3 * i] >> 4, data[pos + 11 + 3 * i] & 15)
-                              for i in range(count)]
+                height, width, count = struct.unpack_from(">HHB", data, start + 5)
+                components = [(data[start + 10 + 3 * i], data[start + 11 + 3 * i] >> 4,
+                               data[start + 11 + 3 * i] & 15) for i in range(count)]
                 if min(width // size[0], height // size[1]) < _DCT_SCALE:
                     return None
                 top = (max(c[1] for c in components), max(c[2] for c in components))
@@ -117,23 +136,17 @@ def jpeg_dc_only(data: bytes, size: tuple[int, int]) -> bytes | None:
             if marker == 0xDA:
                 if frame is None:
                     return None
-                ids = [data[pos + 5 + 2 * i] for i in range(data[pos + 4])]
-                spectral_start = data[pos + 5 + 2 * len(ids)]
-                found = _ENTROPY_END.search(data, end)
-                if found is None:  # truncated: the ordinary decode reports it
-                    return None
-                scan_end = found.start()
+                ids = [data[start + 5 + 2 * i] for i in range(data[start + 4])]
+                spectral_start = data[start + 5 + 2 * len(ids)]
                 if spectral_start == 0 or subsampled.issuperset(ids):
-                    out.append(data[pos:scan_end])
+                    out.append(data[start:end])
                     if spectral_start:
                         covered.update(ids)
-                pos = scan_end
                 continue
-            out.append(data[pos:end])
-            pos = end
-    except (struct.error, IndexError):
+            out.append(data[start:end])
+    except _MALFORMED:
         return None
-    if frame is None or not complete:
+    if frame is None:
         return None
     width, height, components, (h_top, v_top) = frame
     out.append(_segment(0xDD, struct.pack(">H", 0)))  # no restart markers in the synthetic scans
@@ -146,3 +159,31 @@ def jpeg_dc_only(data: bytes, size: tuple[int, int]) -> bytes | None:
             out.append(_empty_ac_scan(component, blocks_x * blocks_y))
     out.append(b"\xff\xd9")
     return b"".join(out)
+
+
+def jpeg_without_last_refinement(data: bytes) -> bytes | None:
+    """A progressive JPEG without its last AC refinement scans, or None when it has none, is not a
+    Huffman-coded progressive JPEG, or is cut short.
+
+    Successive approximation sends the AC coefficients short of their least significant bit first and that
+    bit in the last refinement scans (Ah=1, Al=0), which take about half the decoding time of a Unsplash
+    photo.  Without them each AC coefficient misses only that bit (libjpeg's block smoothing estimates it
+    for the lowest ones).  In a copy at half the size or less, re-encoded, that is about one JPEG quality
+    step (docs/benchmarks.md); at full size it would show.
+    """
+    kept, dropped, progressive = [data[:2]], False, False
+    try:
+        for marker, start, end in _jpeg_parts(data):
+            if marker in _SOF_OTHER:
+                return None
+            progressive = progressive or marker == 0xC2
+            if marker == 0xDA:
+                parameters = start + 5 + 2 * data[start + 4]  # Ss, Se, Ah/Al after the component list
+                spectral_start, approximation = data[parameters], data[parameters + 2]
+                if spectral_start and approximation >> 4 and not approximation & 15:
+                    dropped = True
+                    continue
+            kept.append(data[start:end])
+    except _MALFORMED:
+        return None
+    return b"".join(kept) + b"\xff\xd9" if progressive and dropped else None

@@ -53,6 +53,7 @@ def fetch_settings(config: Config, extra_hosts: list[str] = ()) -> FetchSettings
         backoff_s=config["download.backoff_s"], max_redirects=config["download.max_redirects"],
         allow_hosts=tuple(dict.fromkeys([*config["download.allow_hosts"], *extra_hosts])),
         imgix_hosts=tuple(config["download.imgix_hosts"]), resize_local=config["download.resize_local"],
+        draft_decode=config["download.draft_decode"],
         user_agent=config["download.user_agent"], max_bytes=config["download.max_bytes"],
         max_pixels=config["download.max_pixels"], respect_opt_out=config["download.respect_opt_out"],
     )

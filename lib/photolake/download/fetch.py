@@ -28,6 +28,7 @@ from PIL import Image
 from requests.adapters import HTTPAdapter
 
 from photolake import storage
+from photolake.imaging import jpeg_without_last_refinement
 from photolake.schemas import PHOTO_ID_PATTERN
 
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -50,6 +51,7 @@ class FetchSettings:
     allow_hosts: tuple[str, ...] = ("images.unsplash.com",)
     imgix_hosts: tuple[str, ...] = ("images.unsplash.com",)
     resize_local: bool = True
+    draft_decode: bool = True  # a progressive JPEG reduced 2x or more: skip its last refinement scans
     user_agent: str = "photolake/0.1 (image dataset downloader; +https://github.com/photolake/photolake)"
     max_bytes: int = 50_000_000
     max_pixels: int = 100_000_000
@@ -233,15 +235,21 @@ def _jpeg_segment(marker: int, payload: bytes) -> bytes:
     return bytes([0xFF, marker]) + (len(payload) + 2).to_bytes(2, "big") + payload
 
 
-def resize_longest(data: bytes, longest: int, quality: int) -> tuple[bytes, int, int]:
+def resize_longest(data: bytes, longest: int, quality: int, draft: bool = True) -> tuple[bytes, int, int]:
     """Longest side to ``longest`` px, decoding no more than needed: libjpeg-turbo's DCT scaling (decode at
-    1/2, 1/4, 1/8 when that still covers the target), one INTER_AREA resample, one encode.  The stored
-    pixels keep their orientation, so the EXIF (orientation included) and the ICC profile are carried over."""
+    1/2, 1/4, 1/8 when that still covers the target), with ``draft`` a progressive JPEG's last refinement
+    scans left out when the DCT scaling applies (``jpeg_without_last_refinement``), one INTER_AREA resample,
+    one encode.  The stored pixels keep their orientation, so the EXIF (orientation included) and the ICC
+    profile are carried over."""
     with Image.open(io.BytesIO(data)) as image:  # header only: size and metadata
         width, height = image.size
         exif, icc = image.info.get("exif"), image.info.get("icc_profile")
     factor = max(f for f in _REDUCED_READS if f == 1 or max(width, height) / f >= longest)
-    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), _REDUCED_READS[factor] | cv2.IMREAD_IGNORE_ORIENTATION)
+    flags = _REDUCED_READS[factor] | cv2.IMREAD_IGNORE_ORIENTATION
+    coarse = jpeg_without_last_refinement(data) if draft and factor > 1 else None
+    pixels = cv2.imdecode(np.frombuffer(coarse, np.uint8), flags) if coarse else None
+    if pixels is None:
+        pixels = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
     if pixels is None:
         raise FetchFailure("not_image", "the image could not be decoded for resizing")
     h, w = pixels.shape[:2]
@@ -377,7 +385,7 @@ class Fetcher:
         imgix = s.width is not None and host_allowed(result.url, s.imgix_hosts)
         if s.width is not None and not imgix and s.resize_local and max(width, height) > s.width:
             with self.cpu:
-                data, width, height = resize_longest(data, s.width, s.quality)
+                data, width, height = resize_longest(data, s.width, s.quality, s.draft_decode)
             fmt, content_type = "JPEG", "image/jpeg"
         path = image_path(self.images_root, result.photo_id, EXTENSIONS.get(fmt, "img"))
         storage.write_atomic(path, data)
