@@ -5,7 +5,8 @@
 A server process on 127.0.0.1 serves N images: the real Unsplash photos in $PHOTOLAKE_SHARED/data/
 unsplash-photos (1920 px progressive JPEGs), cycled under distinct names.  Two modes:
   originals  photolake --width original  vs  img2dataset --resize_mode=no --disable_all_reencoding=True
-  resize     photolake --width 640 (local, longest side)  vs  img2dataset --resize_mode=keep_ratio --image_size=640
+  resize     photolake --width 640 (local, longest side)  vs  img2dataset --resize_mode=keep_ratio --image_size=640;
+             photolake also with download.draft_decode=false (every scan decoded), to show what the draft saves
 Each tool's wall time covers its whole command (Spark's JVM start included).  MB/s counts the bytes the
 server sent.  img2dataset runs from its own environment (pandas < 3, NO_ALBUMENTATIONS_UPDATE=1): pass
 its executable with --img2dataset (default: /tmp/i2d-venv/bin/img2dataset).
@@ -119,7 +120,7 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
           f"{args.images} images ({len(photos)} distinct 1920 px JPEGs), {args.threads} threads")
     print("wall: the whole command; transfer: the server's first request to its last response")
-    print(f"{'mode':<10} {'tool':<12} {'wall s':>7} {'images':>7} {'images/s':>9} {'transfer s':>11} "
+    print(f"{'mode':<10} {'tool':<16} {'wall s':>7} {'images':>7} {'images/s':>9} {'transfer s':>11} "
           f"{'images/s':>9} {'MB/s':>7}")
     submit_env = {"PHOTOLAKE_PYTHON": sys.executable}
     shards = max(1, args.images // 8)
@@ -128,18 +129,20 @@ def main() -> None:
         i2d_resize = (["--resize_mode", "no", "--disable_all_reencoding", "True"] if mode == "originals"
                       else ["--resize_mode", "keep_ratio", "--image_size", "640"])
         figures = {}
-        for tool in ("photolake", "img2dataset"):
+        tools = ("photolake", "photolake-exact", "img2dataset") if mode == "resize" else ("photolake", "img2dataset")
+        for tool in tools:
             out = work / f"{tool}-{mode}"
             shutil.rmtree(out, ignore_errors=True)
             shutil.rmtree(work / "lake" / "downloads", ignore_errors=True)
             before = sent.value
             window[0], window[1] = 0.0, 0.0
-            if tool == "photolake":
+            if tool.startswith("photolake"):
+                exact = ["--set", "download.draft_decode=false"] if tool == "photolake-exact" else []
                 seconds = timed([str(ROOT / "spark-submit.sh"), "download", "--lake", str(work / "lake"),
                                  "--images", str(out), "--width", width, "--threads", str(args.threads),
                                  "--allow-hosts", f"127.0.0.1:{args.port}", "--retries", "0",
-                                 "--set", "download.rate_per_host=0", "--set", "download.connections_per_host=0"],
-                                submit_env)
+                                 "--set", "download.rate_per_host=0", "--set", "download.connections_per_host=0",
+                                 *exact], submit_env)
             else:
                 seconds = timed([args.img2dataset, "--url_list", str(work / "urls.txt"), "--input_format", "txt",
                                  "--output_folder", str(out), "--output_format", "files", "--processes_count", "2",
@@ -150,11 +153,12 @@ def main() -> None:
             megabytes = (sent.value - before) / 1e6
             transfer = window[1] - window[0]
             figures[tool] = (stored / seconds, stored / transfer)
-            print(f"{mode:<10} {tool:<12} {seconds:>7.1f} {stored:>7} {stored / seconds:>9.1f} {transfer:>11.1f} "
+            print(f"{mode:<10} {tool:<16} {seconds:>7.1f} {stored:>7} {stored / seconds:>9.1f} {transfer:>11.1f} "
                   f"{stored / transfer:>9.1f} {megabytes / transfer:>7.1f}", flush=True)
-        ours, theirs = figures["photolake"], figures["img2dataset"]
-        print(f"{mode:<10} photolake / img2dataset: wall {ours[0] / theirs[0]:.2f}x, "
-              f"transfer {ours[1] / theirs[1]:.2f}x", flush=True)
+        theirs = figures.pop("img2dataset")
+        for tool, ours in figures.items():
+            print(f"{mode:<10} {tool} / img2dataset: wall {ours[0] / theirs[0]:.2f}x, "
+                  f"transfer {ours[1] / theirs[1]:.2f}x", flush=True)
     server.terminate()
 
 
