@@ -73,6 +73,7 @@ test: setup
 bench: setup
 	$(PY) bench/ingest.py
 	$(PY) bench/download.py
+	$(PY) bench/resize_quality.py
 	$(PY) bench/exif_accuracy.py
 	$(PY) bench/extract.py
 	$(PY) bench/detect_map.py --model yolov3-tiny
