@@ -134,6 +134,7 @@ def main() -> None:
             out = work / f"{tool}-{mode}"
             shutil.rmtree(out, ignore_errors=True)
             shutil.rmtree(work / "lake" / "downloads", ignore_errors=True)
+            os.sync()  # the last run's files written back now, so their writeback slows neither tool
             before = sent.value
             window[0], window[1] = 0.0, 0.0
             if tool.startswith("photolake"):

@@ -80,6 +80,19 @@ def test_imgix_hosts_are_asked_for_the_width():
     assert request_url("http://example.org/a.jpg", settings) == "http://example.org/a.jpg"
 
 
+@pytest.mark.parametrize("settings, resizes", [
+    ({}, False),  # Unsplash only: imgix resizes on the server
+    ({"allow_hosts": ("images.unsplash.com", "127.0.0.1:8000")}, True),
+    ({"allow_hosts": ("127.0.0.1:8000",), "width": None}, False),  # originals
+    ({"allow_hosts": ("127.0.0.1:8000",), "resize_local": False}, False),
+    ({"allow_hosts": ("*.imgix.net",), "imgix_hosts": ("*.imgix.net",)}, False),
+    ({"allow_hosts": ("*.example.org",)}, True),
+])
+def test_whether_the_job_resizes_locally(settings, resizes):
+    """Sizes the download's tasks: large when nothing is decoded here."""
+    assert FetchSettings(**settings).resizes_locally is resizes
+
+
 @pytest.mark.parametrize("route, status, error_part, requests", [
     ("status/404", "http_error", "HTTP 404", 1),
     ("status/403", "http_error", "HTTP 403", 1),
@@ -101,6 +114,22 @@ def test_failure_modes(server, tmp_path, route, status, error_part, requests):
     assert error_part in result.error
     assert server.recorder.count(f"/{route}") - before == requests
     assert not list(tmp_path.rglob("*.jpg"))
+
+
+def test_proxy_from_the_environment_and_no_proxy(server, photos, tmp_path, monkeypatch):
+    """HTTP_PROXY is used as requests and curl use it (the test server answers a proxy's absolute-URI
+    requests); NO_PROXY hosts go direct."""
+    monkeypatch.setenv("HTTP_PROXY", server.url)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    before = server.recorder.count(f"/photos/{photos[1].name}")
+    proxied = fetcher(server, tmp_path, allow_hosts=("photos.invalid", server.host))
+    result = proxied.fetch(PHOTO_ID, f"http://photos.invalid/photos/{photos[1].name}")  # resolvable only by the proxy
+    assert result.status == "ok" and Path(result.path).read_bytes() == photos[1].read_bytes()
+    assert server.recorder.count(f"/photos/{photos[1].name}") == before + 1
+    with FaultyServer(photos[0].parent) as direct:
+        monkeypatch.setenv("HTTP_PROXY", direct.url)  # the proxy now: NO_PROXY must keep 127.0.0.1 off it
+        result = fetcher(server, tmp_path / "direct").fetch(PHOTO_ID, f"{server.url}/photos/{photos[2].name}")
+        assert result.status == "ok" and direct.recorder.total == 0
 
 
 def test_500_then_success_and_429_with_retry_after(server, photos, tmp_path):

@@ -45,6 +45,8 @@ def _join(base: str, path: str) -> str:
 
 
 def exists(path: str) -> bool:
+    if not has_scheme(path):  # a local path: one stat, not a filesystem object (download checks 9 a photo)
+        return os.path.exists(path)
     fs, inner = filesystem(path)
     return fs.get_file_info(inner).type != pafs.FileType.NotFound
 
