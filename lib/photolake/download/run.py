@@ -1,5 +1,5 @@
-"""Running the fetches on the executors (mapInPandas, many threads per partition over one pooled
-session) with the politeness budget split across the tasks that run at once, and progress on the driver."""
+"""Running the fetches on the executors (mapInPandas, many threads per partition over one pool of
+connections) with the politeness budget split across the tasks that run at once, and progress on the driver."""
 
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ def result_frame(rows: list[dict]) -> pd.DataFrame:
 
 
 def download_function(settings: FetchSettings, images_root: str, budget: Budget, counters: dict):
-    """The mapInPandas function: one Fetcher (pooled session, limiter) per task, ``threads`` in flight."""
+    """The mapInPandas function: one Fetcher (connection pool, limiter) per task, ``threads`` in flight."""
 
     def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         cv2.setNumThreads(1)  # parallelism comes from the task's threads; OpenCV's own would oversubscribe
