@@ -16,7 +16,7 @@ from pyspark.sql import functions as F
 from photolake import lake
 from photolake.download.fetch import FetchSettings
 from photolake.download.plan import merge, photos_in_scope, plan
-from photolake.download.run import fetch_all, task_budget
+from photolake.download.run import download_counts, fetch_all, task_budget
 from photolake.schemas import DOWNLOADS, PHOTOS
 from tests.conftest import ROOT
 from tests.http_servers import FaultyServer
@@ -32,16 +32,18 @@ def make_photos(spark, lake_dir: Path, urls: dict[str, str]) -> None:
 
 
 def download(spark, lake_dir: Path, images: Path, server, retry_failed=False, limit=None, where=None, **settings):
+    """One run as the job makes it: the downloads table's rows by photo_id, and the run summary's counts."""
     photos = lake.read_table(spark, str(lake_dir), "photos")
     previous = lake.read_table(spark, str(lake_dir), "downloads", DOWNLOADS) \
         if (lake_dir / "downloads").exists() else None
     base = {"allow_hosts": ("images.unsplash.com", server.host), "timeout_s": 0.5, "retries": 1, "backoff_s": 0.05,
             "width": None}
     work = plan(photos_in_scope(photos, where), previous, retry_failed, limit)
-    results, _ = fetch_all(spark, work, FetchSettings(**{**base, **settings}), str(images), 0, 0, 4, 4, 60)
+    results, total, by_status = fetch_all(spark, work, FetchSettings(**{**base, **settings}), str(images), 0, 0, 4, 4, 60)
     lake.write_table(merge(previous, results), str(lake_dir), "downloads", f"run{time.time_ns()}")
     results.unpersist()
-    return {r.photo_id: r for r in lake.read_table(spark, str(lake_dir), "downloads").collect()}
+    rows = {r.photo_id: r for r in lake.read_table(spark, str(lake_dir), "downloads").collect()}
+    return rows, download_counts(by_status, total, 0.0)
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +68,7 @@ def test_one_run_gives_every_status_and_byte_exact_files(spark, server, photo_fi
              "hanghang001": f"{server.url}/hang", "brokenurl01": "https://images.unsplash.com-grass-sun.jpg/",
              "metadata001": "http://169.254.169.254/latest/meta-data", "shortbody01": f"{server.url}/short"}
     make_photos(spark, tmp_path / "lake", urls)
-    rows = download(spark, tmp_path / "lake", tmp_path / "images", server)
+    rows, counts = download(spark, tmp_path / "lake", tmp_path / "images", server)
     assert len(rows) == len(urls)
     assert {pid: r.status for pid, r in rows.items() if not pid.startswith("ok")} == {
         "missing0404": "http_error", "flakyflaky1": "ok", "htmlhtml001": "not_image", "bombbomb001": "too_large",
@@ -79,19 +81,27 @@ def test_one_run_gives_every_status_and_byte_exact_files(spark, server, photo_fi
     assert rows["missing0404"].http_status == 404 and rows["missing0404"].attempts == 1
     assert rows["flakyflaky1"].attempts == 2
     assert all(r.error for r in rows.values() if r.status != "ok")
+    assert (counts.rows_in, counts.rows_out, counts.rows_rejected) == (14, 7, 7)
+    assert counts.notes == [  # requests: 6 ok, flaky 2, 404 1, html 1, bomb 1, hang 2, short 2; bad URLs none
+        "already there: 0; fetched or adopted: 7; requests made: 15",
+        "by status: ok 7, http_error 1, timeout 1, connection_error 1, not_image 1, too_large 1, invalid_url 1, "
+        "disallowed_host 1"]
     assert lake.read_table(spark, str(tmp_path / "lake"), "downloads").schema.fieldNames() == DOWNLOADS.fieldNames()
 
 
 def test_rerun_fetches_nothing_twice_and_refetches_a_deleted_file(spark, server, photo_files, tmp_path):
     make_photos(spark, tmp_path / "lake", {pid: f"{server.url}/photos/{f.name}"
                                            for pid, f in zip(ids(8), photo_files)} | {"gone0000404": f"{server.url}/status/404"})
-    first = download(spark, tmp_path / "lake", tmp_path / "images", server, limit=5)
+    first, _ = download(spark, tmp_path / "lake", tmp_path / "images", server, limit=5)
     assert len(first) == 5 and server.recorder.total == 5
-    second = download(spark, tmp_path / "lake", tmp_path / "images", server)
+    second, counts = download(spark, tmp_path / "lake", tmp_path / "images", server)
     assert len(second) == 9 and server.recorder.total == 9  # only the 4 new ones
+    # the 404 keeps its row (no --retry-failed): the run worked on the 4 ok rows' files and the 4 new photos
+    assert (counts.rows_in, counts.rows_out, counts.rows_rejected) == (8, 8, 0)
+    assert counts.notes[0] == "already there: 4; fetched or adopted: 4; requests made: 4"
     assert {pid: r.sha256 for pid, r in first.items()} == {pid: second[pid].sha256 for pid in first}
     Path(second[ids(8)[0]].path).unlink()
-    third = download(spark, tmp_path / "lake", tmp_path / "images", server)
+    third, _ = download(spark, tmp_path / "lake", tmp_path / "images", server)
     assert server.recorder.total == 10 and Path(third[ids(8)[0]].path).exists()  # the gone file, once
     assert third["gone0000404"].status == "http_error"
     download(spark, tmp_path / "lake", tmp_path / "images", server, retry_failed=True)
@@ -102,7 +112,7 @@ def test_rerun_fetches_nothing_twice_and_refetches_a_deleted_file(spark, server,
 
 def test_where_selects_photos(spark, server, photo_files, tmp_path):
     make_photos(spark, tmp_path / "lake", {pid: f"{server.url}/photos/{f.name}" for pid, f in zip(ids(4), photo_files)})
-    rows = download(spark, tmp_path / "lake", tmp_path / "images", server, where=f"photo_id = '{ids(4)[2]}'")
+    rows, _ = download(spark, tmp_path / "lake", tmp_path / "images", server, where=f"photo_id = '{ids(4)[2]}'")
     assert list(rows) == [ids(4)[2]]
 
 
@@ -132,7 +142,7 @@ def test_killed_run_loses_nothing_and_the_rerun_completes(spark, server, photo_f
     on_disk = {p.stem for p in images.rglob("*.jpg")}
     assert on_disk and not (lake_dir / "downloads").exists()
 
-    rows = download(spark, lake_dir, images, server)
+    rows, _ = download(spark, lake_dir, images, server)
     assert len(rows) == 30 and all(r.status == "ok" for r in rows.values())
     for pid in on_disk:  # downloaded before the kill: adopted, not fetched again
         assert rows[pid].attempts == 0

@@ -69,15 +69,15 @@ def download(spark: SparkSession, config: Config, summary: RunSummary, extra_hos
     except LakeTableMissing:
         previous = None
     work = plan(photos_in_scope(photos, where), previous, retry_failed, limit)
-    # Each task costs Spark about 0.1 s of a core: tasks that only store bytes are made large; a local resize
+    # Each task costs Spark 0.1-0.2 s of a core: tasks that only store bytes are made large; a local resize
     # costs ~20 ms a photo, so there smaller tasks balance the cores and report progress sooner.
     rows_per_task = config["download.resize_rows_per_partition" if settings.resizes_locally
                            else "download.rows_per_partition"]
-    results, total = fetch_all(spark, work, settings, images, config["download.rate_per_host"],
-                               config["download.connections_per_host"], config["download.threads"],
-                               rows_per_task, config["download.progress_every_s"])
+    results, total, by_status = fetch_all(spark, work, settings, images, config["download.rate_per_host"],
+                                          config["download.connections_per_host"], config["download.threads"],
+                                          rows_per_task, config["download.progress_every_s"])
     lake.write_table(merge(previous, results), lake_dir, "downloads", summary.run_id)
-    counts = download_counts(results, total, summary.elapsed_s)
+    counts = download_counts(by_status, total, summary.elapsed_s)
     results.unpersist()
     summary.add(counts)
 

@@ -13,7 +13,7 @@ from typing import Iterator
 import cv2
 import pandas as pd
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import BooleanType, StructField, StructType
 
@@ -126,8 +126,9 @@ class Progress:
 
 def fetch_all(spark: SparkSession, work: DataFrame, settings: FetchSettings, images_root: str,
               rate_per_host: float, connections_per_host: int, threads: int, rows_per_partition: int,
-              progress_every_s: float) -> tuple[DataFrame, int]:
-    """Run the fetches once (results persisted: later reads must not fetch again); returns them and the count."""
+              progress_every_s: float) -> tuple[DataFrame, int, list[Row]]:
+    """Run the fetches once (results persisted: later reads must not fetch again), counting them by status
+    in the same Spark job; returns the results, the number of photos worked on and the counts."""
     total = work.count()
     parallelism = spark.sparkContext.defaultParallelism
     partitions = partitions_for(spark, total, rows_per_partition)
@@ -138,19 +139,20 @@ def fetch_all(spark: SparkSession, work: DataFrame, settings: FetchSettings, ima
         function = download_function(settings, images_root, budget, progress.counters)
         results = work.repartition(partitions).mapInPandas(function, RESULT_SCHEMA)
         results = results.persist(StorageLevel.DISK_ONLY)
-        results.count()
-    return results, total
+        by_status = results.groupBy("status").agg(F.count(F.lit(1)).alias("n"),
+                                                  F.sum("attempts").alias("requests")).collect()
+    return results, total, by_status
 
 
-def download_counts(results: DataFrame, total: int, elapsed_s: float) -> TableCounts:
-    """The run summary's row: ok (fetched, adopted or already there) vs failed, counts per status."""
-    grouped = results.groupBy("status").agg(F.count(F.lit(1)).alias("n"), F.sum("attempts").alias("requests")).collect()
-    by_status = {r["status"] or "kept": r["n"] for r in grouped}
-    requests = sum(r["requests"] or 0 for r in grouped)
-    kept = by_status.pop("kept", 0)
-    ok = by_status.get("ok", 0)
-    counts = TableCounts("downloads", total, ok + kept, sum(n for s, n in by_status.items() if s != "ok"),
+def download_counts(by_status: list[Row], total: int, elapsed_s: float) -> TableCounts:
+    """The run summary's row from fetch_all's counts (status null: a kept row): ok (fetched, adopted or
+    already there) vs failed, counts per status."""
+    photos = {r["status"] or "kept": r["n"] for r in by_status}
+    requests = sum(r["requests"] or 0 for r in by_status)
+    kept = photos.pop("kept", 0)
+    ok = photos.get("ok", 0)
+    counts = TableCounts("downloads", total, ok + kept, sum(n for s, n in photos.items() if s != "ok"),
                          elapsed_s=elapsed_s)
     counts.notes.append(f"already there: {kept:,}; fetched or adopted: {ok:,}; requests made: {requests:,}")
-    counts.notes.append("by status: " + ", ".join(f"{s} {by_status.get(s, 0):,}" for s in DOWNLOAD_STATUSES))
+    counts.notes.append("by status: " + ", ".join(f"{s} {photos.get(s, 0):,}" for s in DOWNLOAD_STATUSES))
     return counts
