@@ -35,7 +35,7 @@ SHARED = Path(os.environ.get("PHOTOLAKE_SHARED", ROOT.parent / "shared"))
 
 from photolake.extract.exif import read_image  # noqa: E402
 from photolake.extract.image import extract_file  # noqa: E402
-from photolake.extract.run import IMAGE_EXTENSIONS  # noqa: E402
+from photolake.image_files import IMAGE_EXTENSIONS  # noqa: E402
 from photolake.imaging import pillow_heif  # noqa: E402,F401 - registers the HEIF opener
 
 

@@ -7,14 +7,15 @@ A rerun fetches only photos with no ok row (or whose file is gone); --retry-fail
 """
 
 from photolake import stages
-from photolake.cli import job_parser, log_config, resolve_config, run_job, run_step
+from photolake.cli import host_list, job_parser, log_config, resolve_config, run_job, run_step, whole_number
 
 JOB = "download"
 
 
 def main(argv=None) -> int:
     parser = job_parser(JOB, __doc__)
-    parser.add_argument("--limit", type=int, metavar="N", help="fetch at most N photos this run (by photo_id)")
+    parser.add_argument("--limit", type=whole_number(1), metavar="N",
+                        help="fetch at most N photos this run (by photo_id)")
     parser.add_argument("--where", metavar="SQL", help="a SQL condition on photos, e.g. \"camera_make = 'Canon'\"")
     parser.add_argument("--width", metavar="PX|original",
                         help="imgix hosts: ask for this width; other hosts: resize locally to this longest side "
@@ -23,7 +24,7 @@ def main(argv=None) -> int:
     parser.add_argument("--timeout", type=float, metavar="S", help="seconds to connect and between bytes (default 10)")
     parser.add_argument("--retries", type=int, metavar="N", help="retries on timeouts, connection errors, 429, 5xx "
                                                                  "(default 3)")
-    parser.add_argument("--allow-hosts", metavar="H1,H2", default="",
+    parser.add_argument("--allow-hosts", metavar="H1,H2", type=host_list, default=[],
                         help="hosts to allow besides download.allow_hosts (images.unsplash.com); host or host:port")
     parser.add_argument("--retry-failed", action="store_true", help="fetch photos whose last attempt failed again")
     args = parser.parse_args(argv)
@@ -32,9 +33,7 @@ def main(argv=None) -> int:
         "download.retries": args.retries,
     })
     log_config(JOB, config)
-    hosts = [h.strip() for h in args.allow_hosts.split(",") if h.strip()]
-    stages.fetch_settings(config, hosts)  # a bad --width is a one-line error before Spark starts
-    return run_step(JOB, config, stages.download, extra_hosts=hosts, where=args.where, limit=args.limit,
+    return run_step(JOB, config, stages.download, extra_hosts=args.allow_hosts, where=args.where, limit=args.limit,
                     retry_failed=args.retry_failed)
 
 

@@ -6,7 +6,7 @@ values it could not load to <lake>/_rejects/, and appends its run summary to <la
 """
 
 from photolake import stages
-from photolake.cli import job_parser, log_config, resolve_config, run_job, run_step
+from photolake.cli import job_parser, log_config, release_version, resolve_config, run_job, run_step
 from photolake.ingest.release import find_release
 
 JOB = "ingest"
@@ -15,14 +15,17 @@ JOB = "ingest"
 def main(argv=None) -> int:
     parser = job_parser(JOB, __doc__)
     parser.add_argument("--tables", metavar="T1,T2", help="only these tables (default: all the release has)")
-    parser.add_argument("--release", metavar="VERSION",
+    parser.add_argument("--release", metavar="VERSION", type=release_version,
                         help="the release's version when its folder name does not say (e.g. 1.2.0): "
                              "before 1.3.0 latitude and longitude are swapped back")
     args = parser.parse_args(argv)
     config = resolve_config(args, {"ingest.release": args.release})
     log_config(JOB, config)
-    find_release(config["paths.dataset"])  # a missing release is a one-line error before Spark starts
-    return run_step(JOB, config, stages.ingest, tables=[t.strip() for t in args.tables.split(",")] if args.tables else None)
+    tables = [t.strip() for t in args.tables.split(",") if t.strip()] if args.tables else None
+    release = find_release(config["paths.dataset"])  # a missing release is a one-line error before Spark starts
+    if tables:
+        release.only(tables)
+    return run_step(JOB, config, stages.ingest, tables=tables)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ the next run skips what succeeded and resumes there. --from and --to run a part 
 its settings from the config (--set detect.model=yolov3-tiny, --set users.source=both...).
 """
 
-from photolake.cli import job_parser, log_config, resolve_config, run_job
+from photolake.cli import host_list, job_parser, log_config, resolve_config, run_job
 from photolake.pipeline import STEPS, run_pipeline, select_steps
 from photolake.session import build_session
 
@@ -19,16 +19,15 @@ def main(argv=None) -> int:
     parser.add_argument("--from", dest="first", metavar="STEP", help=f"start at this step ({', '.join(STEPS)})")
     parser.add_argument("--to", dest="last", metavar="STEP", help="stop after this step")
     parser.add_argument("--force", action="store_true", help="run the steps even if their inputs are unchanged")
-    parser.add_argument("--allow-hosts", metavar="H1,H2", default="",
+    parser.add_argument("--allow-hosts", metavar="H1,H2", type=host_list, default=[],
                         help="image hosts to allow besides download.allow_hosts (host or host:port)")
     args = parser.parse_args(argv)
     config = resolve_config(args)
     log_config(JOB, config)
     steps = select_steps(args.first, args.last)
-    hosts = [h.strip() for h in args.allow_hosts.split(",") if h.strip()]
     spark = build_session(JOB, config)
     try:
-        run_pipeline(spark, config, steps, args.force, {"download": {"extra_hosts": hosts}})
+        run_pipeline(spark, config, steps, args.force, {"download": {"extra_hosts": args.allow_hosts}})
     finally:
         spark.stop()
     return 0

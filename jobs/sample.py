@@ -8,7 +8,16 @@ listing the defects it injected.  With --serve it then serves OUT/images on 127.
 import logging
 import time
 
-from photolake.cli import job_parser, log_config, resolve_config, run_job
+from photolake.cli import (
+    existing_folder,
+    job_parser,
+    log_config,
+    non_negative,
+    release_version,
+    resolve_config,
+    run_job,
+    whole_number,
+)
 from photolake.sample.release import SampleOptions, generate_release
 from photolake.sample.server import ImageServer
 
@@ -21,17 +30,19 @@ def main(argv=None) -> int:
     parser.add_argument("--out", metavar="DIR", help="where to write the release (default: --dataset, output/sample)")
     parser.add_argument("--photos", type=int, help="number of photos (default 200)")
     parser.add_argument("--seed", type=int, help="random seed (default 42): the same seed gives the same files")
-    parser.add_argument("--release", default="1.3.0", help="columns and file names of this release: 1.0.0, 1.3.0 "
+    parser.add_argument("--release", type=release_version, default="1.3.0",
+                        help="columns and file names of this release: 1.0.0, 1.3.0 "
                                                            "(default) or 1.4.0")
-    parser.add_argument("--keywords-per-photo", type=float, default=100.0)
-    parser.add_argument("--collections-per-photo", type=float, default=4.0)
-    parser.add_argument("--conversions-per-photo", type=float, default=6.0)
-    parser.add_argument("--colors-per-photo", type=float, default=5.0)
-    parser.add_argument("--users", type=int, default=400, help="anonymous users behind the conversions")
+    parser.add_argument("--keywords-per-photo", type=non_negative, default=100.0)
+    parser.add_argument("--collections-per-photo", type=non_negative, default=4.0)
+    parser.add_argument("--conversions-per-photo", type=non_negative, default=6.0)
+    parser.add_argument("--colors-per-photo", type=non_negative, default=5.0)
+    parser.add_argument("--users", type=whole_number(1), default=400, help="anonymous users behind the conversions")
     parser.add_argument("--rows-per-part", type=int, help="start a new part file every N records, as the Full "
                                                           "release does (default 0: one part per table)")
     parser.add_argument("--no-images", action="store_true", help="write the tables only")
-    parser.add_argument("--images-from", metavar="DIR", help="cycle real photos from DIR instead of painting images")
+    parser.add_argument("--images-from", metavar="DIR", type=existing_folder,
+                        help="cycle real photos from DIR instead of painting images")
     parser.add_argument("--no-defects", action="store_true", help="do not inject rows and values to be rejected")
     parser.add_argument("--image-base-url", metavar="URL",
                         help="what photo_image_url starts with (default http://127.0.0.1:8765, the --serve address)")

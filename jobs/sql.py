@@ -6,13 +6,12 @@
 
 import sys
 
-from pyspark.errors import AnalysisException
-
 from photolake import lake
-from photolake.cli import job_parser, log_config, resolve_config, run_job
+from photolake.cli import job_parser, log_config, resolve_config, run_job, whole_number
 from photolake.errors import PhotolakeError
 from photolake.session import build_session
 from photolake.sql import write_result
+from pyspark.errors import AnalysisException
 
 JOB = "sql"
 
@@ -21,7 +20,8 @@ def main(argv=None) -> int:
     parser = job_parser(JOB, __doc__)
     parser.add_argument("query", help="the SQL query")
     parser.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
-    parser.add_argument("--max-rows", type=int, default=1000, help="rows shown by --format table (default 1000)")
+    parser.add_argument("--max-rows", type=whole_number(1), default=1000,
+                        help="rows shown by --format table (default 1000)")
     args = parser.parse_args(argv)
     config = resolve_config(args)
     if args.format == "table":  # csv and json output is for pipes: nothing but the rows on stdout

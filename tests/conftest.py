@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -75,3 +76,23 @@ def analysed(spark, shared, tmp_path_factory):
 @pytest.fixture(scope="session")
 def analysed_lake(analysed) -> str:
     return analysed[0]
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """``small_disk("1m")``: a folder on a filesystem of that size (tmpfs, mounted for the test: needs root),
+    to fill up."""
+    mounts = []
+
+    def mount(size: str) -> Path:
+        folder = tmp_path / f"small{len(mounts)}"
+        folder.mkdir()
+        made = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True)
+        if made.returncode != 0:
+            pytest.skip(f"cannot mount a small tmpfs to fill up (needs root): {made.stderr.decode().strip()}")
+        mounts.append(folder)
+        return folder
+
+    yield mount
+    for folder in mounts:
+        subprocess.run(["umount", "-l", str(folder)], check=False)

@@ -10,7 +10,7 @@ import zlib
 from collections import defaultdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 
 def png_header_only(width: int, height: int) -> bytes:
@@ -50,9 +50,13 @@ class FaultyServer:
     /redirect-internal        302 to http://169.254.169.254/latest/meta-data
     /html                     200 text/html                 /bomb          a 40000x40000 PNG header
     /reset                    closes the connection         /noai/<name>   the file with X-Robots-Tag: noai
+    /drip                     a declared 1,000-byte body at one byte every ``drip_s``
+    /drip-headers             the status line and headers at one byte every ``drip_s``
+    /liar/<name>              the whole file, declaring half its length (Content-Length) and then closing
+    /redirect-to?url=<url>    302 to that URL, as given
     """
 
-    def __init__(self, photos_dir: Path | None = None, delay_s: float = 0.05):
+    def __init__(self, photos_dir: Path | None = None, delay_s: float = 0.05, drip_s: float = 0.2):
         recorder = self.recorder = Recorder()
         root = photos_dir
         test_server = self
@@ -71,6 +75,16 @@ class FaultyServer:
                     self.send_header(k, v)
                 self.end_headers()
                 self.wfile.write(body)
+
+            def _drip(self, data: bytes):
+                try:
+                    for byte in data:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(test_server.drip_s)
+                except OSError:  # the client gave up
+                    pass
+                self.close_connection = True
 
             def _file(self, name: str, headers=None):
                 path = (root / name) if root else None
@@ -138,10 +152,28 @@ class FaultyServer:
                     self.close_connection = True
                 elif kind == "noai":
                     self._file(name, {"X-Robots-Tag": "noai, noimageai"})
+                elif kind == "drip":
+                    self.send_response(200)
+                    self.send_header("Content-Type", "image/jpeg")
+                    self.send_header("Content-Length", "1000")
+                    self.end_headers()
+                    self._drip(b"\xff" * 1000)
+                elif kind == "drip-headers":
+                    self._drip(b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nX-Padding: " + b"x" * 1000)
+                elif kind == "liar":
+                    data = (root / name).read_bytes()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "image/jpeg")
+                    self.send_header("Content-Length", str(len(data) // 2))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    self.close_connection = True
+                elif kind == "redirect-to":
+                    self._send(302, b"", "text/plain", {"Location": parse_qs(urlsplit(self.path).query)["url"][0]})
                 else:
                     self._send(404, b"no route", "text/plain")
 
-        self.delay_s = delay_s
+        self.delay_s, self.drip_s = delay_s, drip_s
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)

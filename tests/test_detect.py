@@ -8,8 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from photolake import lake
 from photolake.detect.evaluate import Box, average_precision, evaluate_rows, iou_matrix, mean_average_precision
 from photolake.detect.models import MODELS, ModelFile, ModelFileError, download, resolve_model, sha256_of
@@ -24,8 +22,10 @@ from photolake.detect.yolo import (
     letterbox,
     yolox_grid,
 )
-from photolake.extract.run import files_from_dir
+from photolake.image_files import files_from_dir
 from photolake.schemas import DETECTIONS
+from PIL import Image
+
 from tests.http_servers import FaultyServer, png_header_only
 
 
@@ -212,7 +212,7 @@ def test_map_counts_perfect_and_false_detections():
 def test_map_on_coco128_through_the_job_code(spark, shared, models, model, goal, capsys):
     coco = shared / "data" / "coco128"
     paths = resolve_model(model, models_dir=str(models), cache_dir="/nonexistent")
-    files = files_from_dir(spark, str(coco / "images" / "train2017"))
+    files, _ = files_from_dir(spark, str(coco / "images" / "train2017"))
     rows = [r.asDict(recursive=True) for r in detect_all(files, paths, DetectSettings(model, conf=0.001), 16).collect()]
     scores = evaluate_rows(rows, coco / "labels" / "train2017")
     with capsys.disabled():
@@ -257,7 +257,7 @@ def test_detect_job_over_a_folder_with_tags_view(spark, shared, models, tmp_path
     paths = resolve_model("yolov3-tiny", models_dir=str(models), cache_dir="/nonexistent")
     settings = DetectSettings("yolov3-tiny", annotate_dir=str(tmp_path / "annotated"))
     lake_dir = str(tmp_path / "lake")
-    lake.write_table(detect_all(files_from_dir(spark, str(folder)), paths, settings, 4), lake_dir,
+    lake.write_table(detect_all(files_from_dir(spark, str(folder))[0], paths, settings, 4), lake_dir,
                      "detections/model=yolov3-tiny", "t")
     table = lake.read_table(spark, lake_dir, "detections")
     assert [(f.name, f.dataType) for f in table.schema] == [(f.name, f.dataType) for f in DETECTIONS]

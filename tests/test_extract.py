@@ -10,15 +10,16 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from PIL import Image
-
 from photolake import lake
 from photolake.extract.accuracy import compare, render
 from photolake.extract.colors import color_features, dominant_colors, hamming, nearest_css_name, small_rgb
 from photolake.extract.image import extract_file, orientation_class, size_category
-from photolake.extract.run import IMAGE_EXTENSIONS, extract_all, extract_counts, files_from_dir, observe_statuses
+from photolake.extract.run import extract_all, extract_counts, observe_statuses
+from photolake.image_files import IMAGE_EXTENSIONS, files_from_dir
 from photolake.sample.images import CameraExif, sample_jpeg
 from photolake.schemas import IMAGE_METADATA
+from PIL import Image
+
 from tests.http_servers import png_header_only
 
 
@@ -144,7 +145,7 @@ def test_extract_job_over_a_folder(spark, samples, tmp_path):
     shutil.copytree(samples / "jpg" / "gps", folder / "gps")
     (folder / "broken.jpg").write_bytes(b"not really a jpeg")
     (folder / "empty.png").write_bytes(b"")
-    files = files_from_dir(spark, str(folder))
+    files, _ = files_from_dir(spark, str(folder))
     written, observed = observe_statuses(extract_all(files, 4, 3))
     lake.write_table(written, str(tmp_path / "lake"), "image_metadata", "t")
     counts = extract_counts(observed.get, 1.0)
@@ -158,7 +159,7 @@ def test_extract_job_over_a_folder(spark, samples, tmp_path):
     gps = [r for pid, r in rows.items() if pid.startswith("gps/")]
     assert gps and all(r.status == "ok" and r.gps_latitude is not None and len(r.dominant_colors) <= 4 for r in gps)
     assert (counts.rows_in, counts.rows_out, counts.rows_rejected) == (len(expected), len(expected) - 2, 2)
-    assert counts.notes == [f"by status: ok {len(expected) - 2:,}, missing 0, unreadable 2, too_large 0"]
+    assert counts.notes == [f"by status: ok {len(expected) - 2:,}, missing 0, unreadable 2, too_large 0, skipped 0"]
 
 
 def test_exif_comparison_view(spark, tmp_path):

@@ -10,21 +10,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from photolake import storage
+from photolake.download.failures import FetchFailure
 from photolake.download.fetch import (
-    FetchFailure,
     Fetcher,
     FetchSettings,
     HostLimiter,
-    check_url,
     image_path,
     opted_out,
-    request_url,
+    request_target,
     retry_after_seconds,
     shard_of,
 )
+from photolake.download.safety import check_url, parse_target
+from PIL import Image
+
 from tests.http_servers import FaultyServer
 
 PHOTO_ID = "oSf8ePoG9NU"
@@ -70,6 +70,9 @@ def test_resized_locally_to_the_longest_side(server, photos, tmp_path):
 
 
 def test_imgix_hosts_are_asked_for_the_width():
+    def request_url(url, settings):
+        return request_target(parse_target(url), settings).url
+
     settings = FetchSettings(width=1080, quality=85)
     assert request_url("https://images.unsplash.com/photo-1436335231969-f3271f28670d", settings) == \
         "https://images.unsplash.com/photo-1436335231969-f3271f28670d?w=1080&q=85&fm=jpg"
@@ -221,10 +224,11 @@ def test_atomic_write_leaves_no_half_files(tmp_path):
 
 
 def test_resize_keeps_exif(tmp_path):
-    from photolake.download.fetch import resize_longest
-    from photolake.sample.images import CameraExif, sample_jpeg
     from datetime import datetime
     from fractions import Fraction
+
+    from photolake.download.fetch import resize_longest
+    from photolake.sample.images import CameraExif, sample_jpeg
     data = sample_jpeg(1200, 800, [((10, 20, 30), 0.6), ((200, 100, 0), 0.4)], 1,
                        CameraExif("Canon", "EOS", Fraction(1, 125), 2.8, 100, 50.0, datetime(2020, 1, 1)))
     resized, width, height = resize_longest(data, 300, 80)

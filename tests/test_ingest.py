@@ -9,13 +9,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from pyspark.sql import functions as F
-
 from photolake import lake
 from photolake.ingest.load import ingest_release
 from photolake.ingest.release import find_release
 from photolake.sample.release import QUIRKS_PHOTO, SampleOptions, generate_release, photo_id
 from photolake.schemas import DATASET_TABLES, LAKE_TABLES
+from pyspark.sql import functions as F
 
 PHOTOS = 60
 
@@ -168,3 +167,30 @@ def test_release_1_4_in_parts_inside_a_zip(spark, tmp_path):
     assert keywords.filter(F.col("confirmed_by_ai_service_3").isNotNull()).count() == keywords.count()
     conversions = lake.read_table(spark, str(tmp_path / "lake"), "conversions")
     assert conversions.filter(F.col("device_type").isNull()).count() == 0
+
+
+def test_a_hostile_release_zip_loads_what_it_can_and_says_what_it_could_not(spark, tmp_path):
+    """A zip bomb among the members is refused unread; bytes that are not UTF-8 are value rejects of rows that
+    load; a duplicated header column is noted. Counts still balance."""
+    archive = tmp_path / "unsplash-research-dataset-lite-1.3.0.zip"
+    photos = ("photo_id\tphoto_url\tphoto_description\tphoto_description\n"
+              "aaaaaaaaaaa\thttps://unsplash.com/photos/aaaaaaaaaaa\tcaf\udce9 in Paris\tsecond\n"
+              "bbbbbbbbbbb\thttps://unsplash.com/photos/bbbbbbbbbbb\tfine\tsecond\n").encode("utf-8", "surrogateescape")
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("lite/photos.tsv000", photos)
+        zf.writestr("lite/keywords.tsv000", "photo_id\tkeyword\n" + "\0" * (32 << 20))
+    counts = ingest(spark, archive, tmp_path / "lake")
+    assert all(c.balanced for c in counts.values())
+    assert (counts["photos"].rows_in, counts["photos"].rows_out, counts["photos"].values_rejected) == (2, 2, 1)
+    assert any("not UTF-8: 1" in n for n in counts["photos"].notes)
+    assert any("names 'photo_description' twice" in n for n in counts["photos"].notes)
+    assert (counts["keywords"].rows_in, counts["keywords"].rows_rejected) == (1, 1)
+    assert any("zip bomb" in n for n in counts["keywords"].notes)
+    rejects = lake.read_table(spark, str(tmp_path / "lake"), "_rejects")
+    (undecoded,) = rejects.filter("table = 'photos'").collect()
+    assert (undecoded.photo_id, undecoded.column, undecoded.row_rejected, undecoded.line) == (
+        "aaaaaaaaaaa", "photo_description", False, 2)
+    assert "byte(s) e9 at byte 3" in undecoded.reason and undecoded.raw_value == "caf\\xe9 in Paris"
+    described = lake.read_table(spark, str(tmp_path / "lake"), "photos").orderBy("photo_id").collect()
+    assert described[0].photo_description == "caf\ufffd in Paris"
+    assert described[0].extra_columns == {"photo_description(column 4)": "second"}

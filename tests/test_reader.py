@@ -1,10 +1,11 @@
 """The part reader on its own (no Spark): quotes, multi-line records, headers by name, broken records."""
 
+import tracemalloc
 import zipfile
 
 import pytest
-
-from photolake.ingest.reader import NO_HEADER, read_part
+from photolake.ingest.load import header_notes
+from photolake.ingest.reader import MAX_LINE_CHARS, NO_HEADER, ZipLimits, read_part
 from photolake.schemas import COLORS, KEYWORDS
 
 
@@ -99,3 +100,63 @@ def test_odd_bytes_do_not_crash(tmp_path, bad):
                      + b"\n")
     (row,) = records(path)
     assert row["photo_id"] == "aaaaaaaaaaa"
+
+
+def test_bytes_that_are_not_utf8_are_kept_as_replacement_and_reported(tmp_path):
+    path = tmp_path / "keywords.tsv000"
+    path.write_bytes(b"photo_id\tkeyword\tsuggested_by_user\n"
+                     b"aaaaaaaaaaa\tcaf\xe9 au lait\tf\n"
+                     b"bbbbbbbbbbb\t\"two\nlines \xff\xfe\"\tt\n"
+                     b"ccccccccccc\tclean \xc3\xa9\tf\n")
+    rows = records(path)
+    assert [r["keyword"] for r in rows] == ["caf\ufffd au lait", "two\nlines \ufffd", "clean \u00e9"]
+    assert all(r["_error"] is None for r in rows)  # the rows are kept
+    (first,), (second,) = rows[0]["_undecoded"], rows[1]["_undecoded"]
+    assert first == {"column": "keyword", "raw_value": "caf\\xe9 au lait",
+                     "reason": "invalid UTF-8: byte(s) e9 at byte 3 of the value; kept as U+FFFD"}
+    assert second["reason"].startswith("invalid UTF-8: byte(s) ff fe at byte 10")
+    assert rows[2]["_undecoded"] is None
+
+
+def test_a_line_too_long_is_one_broken_record_and_never_held_whole(tmp_path):
+    path = tmp_path / "keywords.tsv000"
+    with open(path, "w") as f:
+        f.write("photo_id\tkeyword\n" + "a" * (10 * MAX_LINE_CHARS) + "\nbbbbbbbbbbb\tsea\n")
+    tracemalloc.start()
+    rows = records(path)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert [(r["_line"], r["_error"] is not None, r["photo_id"]) for r in rows] == [
+        (2, True, None), (3, False, "bbbbbbbbbbb")]
+    assert "longer than" in rows[0]["_error"]
+    assert peak < 4 * MAX_LINE_CHARS  # the line is 10 x the limit
+
+
+def test_a_zip_bomb_member_is_refused_unread(tmp_path):
+    archive = tmp_path / "release.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("keywords.tsv000", "photo_id\tkeyword\n" + "\0" * (64 << 20))
+        zf.writestr("colors.tsv000", "photo_id\thex\naaaaaaaaaaa\t1F3E42\n")
+    tracemalloc.start()
+    (refused,) = records(f"{archive}!keywords.tsv000")
+    assert tracemalloc.get_traced_memory()[1] < 4 << 20
+    tracemalloc.stop()
+    assert refused["_line"] == 1 and "zip bomb" in refused["_error"] and "ingest.max_zip_ratio" in refused["_error"]
+    assert records(f"{archive}!colors.tsv000", COLORS)[0]["hex"] == "1F3E42"
+    small = ZipLimits(max_bytes=10)
+    assert "ingest.max_member_bytes" in small.refusal(f"{archive}!colors.tsv000")
+    assert ZipLimits().refusal(str(archive)) is None  # a plain file is never refused
+
+
+def test_duplicated_and_empty_header_names_are_kept_apart_and_noted(tmp_path):
+    path = write(tmp_path, "keywords.tsv000", "photo_id\tkeyword\t\tKeyword\textra\textra\n"
+                                               "aaaaaaaaaaa\tsky\tx\tSKY\te1\te2\n")
+    (row,) = records(path)
+    assert row["keyword"] == "sky"
+    assert row["extra_columns"] == [("(column 3)", "x"), ("Keyword(column 4)", "SKY"), ("extra", "e1"),
+                                    ("extra(column 6)", "e2")]
+    notes = header_notes(KEYWORDS, {str(path): ["photo_id", "keyword", "", "Keyword", "extra", "extra"]}, ZipLimits())
+    assert "keywords.tsv000: column 3 has no name in the header; its values are kept in extra_columns as " \
+           "'(column 3)'" in notes
+    assert any("names 'Keyword' twice (columns 2 and 4)" in n for n in notes)
+    assert any("names 'extra' twice (columns 5 and 6)" in n for n in notes)

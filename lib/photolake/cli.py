@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import re
 import sys
 from typing import Any, Callable, Mapping
 
-from photolake.config import DEFAULT_CONF_FILE, Config, load_config, parse_set_options
-from photolake.errors import PhotolakeError
+from photolake import faults, storage
+from photolake.config import DEFAULT_CONF_FILE, Config, ConfigError, host_entry, load_config, parse_set_options
 
 log = logging.getLogger("photolake")
 
@@ -19,6 +21,79 @@ COMMON_FLAG_KEYS = {
     "images": "paths.images",
     "dataset": "paths.dataset",
 }
+
+
+# Folders a job may write into: each must be a folder, or be creatable, before any work starts.
+OUTPUT_FOLDERS = ("paths.lake", "paths.images", "paths.report", "paths.export")
+
+
+def whole_number(low: int = 0):
+    """An argparse type: a whole number of at least ``low`` (argparse turns the error into one line, exit 2)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"needs a whole number, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+
+    return parse
+
+
+def non_negative(text: str) -> float:
+    """An argparse type: a finite number >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"needs a number, got {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
+def host_list(text: str) -> list[str]:
+    """An argparse type: comma-separated allow-list entries (host, host:port, *.domain, [IPv6]:port)."""
+    hosts = [h.strip() for h in text.split(",") if h.strip()]
+    for host in hosts:
+        try:
+            host_entry(host)
+        except ValueError as why:
+            raise argparse.ArgumentTypeError(str(why)) from None
+    return hosts
+
+
+def release_version(text: str) -> str:
+    """An argparse type: a release version such as 1.2.0."""
+    if not re.fullmatch(r"\d+\.\d+(\.\d+)?", text.strip()):
+        raise argparse.ArgumentTypeError(f"needs a version such as 1.3.0, got {text!r}")
+    return text.strip()
+
+
+def existing_folder(text: str) -> str:
+    """An argparse type: a folder that exists (or a URI, checked where it is read)."""
+    if not storage.has_scheme(text) and not os.path.isdir(text):
+        what = "is a file, not a folder" if os.path.exists(text) else "does not exist"
+        raise argparse.ArgumentTypeError(f"{text} {what}")
+    return text
+
+
+def check_output_folder(key: str, path: str) -> None:
+    """A local folder a job writes into: a folder already, or creatable (its nearest existing parent is a
+    writable folder).  URIs are checked by their filesystem when written."""
+    if storage.has_scheme(path) and not path.startswith("file://"):
+        return
+    local = os.path.abspath(path.removeprefix("file://"))
+    if os.path.exists(local) and not os.path.isdir(local):
+        raise ConfigError(f"{key} {local} is a file, not a folder: point it at a folder (it is created if missing)")
+    parent = local
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise ConfigError(f"{key} {local} cannot be created: {parent} is a file")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ConfigError(f"{key} {local}: no permission to write in {parent}")
 
 
 def job_parser(job: str, doc: str | None) -> argparse.ArgumentParser:
@@ -49,7 +124,10 @@ def resolve_config(args: argparse.Namespace, job_keys: Mapping[str, Any] | None 
         if getattr(args, flag, None) is not None:
             overrides[key] = getattr(args, flag)
     overrides.update({k: v for k, v in (job_keys or {}).items() if v is not None})
-    return load_config(args.conf_file, overrides)
+    config = load_config(args.conf_file, overrides)
+    for key in OUTPUT_FOLDERS:
+        check_output_folder(key, config[key])
+    return config
 
 
 def setup_logging() -> None:
@@ -62,12 +140,16 @@ def setup_logging() -> None:
 
 
 def run_job(job: str, main: Callable[[], int | None]) -> None:
-    """Run a job's main: user errors become one line on stderr and exit status 2."""
+    """Run a job's main: user errors and failures of the world around it (a full disk, a damaged lake file)
+    become one line on stderr and exit status 2; anything else is a bug and keeps its traceback."""
     setup_logging()
     try:
         code = main()
-    except PhotolakeError as exc:
-        print(f"photolake {job}: error: {exc}", file=sys.stderr)
+    except Exception as exc:
+        explained = faults.explain(exc)
+        if explained is None:
+            raise
+        print(f"photolake {job}: error: {explained}", file=sys.stderr)
         sys.exit(2)
     sys.exit(code or 0)
 
@@ -83,7 +165,9 @@ def run_step(job: str, config: Config, step: Callable, **options: Any) -> int:
 
     spark = build_session(job, config)
     summary = RunSummary(job, new_run_id(job), config)
-    with summary.recorded(spark, config["paths.lake"]):
-        step(spark, config, summary, **options)
-    spark.stop()
+    try:
+        with summary.recorded(spark, config["paths.lake"]):
+            step(spark, config, summary, **options)
+    finally:
+        spark.stop()
     return 0

@@ -1,102 +1,324 @@
 """Configuration: built-in defaults < config file (TOML) < env PHOTOLAKE_* < command-line flags.
 
-Keys are dotted (``paths.lake``, ``ingest.batch_rows``).  Everything under ``spark.conf.`` is passed to
-Spark verbatim, so its keys may be any Spark setting.  A key that is not known is an error (a typo in a
-config file should not be silently ignored), except under ``spark.conf.``.
+Keys are dotted (``paths.lake``, ``ingest.batch_rows``).  Every key is declared once, in ``SETTINGS``, with
+its default, type, allowed range and help text; a value of the wrong type or out of range is a one-line
+error before any work starts, whichever of the four places it came from.  Everything under
+``spark.conf.`` is passed to Spark verbatim, so its keys may be any Spark setting.  A key that is not
+known is an error (a typo in a config file should not be silently ignored), except under ``spark.conf.``.
 """
 
 from __future__ import annotations
 
 import copy
+import ipaddress
 import json
+import math
 import os
-import tomllib
+import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
+import tomllib
+
+from photolake.detect.models import MODELS
 from photolake.errors import PhotolakeError
+from photolake.schemas import RECOMMEND_MODELS, USER_SOURCE_CHOICES
 
 DEFAULT_CONF_FILE = "conf/local.toml"
 ENV_PREFIX = "PHOTOLAKE_"
 SPARK_CONF_PREFIX = "spark.conf."
 
-DEFAULTS: dict[str, Any] = {
-    "spark.master": "local[*]",
-    "spark.log_level": "WARN",
-    "paths.lake": "output/lake",
-    "paths.images": "output/images",
-    "paths.dataset": "output/sample",
-    "paths.report": "output/report",
-    "paths.export": "output/export",
-    "ingest.batch_rows": 50_000,
-    "ingest.release": "auto",
-    "sample.photos": 200,
-    "sample.seed": 42,
-    "sample.image_base_url": "http://127.0.0.1:8765",
-    "sample.rows_per_part": 0,
-    "download.width": "1080",
-    "download.quality": 85,
-    "download.threads": 16,
-    "download.timeout_s": 10.0,
-    "download.retries": 3,
-    "download.backoff_s": 0.5,
-    "download.max_redirects": 5,
-    "download.allow_hosts": ["images.unsplash.com"],
-    "download.imgix_hosts": ["images.unsplash.com"],
-    "download.resize_local": True,
-    "download.draft_decode": True,
-    "download.rate_per_host": 50.0,
-    "download.connections_per_host": 32,
-    "download.rows_per_partition": 2048,
-    "download.resize_rows_per_partition": 256,
-    "download.max_bytes": 50_000_000,
-    "download.max_pixels": 100_000_000,
-    "download.respect_opt_out": True,
-    "download.user_agent": "photolake/0.1 (image dataset downloader; +https://github.com/photolake/photolake)",
-    "download.progress_every_s": 5.0,
-    "extract.colors": 5,
-    "extract.rows_per_partition": 512,
-    "extract.arrow_batch_rows": 64,
-    "detect.model": "yolov3",
-    "detect.conf": 0.25,
-    "detect.nms": 0.45,
-    "detect.size": 416,
-    "detect.max_pixels": 200_000_000,
-    "detect.models_dir": "",
-    "detect.cache_dir": "~/.cache/photolake/models",
-    "detect.mirror": "",
-    "detect.rows_per_partition": 32,
-    "detect.annotate_dir": "",
-    "detect.arrow_batch_rows": 16,
-    "cluster.k": 0,
-    "cluster.k_min": 2,
-    "cluster.k_max": 10,
-    "cluster.tag_dimensions": 64,
-    "cluster.top_objects": 20,
-    "cluster.seed": 42,
-    "users.users": 1000,
-    "users.source": "synthetic",
-    "users.seed": 42,
-    "users.mean_photos": 20.0,
-    "users.activity_spread": 1.0,
-    "users.taste_weight": 8.0,
-    "users.popularity_weight": 0.5,
-    "users.noise": 1.0,
-    "users.max_tags": 200,
-    "recommend.k": 10,
-    "recommend.model": "all",
-    "recommend.ranks": [10, 30],
-    "recommend.reg_params": [0.01, 0.1],
-    "recommend.alphas": [1.0, 10.0],
-    "recommend.max_iter": 10,
-    "recommend.test_fraction": 0.2,
-    "recommend.min_test_photos": 5,
-    "recommend.min_interactions": 3,
-    "recommend.hybrid_weight": 0.7,
-    "recommend.seed": 42,
-    "serve.host": "127.0.0.1",
-    "serve.port": 8765,
+
+class ConfigError(PhotolakeError, ValueError):
+    """A config file, env variable or --set that cannot be applied."""
+
+
+# ---- value checks: each returns the value as the job uses it, or raises ValueError(why) -----------------
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ValueError("needs text")
+    return str(value)
+
+
+def _integer(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError("needs a whole number, not true/false")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"[+-]?\d+", value.strip()):
+        return int(value)
+    raise ValueError("needs a whole number")
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError("needs a number, not true/false")
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            raise ValueError("needs a number") from None
+    if not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError("needs a finite number")
+    return float(value)
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false", "yes", "no", "1", "0"):
+        return value.strip().lower() in ("true", "yes", "1")
+    raise ValueError("needs true or false")
+
+
+def _items(value: Any) -> list:
+    """A list as given in TOML, or comma-separated text (from --set or env)."""
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    raise ValueError("needs a list")
+
+
+def host_entry(text: str) -> tuple[str, int | None]:
+    """An allow-list entry: ``host``, ``host:port``, ``*.domain``, an IPv4 address or ``[IPv6]``, each with
+    an optional port; returns (host, port), the host lower-cased and without brackets."""
+    entry = text.strip().lower()
+    match = re.fullmatch(r"(\[[0-9a-f:.]+\]|\*\.[a-z0-9.-]+|[a-z0-9.-]+)(?::(\d{1,5}))?", entry)
+    if not match:
+        raise ValueError(f"{text!r} is not a host, host:port, *.domain or [IPv6]:port")
+    host, port = match[1], int(match[2]) if match[2] else None
+    if host.startswith("["):
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            raise ValueError(f"{text!r}: {host} is not an IPv6 address") from None
+        host = host[1:-1]
+    elif any(not label for label in host.removeprefix("*.").split(".")):
+        raise ValueError(f"{text!r} has an empty label")
+    if port is not None and not 1 <= port <= 65535:
+        raise ValueError(f"{text!r}: port {port} is not in 1-65535")
+    return host, port
+
+
+def _hosts(value: Any) -> list[str]:
+    entries = [_text(v).strip() for v in _items(value)]
+    for entry in entries:
+        host_entry(entry)
+    return entries
+
+
+def _networks(value: Any) -> list[str]:
+    networks = []
+    for item in _items(value):
+        try:
+            networks.append(str(ipaddress.ip_network(_text(item).strip(), strict=False)))
+        except ValueError:
+            raise ValueError(f"{item!r} is not an address or network (10.0.0.0/8, fd00::/8)") from None
+    return networks
+
+
+def _width(value: Any) -> str:
+    text = _text(value).strip().lower()
+    if text != "original" and not (text.isdigit() and 1 <= int(text) <= 65535):
+        raise ValueError("needs a number of pixels (1-65535) or 'original'")
+    return text
+
+
+def _release(value: Any) -> str:
+    text = _text(value).strip()
+    if text != "auto" and not re.fullmatch(r"\d+\.\d+(\.\d+)?", text):
+        raise ValueError("needs 'auto' or a version such as 1.2.0")
+    return text
+
+
+def _master(value: Any) -> str:
+    text = _text(value).strip()
+    if not re.fullmatch(r"local(\[(\*|\d+)(,\d+)?\])?|(spark|k8s|mesos)://\S+|yarn", text):
+        raise ValueError("needs local, local[N], local[*], spark://host:port, yarn or k8s://...")
+    return text
+
+
+def _header_text(value: Any) -> str:
+    text = _text(value)
+    if not text.strip() or any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise ValueError("needs non-empty text without control characters (it is sent as an HTTP header)")
+    return text
+
+
+def _url_prefix(value: Any) -> str:
+    text = _text(value).strip()
+    if text and not re.fullmatch(r"https?://[^\s\\]+", text):
+        raise ValueError("needs an http(s) URL, or nothing")
+    return text
+
+
+KINDS: dict[str, Callable[[Any], Any]] = {
+    "text": _text, "int": _integer, "float": _number, "bool": _boolean, "hosts": _hosts,
+    "networks": _networks, "width": _width, "release": _release, "master": _master, "header": _header_text,
+    "url": _url_prefix,
+    "list[int]": lambda v: [_integer(x) for x in _items(v)],
+    "list[float]": lambda v: [_number(x) for x in _items(v)],
 }
+KIND_NAMES = {"text": "text", "int": "a whole number", "float": "a number", "bool": "true or false",
+              "hosts": "a list of hosts", "networks": "a list of networks", "width": "pixels or 'original'",
+              "release": "a version or 'auto'", "master": "a Spark master URL", "header": "text",
+              "url": "a URL", "list[int]": "a list of whole numbers", "list[float]": "a list of numbers"}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration key: its default, kind (``KINDS``), allowed range or choices, and what it means."""
+
+    key: str
+    default: Any
+    help: str
+    kind: str = ""  # inferred from the default when empty
+    low: float | None = None  # smallest allowed value (for lists: of each item)
+    high: float | None = None
+    above: float | None = None  # values must be greater than this
+    below: float | None = None  # values must be less than this
+    choices: tuple[str, ...] = ()
+    non_empty: bool = False  # lists and text
+    multiple_of: int | None = None
+
+    @property
+    def value_kind(self) -> str:
+        if self.kind:
+            return self.kind
+        for python_type, name in ((bool, "bool"), (int, "int"), (float, "float"), (str, "text")):
+            if isinstance(self.default, python_type):
+                return name
+        raise TypeError(f"{self.key}: say the kind of a {type(self.default).__name__} default")
+
+    def check(self, value: Any) -> Any:
+        """The value as the job uses it; ValueError with the reason when it is the wrong type or out of range."""
+        kind = self.value_kind
+        checked = KINDS[kind](value)
+        for item in checked if isinstance(checked, list) else [checked]:
+            self._check_range(item)
+        if self.non_empty and not checked:
+            raise ValueError("must not be empty")
+        return checked
+
+    def _check_range(self, item: Any) -> None:
+        if self.choices and item not in self.choices:
+            raise ValueError(f"must be one of {', '.join(self.choices)}")
+        if not isinstance(item, (int, float)) or isinstance(item, bool):
+            return
+        if self.multiple_of and item % self.multiple_of:
+            raise ValueError(f"must be a multiple of {self.multiple_of}")
+        for bound, ok, word in ((self.low, item.__ge__, "at least"), (self.high, item.__le__, "at most"),
+                                (self.above, item.__gt__, "greater than"), (self.below, item.__lt__, "less than")):
+            if bound is not None and not ok(bound):
+                raise ValueError(f"must be {word} {bound:g}")
+
+    def describe_range(self) -> str:
+        """The allowed values in words, for help text and docs."""
+        if self.choices:
+            return "one of " + ", ".join(self.choices)
+        bounds = ((">=", self.low), (">", self.above), ("<=", self.high), ("<", self.below))
+        return " and ".join(f"{sign} {bound:g}" for sign, bound in bounds if bound is not None) \
+            or KIND_NAMES[self.value_kind]
+
+
+_S = Setting
+SETTINGS: tuple[Setting, ...] = (
+    _S("spark.master", "local[*]", "Spark master: local[*], local[4], spark://host:7077, yarn, k8s://...", "master"),
+    _S("spark.log_level", "WARN", "Spark's log level once it has started",
+       choices=("ALL", "TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", "OFF")),
+    _S("paths.lake", "output/lake", "the Parquet lake (a folder or URI)", non_empty=True),
+    _S("paths.images", "output/images", "where downloaded images are stored (a folder or URI)", non_empty=True),
+    _S("paths.dataset", "output/sample", "the release: its folder or zip", non_empty=True),
+    _S("paths.report", "output/report", "where the report job writes index.html and its charts", non_empty=True),
+    _S("paths.export", "output/export", "where the export job writes its JSON and SQLite files", non_empty=True),
+    _S("ingest.batch_rows", 50_000, "records per Arrow batch from the TSV reader", low=1),
+    _S("ingest.release", "auto", "the release's version (1.2.0...), or auto: from the folder name or header",
+       "release"),
+    _S("ingest.max_member_bytes", 100 * 2**30, "largest uncompressed size of one zip member: a larger one is "
+       "rejected unread", low=1),
+    _S("ingest.max_zip_ratio", 200.0, "largest uncompressed/compressed ratio of a zip member (TSV text compresses "
+       "3-15x, a zip bomb about 1000x): a member over it is rejected unread", above=1),
+    _S("sample.photos", 200, "photos in a sample release", low=1),
+    _S("sample.seed", 42, "the sample's random seed: the same seed gives the same bytes", low=0),
+    _S("sample.image_base_url", "http://127.0.0.1:8765", "what the sample's photo_image_url values start with",
+       "url", non_empty=True),
+    _S("sample.rows_per_part", 0, "start a new part file every N records (0: one part per table)", low=0),
+    _S("download.width", "1080", "imgix hosts: the width asked for; other hosts: the longest side after a local "
+       "resize; or original", "width"),
+    _S("download.quality", 85, "JPEG quality of imgix's and the local resize's output", low=1, high=100),
+    _S("download.threads", 16, "requests in flight per task", low=1, high=1024),
+    _S("download.timeout_s", 10.0, "seconds to connect and between bytes; one attempt at an image ends after "
+       "6 times this", above=0, high=3600),
+    _S("download.retries", 3, "retries after the first attempt (timeouts, connection errors, 429, 5xx)", low=0,
+       high=100),
+    _S("download.backoff_s", 0.5, "the first retry's wait; it doubles each time, with jitter", low=0, high=3600),
+    _S("download.max_redirects", 5, "redirects followed per image", low=0, high=50),
+    _S("download.allow_hosts", ["images.unsplash.com"], "hosts images may come from: host, host:port, *.domain",
+       "hosts"),
+    _S("download.allow_networks", [], "internal networks image hosts may resolve to (loopback, private, "
+       "link-local... are refused otherwise), e.g. 10.0.0.0/8", "networks"),
+    _S("download.imgix_hosts", ["images.unsplash.com"], "hosts that resize on the server (?w=&q=&fm=)", "hosts"),
+    _S("download.resize_local", True, "resize images of other hosts locally to --width"),
+    _S("download.draft_decode", True, "a local resize of 2x or more skips a progressive JPEG's last refinement "
+       "scans"),
+    _S("download.rate_per_host", 50.0, "requests per second per host for the whole job (0: no limit)", low=0),
+    _S("download.connections_per_host", 32, "connections per host for the whole job (0: no limit)", low=0),
+    _S("download.rows_per_partition", 2048, "photos per task when nothing is resized locally", low=1),
+    _S("download.resize_rows_per_partition", 256, "photos per task when the job may resize locally", low=1),
+    _S("download.max_bytes", 50_000_000, "largest image accepted, in bytes", low=1),
+    _S("download.max_pixels", 100_000_000, "largest image accepted, in pixels", low=1),
+    _S("download.respect_opt_out", True, "honour X-Robots-Tag: noai / noimageai"),
+    _S("download.user_agent", "photolake/0.1 (image dataset downloader; +https://github.com/photolake/photolake)",
+       "the User-Agent header", "header"),
+    _S("download.progress_every_s", 5.0, "seconds between progress lines", above=0),
+    _S("extract.colors", 5, "dominant colours per image (k-means k)", low=1, high=32),
+    _S("extract.rows_per_partition", 512, "images per task", low=1),
+    _S("extract.arrow_batch_rows", 64, "image rows per Arrow batch", low=1),
+    _S("detect.model", "yolov3", "the detector", choices=tuple(MODELS)),
+    _S("detect.conf", 0.25, "minimum confidence of a box", low=0, high=1),
+    _S("detect.nms", 0.45, "IoU above which a box of the same class is suppressed", above=0, high=1),
+    _S("detect.size", 416, "network input side, a multiple of 32", low=32, high=4096, multiple_of=32),
+    _S("detect.max_pixels", 200_000_000, "largest image detected in, in pixels", low=1),
+    _S("detect.models_dir", "", "a folder with the model files (else $PHOTOLAKE_MODELS)"),
+    _S("detect.cache_dir", "~/.cache/photolake/models", "where model files are downloaded to", non_empty=True),
+    _S("detect.mirror", "", "a URL prefix tried first for model downloads (<mirror>/<file name>)", "url"),
+    _S("detect.rows_per_partition", 32, "images per task", low=1),
+    _S("detect.annotate_dir", "", "also write copies of the images with their boxes drawn here"),
+    _S("detect.arrow_batch_rows", 16, "image rows per Arrow batch", low=1),
+    _S("cluster.k", 0, "number of clusters (0: the best silhouette in k_min..k_max)", low=0, high=1000),
+    _S("cluster.k_min", 2, "smallest k tried", low=2, high=1000),
+    _S("cluster.k_max", 10, "largest k tried", low=2, high=1000),
+    _S("cluster.tag_dimensions", 64, "hashed TF-IDF dimensions of the tags", low=1, high=1 << 20),
+    _S("cluster.top_objects", 20, "detected classes counted as features", low=0, high=80),
+    _S("cluster.seed", 42, "KMeans' random seed", low=0),
+    _S("users.users", 1000, "synthetic users to draw", low=1),
+    _S("users.source", "synthetic", "where users come from", choices=USER_SOURCE_CHOICES),
+    _S("users.seed", 42, "the synthetic users' random seed", low=0),
+    _S("users.mean_photos", 20.0, "mean photos a synthetic user interacts with", above=0),
+    _S("users.activity_spread", 1.0, "sigma of the lognormal activity", low=0),
+    _S("users.taste_weight", 8.0, "weight of a user's tastes in their choices", low=0),
+    _S("users.popularity_weight", 0.5, "weight of popularity in their choices", low=0),
+    _S("users.noise", 1.0, "weight of the Gumbel noise in their choices", low=0),
+    _S("users.max_tags", 200, "tags in the catalogue's vocabulary", low=1),
+    _S("recommend.k", 10, "photos recommended per user", low=1, high=1000),
+    _S("recommend.model", "all", "the recommender to run", choices=(*RECOMMEND_MODELS, "all")),
+    _S("recommend.ranks", [10, 30], "ALS ranks tried", "list[int]", low=1, high=1000, non_empty=True),
+    _S("recommend.reg_params", [0.01, 0.1], "ALS regParams tried", "list[float]", low=0, non_empty=True),
+    _S("recommend.alphas", [1.0, 10.0], "ALS alphas tried", "list[float]", low=0, non_empty=True),
+    _S("recommend.max_iter", 10, "ALS iterations", low=1, high=1000),
+    _S("recommend.test_fraction", 0.2, "share of each user's latest photos held out", above=0, below=1),
+    _S("recommend.min_test_photos", 5, "photos a user needs to give some to the test set", low=2),
+    _S("recommend.min_interactions", 3, "photos below which a user is cold-start", low=0),
+    _S("recommend.hybrid_weight", 0.7, "weight of ALS in the hybrid (the rest is content)", low=0, high=1),
+    _S("recommend.seed", 42, "random seed of the split and ALS", low=0),
+    _S("serve.host", "127.0.0.1", "the image server's address", non_empty=True),
+    _S("serve.port", 8765, "the image server's port", low=1, high=65535),
+)
+SETTINGS_BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
+DEFAULTS: dict[str, Any] = {s.key: s.default for s in SETTINGS}
 
 # Short env names for the options every job has (PHOTOLAKE_LAKE rather than PHOTOLAKE_PATHS__LAKE).
 ENV_SHORTCUTS = {
@@ -105,10 +327,6 @@ ENV_SHORTCUTS = {
     "IMAGES": "paths.images",
     "DATASET": "paths.dataset",
 }
-
-
-class ConfigError(PhotolakeError, ValueError):
-    """A config file, env variable or --set that cannot be applied."""
 
 
 def _flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -133,29 +351,27 @@ def parse_value(text: str) -> Any:
         return text
 
 
-def _coerce(key: str, value: Any, defaults: Mapping[str, Any]) -> Any:
+def _coerce(key: str, value: Any, origin: str = "") -> Any:
     if key.startswith(SPARK_CONF_PREFIX):
+        if isinstance(value, (list, dict)):
+            raise ConfigError(f"{key}{origin}: a Spark setting needs a single value, got {value!r}")
         return str(value).lower() if isinstance(value, bool) else str(value)
-    if key not in defaults:
-        known = ", ".join(sorted(defaults))
-        raise ConfigError(f"unknown config key {key!r}; known keys: {known} (and spark.conf.<any Spark setting>)")
-    default = defaults[key]
+    setting = SETTINGS_BY_KEY.get(key)
+    if setting is None:
+        known = ", ".join(sorted(SETTINGS_BY_KEY))
+        raise ConfigError(f"unknown config key {key!r}{origin}; known keys: {known} (and spark.conf.<any Spark "
+                          f"setting>)")
     try:
-        if isinstance(default, bool):
-            if isinstance(value, str):
-                if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                    raise ValueError(value)
-                return value.lower() in ("true", "1", "yes")
-            return bool(value)
-        if isinstance(default, int) and not isinstance(default, bool):
-            return int(value)
-        if isinstance(default, float):
-            return float(value)
-        if isinstance(default, list):
-            return list(value) if not isinstance(value, str) else [v.strip() for v in value.split(",") if v.strip()]
-        return value if default is None else str(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"config key {key!r} needs a {type(default).__name__}, got {value!r}") from None
+        return setting.check(value)
+    except ValueError as why:
+        raise ConfigError(f"{key} = {value!r}{origin}: {why} ({setting.help})") from None
+
+
+def _check_together(values: Mapping[str, Any]) -> None:
+    """Rules that join two keys."""
+    if values["cluster.k_min"] > values["cluster.k_max"]:
+        raise ConfigError(f"cluster.k_min ({values['cluster.k_min']}) is larger than cluster.k_max "
+                          f"({values['cluster.k_max']})")
 
 
 class Config(Mapping[str, Any]):
@@ -186,8 +402,9 @@ class Config(Mapping[str, Any]):
         sources = dict(self._sources)
         for name, value in values.items():
             key = name.replace("__", ".")
-            updated[key] = _coerce(key, value, DEFAULTS)
+            updated[key] = _coerce(key, value)
             sources[key] = "code"
+        _check_together(updated)
         return Config(updated, sources)
 
     def describe(self) -> str:
@@ -199,30 +416,42 @@ class Config(Mapping[str, Any]):
         )
 
 
+def _read_config_file(path: Path) -> dict[str, Any]:
+    if path.is_dir():
+        raise ConfigError(f"config file {path} is a folder: pass a TOML file, e.g. --config conf/local.toml")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at "
+                          f"offset {exc.start}): save it as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc.strerror or exc}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path}: {exc}") from None
+
+
 def load_config(
     conf_file: str | os.PathLike | None = None,
     overrides: Mapping[str, Any] | None = None,
     env: Mapping[str, str] | None = None,
-    defaults: Mapping[str, Any] = DEFAULTS,
 ) -> Config:
-    """Merge defaults, the config file, ``PHOTOLAKE_*`` env variables and overrides (flags, --set).
+    """Merge defaults, the config file, ``PHOTOLAKE_*`` env variables and overrides (flags, --set), each value
+    checked against its ``Setting``.
 
     ``conf_file=None`` reads ``conf/local.toml`` when it exists; a file that was asked for explicitly must exist.
     Env names: PHOTOLAKE_LAKE, PHOTOLAKE_IMAGES, PHOTOLAKE_DATASET, PHOTOLAKE_MASTER, or any key with
     dots as double underscores (PHOTOLAKE_INGEST__BATCH_ROWS).  Env names that match no key are ignored,
     since other tools share the prefix (PHOTOLAKE_SHARED, PHOTOLAKE_MODELS).
     """
-    values = copy.deepcopy(dict(defaults))
+    values = copy.deepcopy(DEFAULTS)
     sources = {key: "default" for key in values}
 
     path = Path(conf_file) if conf_file else Path(DEFAULT_CONF_FILE)
     if path.exists():
-        try:
-            tree = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config file {path}: {exc}") from None
-        for key, value in _flatten(tree).items():
-            values[key] = _coerce(key, value, defaults)
+        for key, value in _flatten(_read_config_file(path)).items():
+            values[key] = _coerce(key, value, f" in {path}")
             sources[key] = f"file {path}"
     elif conf_file:
         raise ConfigError(f"config file not found: {path}")
@@ -233,15 +462,16 @@ def load_config(
             continue
         short = name[len(ENV_PREFIX):]
         key = ENV_SHORTCUTS.get(short) or short.lower().replace("__", ".")
-        if key in defaults or key.startswith(SPARK_CONF_PREFIX):
-            values[key] = _coerce(key, parse_value(text), defaults)
+        if key in SETTINGS_BY_KEY or key.startswith(SPARK_CONF_PREFIX):
+            values[key] = _coerce(key, parse_value(text), f" (env {name})")
             sources[key] = f"env {name}"
 
     for key, value in (overrides or {}).items():
         if value is None:
             continue
-        values[key] = _coerce(key, value, defaults)
+        values[key] = _coerce(key, value)
         sources[key] = "flag"
+    _check_together(values)
     return Config(values, sources)
 
 

@@ -15,3 +15,11 @@ class LakeTableMissing(PhotolakeError):
 
 class LakeTableOutdated(PhotolakeError):
     """A table written before its schema gained columns the reading job needs."""
+
+
+class LakeDamaged(PhotolakeError):
+    """A file of the lake cannot be read (truncated, not Parquet, a junk state file)."""
+
+
+class StorageFailed(PhotolakeError):
+    """A write failed for want of space or permission."""

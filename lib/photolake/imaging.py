@@ -187,3 +187,94 @@ def jpeg_without_last_refinement(data: bytes) -> bytes | None:
     except _MALFORMED:
         return None
     return b"".join(kept) + b"\xff\xd9" if progressive and dropped else None
+
+
+# ---- completeness: is the whole image there? Read from the format's structure, without decoding pixels --
+
+def incomplete_reason(data: bytes, fmt: str) -> str | None:
+    """Why an image of format ``fmt`` (Pillow's name) is not complete, or None when it is: the end marker
+    or the last structure the format declares is in the bytes.  Formats without such a structure are
+    decoded whole."""
+    check = _COMPLETENESS.get(fmt, _decodes_whole)
+    try:
+        return check(data)
+    except _MALFORMED as exc:
+        return f"its structure is broken ({exc})"
+
+
+def _jpeg_complete(data: bytes) -> str | None:
+    scans = 0
+    try:
+        for marker, _, _ in _jpeg_parts(data):
+            scans += marker == 0xDA
+    except ValueError as exc:
+        if "cut short" in str(exc) or "end of image" in str(exc):
+            return "no end-of-image marker: the data stops inside the image"
+        # stray bytes between segments, which decoders skip: is there an end marker after the image data?
+        first_scan = data.find(b"\xff\xda")
+        return None if 0 < first_scan < data.rfind(b"\xff\xd9") else "no end-of-image marker"
+    return None if scans else "no image data (no scan)"
+
+
+def _png_complete(data: bytes) -> str | None:
+    pos = 8
+    while pos + 12 <= len(data):
+        length, kind = struct.unpack_from(">I4s", data, pos)
+        pos += 12 + length
+        if pos > len(data):
+            break
+        if kind == b"IEND":
+            return None
+    return "no IEND chunk: the data stops inside the image"
+
+
+def _gif_complete(data: bytes) -> str | None:
+    return None if data.rstrip(b"\x00").endswith(b"\x3b") else "no GIF trailer"
+
+
+def _riff_complete(data: bytes) -> str | None:
+    declared = struct.unpack_from("<I", data, 4)[0] + 8
+    return None if len(data) >= declared else f"the RIFF header declares {declared:,} bytes"
+
+
+def _bmp_complete(data: bytes) -> str | None:
+    declared = struct.unpack_from("<I", data, 2)[0]  # 0 is allowed by writers that leave it unset
+    return None if len(data) >= declared else f"the header declares {declared:,} bytes"
+
+
+def _boxes_complete(data: bytes) -> str | None:
+    """ISO base media (HEIF, AVIF): every top-level box within the bytes."""
+    pos = 0
+    while pos < len(data):
+        size, kind = struct.unpack_from(">I4s", data, pos)
+        if size == 1:
+            size = struct.unpack_from(">Q", data, pos + 8)[0]
+        elif size == 0:  # to the end of the file
+            return None
+        if size < 8 or pos + size > len(data):
+            return f"the {kind.decode('latin-1')!r} box needs {size:,} bytes from byte {pos:,}"
+        pos += size
+    return None
+
+
+def _tiff_complete(data: bytes) -> str | None:
+    with open_image(data) as image:
+        tags = image.tag_v2
+        offsets = tags.get(273) or tags.get(324) or ()
+        counts = tags.get(279) or tags.get(325) or ()
+    ends = [offset + count for offset, count in zip(offsets, counts)]
+    return None if ends and max(ends) <= len(data) else "its strips or tiles end beyond the data"
+
+
+def _decodes_whole(data: bytes) -> str | None:
+    try:
+        with open_image(data) as image:
+            image.load()
+    except OSError as exc:
+        return str(exc)
+    return None
+
+
+_COMPLETENESS = {"JPEG": _jpeg_complete, "MPO": _jpeg_complete, "PNG": _png_complete, "GIF": _gif_complete,
+                 "WEBP": _riff_complete, "BMP": _bmp_complete, "HEIF": _boxes_complete, "AVIF": _boxes_complete,
+                 "TIFF": _tiff_complete}

@@ -8,6 +8,7 @@ code works on a local disk, HDFS and object stores.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import posixpath
 from typing import Sequence
@@ -15,8 +16,8 @@ from typing import Sequence
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import ArrayType, DataType, StructType
 
-from photolake import storage
-from photolake.errors import LakeTableMissing, LakeTableOutdated
+from photolake import faults, storage
+from photolake.errors import LakeTableMissing, LakeTableOutdated, StorageFailed
 from photolake.schemas import LAKE_TABLES
 
 log = logging.getLogger(__name__)
@@ -65,15 +66,29 @@ def write_table(df: DataFrame, lake: str, table: str, run_id: str,
     writer = out.write.mode("overwrite")
     if partition_by:
         writer = writer.partitionBy(*partition_by)
+    final = table_path(root, table)
     try:
         writer.parquet(staged)
-    except Exception:
+        _replace(spark, staged, final, posixpath.join(root, TRASH, f"{safe_name}-{run_id}"))
+    except Exception as exc:
         fs, staged_path = _hadoop(spark, staged)
-        fs.delete(staged_path, True)  # the old table stays as it was
+        with contextlib.suppress(Exception):
+            fs.delete(staged_path, True)  # the old table stays as it was
+        reason = faults.os_reason(exc)
+        if reason:
+            raise StorageFailed(f"could not write the {table} table into {root}: {reason}; the table stays as it "
+                                f"was. Free space or fix the permissions and run again") from None
         raise
-    final = table_path(root, table)
-    _replace(spark, staged, final, posixpath.join(root, TRASH, f"{safe_name}-{run_id}"))
     return final
+
+
+def remove_leftovers(spark: SparkSession, lake: str) -> None:
+    """Remove the staged and set-aside copies that killed runs left (one job at a time writes a lake)."""
+    root = storage.absolute(lake)
+    for folder in (STAGING, TRASH):
+        fs, path = _hadoop(spark, posixpath.join(root, folder))
+        if fs.exists(path):
+            fs.delete(path, True)
 
 
 def append_table(df: DataFrame, lake: str, table: str) -> None:
@@ -100,7 +115,13 @@ def read_table(spark: SparkSession, lake: str, table: str, schema: StructType | 
     if not storage.exists(path):
         raise LakeTableMissing(f"table {table!r} is not in the lake at {storage.absolute(lake)}: run the job that makes it first")
     reader = spark.read.schema(schema) if schema is not None else spark.read
-    frame = reader.parquet(path)
+    try:
+        frame = reader.parquet(path)  # reads footers: a damaged file shows here or when rows are read
+    except Exception as exc:
+        explained = faults.explain(exc)
+        if explained is None:
+            raise
+        raise explained from None
     outdated = missing_fields(LAKE_TABLES.get(table), frame.schema)
     if outdated:
         raise LakeTableOutdated(f"table {table!r} in {storage.absolute(lake)} lacks {', '.join(outdated)}: it was "

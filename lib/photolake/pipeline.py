@@ -23,10 +23,10 @@ from datetime import datetime, timezone
 import pyarrow.fs as pafs
 from pyspark.sql import SparkSession
 
-from photolake import lake, stages, storage
+from photolake import faults, lake, stages, storage
 from photolake.config import Config
-from photolake.errors import PhotolakeError
-from photolake.runs import RunSummary, new_run_id
+from photolake.errors import LakeDamaged, PhotolakeError
+from photolake.runs import RunSummary, failure_reason, new_run_id
 
 log = logging.getLogger("photolake.pipeline")
 
@@ -96,8 +96,21 @@ def _state_path(config: Config) -> str:
 
 
 def load_state(config: Config) -> dict:
+    """The fingerprints of the steps' last successful runs; a file that is not what this module writes is a
+    one-line error (deleting it only makes every step run once more)."""
     path = _state_path(config)
-    return json.loads(storage.read_bytes(path)) if storage.exists(path) else {}
+    if not storage.exists(path):
+        return {}
+    try:
+        state = json.loads(storage.read_bytes(path).decode("utf-8"))
+        if not isinstance(state, dict) or not all(isinstance(v, dict) and isinstance(v.get("fingerprint"), str)
+                                                  for v in state.values()):
+            raise ValueError("not a map of step -> {fingerprint, run_id, finished_at}")
+    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
+        raise LakeDamaged(f"the pipeline's state file {path} is damaged ({type(exc).__name__}: "
+                          f"{str(exc).splitlines()[0][:120]}): delete it and run again; every step then runs "
+                          f"once more") from None
+    return state
 
 
 def _save_state(config: Config, state: dict) -> None:
@@ -134,9 +147,9 @@ def run_pipeline(spark: SparkSession, config: Config, steps: tuple[str, ...] = S
             with summary.recorded(spark, config["paths.lake"]):
                 stages.STEPS[step](spark, config, summary, **(options or {}).get(step, {}))
         except Exception as exc:  # noqa: BLE001 - any failure stops the run with one clear message
-            if not isinstance(exc, PhotolakeError):
+            if faults.explain(exc) is None:  # a bug: its traceback helps whoever fixes it
                 log.error("pipeline: %s failed:\n%s", step, traceback.format_exc())
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            reason = failure_reason(exc)
             outcomes.append(StepOutcome(step, "failed", time.time() - started, reason))
             outcomes += [StepOutcome(later, "not reached") for later in steps[n + 1:]]
             print(render(outcomes), flush=True)

@@ -11,10 +11,19 @@ from datetime import datetime, timezone
 
 from pyspark.sql import SparkSession
 
-from photolake import lake
+from photolake import faults, lake
 from photolake.config import Config
 from photolake.schemas import RUNS
 from photolake.session import rows_frame
+
+
+def failure_reason(exc: BaseException) -> str:
+    """A failure in one line: what the user can do about it, or the exception's own first line."""
+    explained = faults.explain(exc)
+    if explained is not None:
+        return str(explained)
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
 
 
 def new_run_id(job: str) -> str:
@@ -76,17 +85,23 @@ class RunSummary:
 
     @contextmanager
     def recorded(self, spark: SparkSession, lake_dir: str):
-        """Run a job's body; however it ends, the summary is printed and appended to ``_runs`` (a failure
-        as status 'failed' with its reason, and the exception goes on)."""
+        """Run a job's body after clearing what killed runs left in the lake; however it ends, the summary is
+        printed and appended to ``_runs`` (a failure as status 'failed' with its reason, and the exception
+        goes on).  A ``_runs`` that cannot be written (a full disk) is said in the summary, never raised over
+        the job's own error."""
+        lake.remove_leftovers(spark, lake_dir)
         try:
             yield self
         except Exception as exc:
             self.status = "failed"
-            self.notes.append(f"failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+            self.notes.append(f"failed: {failure_reason(exc)}")
             raise
         finally:
-            self.append_to_lake(spark, lake_dir)
-            print(self.render())
+            try:
+                self.append_to_lake(spark, lake_dir)
+            except Exception as exc:  # noqa: BLE001 - the summary is still printed, the job's error still raised
+                self.notes.append(f"this run could not be recorded in {lake_dir}/_runs: {failure_reason(exc)}")
+            print(self.render(), flush=True)
 
     def append_to_lake(self, spark: SparkSession, lake_dir: str) -> None:
         # aware datetimes: PySpark would read naive ones in the machine's local time zone
@@ -94,8 +109,8 @@ class RunSummary:
         started = datetime.fromtimestamp(self.started, timezone.utc)
         config = json.dumps(dict(self.config), default=str, sort_keys=True) if self.config else None
         rows = [
-            (self.run_id, self.job, t.table, t.status, started, finished, t.elapsed_s, t.rows_in, t.rows_out,
-             t.rows_rejected, t.values_rejected, (t.rows_in / t.elapsed_s) if t.elapsed_s else None, config,
+            (self.run_id, self.job, t.table, t.status if self.status == "ok" else self.status, started, finished,
+             t.elapsed_s, t.rows_in, t.rows_out, t.rows_rejected, t.values_rejected, (t.rows_in / t.elapsed_s) if t.elapsed_s else None, config,
              t.notes + self.notes)
             for t in self.tables
         ] or [(self.run_id, self.job, None, self.status, started, finished, self.elapsed_s, None, None, None,

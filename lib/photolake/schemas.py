@@ -220,8 +220,8 @@ RUNS = StructType([
 
 # ---- download -----------------------------------------------------------------------------------------
 
-DOWNLOAD_STATUSES = ("ok", "http_error", "timeout", "connection_error", "not_image", "too_large", "invalid_url",
-                     "disallowed_host")
+DOWNLOAD_STATUSES = ("ok", "http_error", "timeout", "connection_error", "not_image", "truncated", "too_large",
+                     "invalid_url", "disallowed_host", "write_error", "failed")
 
 DOWNLOADS = StructType([
     StructField("photo_id", StringType(), False),
@@ -242,7 +242,7 @@ DOWNLOADS = StructType([
 
 # ---- extract ----------------------------------------------------------------------------------------------
 
-EXTRACT_STATUSES = ("ok", "missing", "unreadable", "too_large")
+EXTRACT_STATUSES = ("ok", "missing", "unreadable", "too_large", "skipped")
 
 DOMINANT_COLOR = StructType([
     StructField("hex", StringType(), True),
@@ -296,7 +296,7 @@ IMAGE_METADATA = StructType([
 
 # ---- detect -----------------------------------------------------------------------------------------------
 
-DETECT_STATUSES = ("ok", "missing", "unreadable", "too_large", "failed")
+DETECT_STATUSES = ("ok", "missing", "unreadable", "too_large", "skipped", "failed")
 
 DETECTED_OBJECT = StructType([
     StructField("label", StringType(), True),
@@ -349,6 +349,7 @@ CLUSTER_SUMMARY = StructType([
 # ---- users and recommend --------------------------------------------------------------------------------
 
 USER_SOURCES = ("synthetic", "conversions")
+USER_SOURCE_CHOICES = (*USER_SOURCES, "both")  # what users.source may say
 INTERACTION_EVENTS = ("view", "like", "download")
 
 USERS = StructType([

@@ -7,7 +7,7 @@ from __future__ import annotations
 from itertools import product
 from typing import Callable
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from photolake import lake, storage
@@ -16,15 +16,17 @@ from photolake.detect.models import ModelPaths, resolve_model
 from photolake.detect.run import DetectSettings, detect_all, detect_counts
 from photolake.download.fetch import FetchSettings
 from photolake.download.plan import merge, photos_in_scope, plan
-from photolake.download.run import download_counts, fetch_all
+from photolake.download.run import download_counts, fetch_all, storage_failure
 from photolake.errors import LakeTableMissing, PhotolakeError
 from photolake.export import JSON_EXPORTS, SQLITE_TABLES, write_json_records, write_sqlite
-from photolake.extract.run import extract_all, extract_counts, files_from_dir, files_from_downloads, observe_statuses
+from photolake.extract.run import extract_all, extract_counts, observe_statuses
+from photolake.image_files import files_from_dir, files_from_downloads
 from photolake.ingest.load import ingest_release
+from photolake.ingest.reader import ZipLimits
 from photolake.ingest.release import find_release
 from photolake.runs import RunSummary, TableCounts
 from photolake.schemas import DOWNLOADS, RECOMMEND_MODELS
-from photolake.users.run import SOURCES, make_users
+from photolake.users.run import make_users
 from photolake.users.synthetic import SyntheticOptions
 
 # cluster, recommend and report import Spark ML and matplotlib (about 1.2 s) inside their functions, so
@@ -38,20 +40,20 @@ def ingest(spark: SparkSession, config: Config, summary: RunSummary, tables: lis
     if tables:
         release = release.only(tables)
     summary.notes.append(f"release at {release.location}; lake at {lake.table_path(config['paths.lake'], '')}")
+    limits = ZipLimits(config["ingest.max_member_bytes"], config["ingest.max_zip_ratio"])
     for counts in ingest_release(spark, release, config["paths.lake"], summary.run_id, config["ingest.batch_rows"],
-                                 config["ingest.release"]):
+                                 config["ingest.release"], limits):
         summary.add(counts)
 
 
 def fetch_settings(config: Config, extra_hosts: list[str] = ()) -> FetchSettings:
-    width = str(config["download.width"]).strip().lower()
-    if width != "original" and not width.isdigit():
-        raise PhotolakeError(f"--width must be a number of pixels or 'original', not {width!r}")
+    width = config["download.width"]
     return FetchSettings(
         width=None if width == "original" else int(width), quality=config["download.quality"],
         timeout_s=config["download.timeout_s"], retries=config["download.retries"],
         backoff_s=config["download.backoff_s"], max_redirects=config["download.max_redirects"],
         allow_hosts=tuple(dict.fromkeys([*config["download.allow_hosts"], *extra_hosts])),
+        allow_networks=tuple(config["download.allow_networks"]),
         imgix_hosts=tuple(config["download.imgix_hosts"]), resize_local=config["download.resize_local"],
         draft_decode=config["download.draft_decode"],
         user_agent=config["download.user_agent"], max_bytes=config["download.max_bytes"],
@@ -77,20 +79,33 @@ def download(spark: SparkSession, config: Config, summary: RunSummary, extra_hos
                                           config["download.connections_per_host"], config["download.threads"],
                                           rows_per_task, config["download.progress_every_s"])
     lake.write_table(merge(previous, results), lake_dir, "downloads", summary.run_id)
-    counts = download_counts(by_status, total, summary.elapsed_s)
     results.unpersist()
-    summary.add(counts)
+    summary.add(download_counts(by_status, total, summary.elapsed_s))
+    failure = storage_failure(by_status, images)
+    if failure:
+        raise PhotolakeError(failure)
 
 
-def extract(spark: SparkSession, config: Config, summary: RunSummary, from_dir: str | None = None) -> None:
+def image_files(spark: SparkSession, config: Config, from_dir: str | None,
+                follow_links: bool) -> tuple[DataFrame, list[str]]:
+    """The files extract and detect read: the downloads' ok rows, or a folder's image files; and notes on
+    what a folder's walk left out."""
+    if from_dir:
+        return files_from_dir(spark, from_dir, follow_links)
+    return files_from_downloads(lake.read_table(spark, config["paths.lake"], "downloads")), []
+
+
+def extract(spark: SparkSession, config: Config, summary: RunSummary, from_dir: str | None = None,
+            follow_links: bool = False) -> None:
     lake_dir = config["paths.lake"]
     spark.conf.set(ARROW_BATCH, str(config["extract.arrow_batch_rows"]))  # image rows are heavy: small batches
-    files = (files_from_dir(spark, from_dir) if from_dir
-             else files_from_downloads(lake.read_table(spark, lake_dir, "downloads")))
+    files, notes = image_files(spark, config, from_dir, follow_links)
     rows, observed = observe_statuses(extract_all(files, config["extract.colors"],
                                                   config["extract.rows_per_partition"]))
     lake.write_table(rows, lake_dir, "image_metadata", summary.run_id)
-    summary.add(extract_counts(observed.get, summary.elapsed_s))
+    counts = extract_counts(observed.get, summary.elapsed_s)
+    counts.notes += notes
+    summary.add(counts)
 
 
 def model_paths(config: Config, weights: str | None = None, cfg: str | None = None) -> ModelPaths:
@@ -100,7 +115,7 @@ def model_paths(config: Config, weights: str | None = None, cfg: str | None = No
 
 
 def detect(spark: SparkSession, config: Config, summary: RunSummary, paths: ModelPaths | None = None,
-           from_dir: str | None = None) -> None:
+           from_dir: str | None = None, follow_links: bool = False) -> None:
     paths = paths or model_paths(config)
     annotate = config["detect.annotate_dir"]
     lake_dir = config["paths.lake"]
@@ -109,12 +124,13 @@ def detect(spark: SparkSession, config: Config, summary: RunSummary, paths: Mode
         model=paths.spec.name, conf=config["detect.conf"], nms=config["detect.nms"], size=config["detect.size"],
         max_pixels=config["detect.max_pixels"], threads=int(spark.conf.get("spark.task.cpus", "1")),
         annotate_dir=storage.absolute(annotate) if annotate else None)
-    files = (files_from_dir(spark, from_dir) if from_dir
-             else files_from_downloads(lake.read_table(spark, lake_dir, "downloads")))
+    files, notes = image_files(spark, config, from_dir, follow_links)
     rows = detect_all(files, paths, settings, config["detect.rows_per_partition"])
     lake.write_table(rows, lake_dir, f"detections/model={settings.model}", summary.run_id)
-    summary.add(detect_counts(lake.read_table(spark, lake_dir, "detections").filter(f"model = '{settings.model}'"),
-                              summary.elapsed_s))
+    counts = detect_counts(lake.read_table(spark, lake_dir, "detections").filter(f"model = '{settings.model}'"),
+                           summary.elapsed_s)
+    counts.notes += notes
+    summary.add(counts)
 
 
 def cluster(spark: SparkSession, config: Config, summary: RunSummary) -> None:
@@ -146,8 +162,6 @@ def cluster(spark: SparkSession, config: Config, summary: RunSummary) -> None:
 
 
 def users(spark: SparkSession, config: Config, summary: RunSummary) -> None:
-    if config["users.source"] not in SOURCES:
-        raise PhotolakeError(f"users.source must be one of {', '.join(SOURCES)}, not {config['users.source']!r}")
     options = SyntheticOptions(
         users=config["users.users"], seed=config["users.seed"], mean_photos=config["users.mean_photos"],
         activity_spread=config["users.activity_spread"], taste_weight=config["users.taste_weight"],
@@ -159,8 +173,6 @@ def recommend(spark: SparkSession, config: Config, summary: RunSummary) -> None:
     from photolake.recommend.models import ALSParams, RecommendSettings
     from photolake.recommend.run import Holdout, run_recommend
 
-    if config["recommend.model"] not in RECOMMEND_MODELS + ("all",):
-        raise PhotolakeError(f"recommend.model must be one of {', '.join(RECOMMEND_MODELS)} or all")
     models = RECOMMEND_MODELS if config["recommend.model"] == "all" else (config["recommend.model"],)
     settings = RecommendSettings(k=config["recommend.k"], min_interactions=config["recommend.min_interactions"],
                                  hybrid_weight=config["recommend.hybrid_weight"])

@@ -5,11 +5,14 @@
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import io
 import os
+import stat
 import uuid
 import zipfile
-from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import BinaryIO, Iterator
 
 from pyarrow import fs as pafs
@@ -69,12 +72,90 @@ def list_dirs(path: str) -> list[str]:
     return sorted(_join(path, i.path) for i in infos if i.type == pafs.FileType.Directory)
 
 
+@dataclass(frozen=True)
+class FoundFile:
+    """A file under a walked folder: its path relative to the folder and in full, as text (bytes of a name
+    that is not UTF-8 shown as \\xNN), the exact OS path when that text is not it, and why it is not read
+    (None when it is)."""
+
+    relative: str
+    path: str
+    os_path: bytes | None = None
+    skipped: str | None = None
+
+
+def _shown(raw: bytes) -> str:
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def walk_files(root: str, follow_links: bool = False) -> tuple[list[FoundFile], list[str]]:
+    """Every file under a local folder, each real file once, sorted; with notes on what was not walked.
+
+    Links are followed only where they stay inside the folder, unless ``follow_links``; a link out of it is
+    listed as skipped.  A folder is entered once however many links lead to it, so link loops end.  Names
+    are taken as the OS gives them, whatever their encoding.  A URI (hdfs://, s3://...) is listed by its
+    filesystem, which has no links."""
+    if has_scheme(root):
+        return [FoundFile(p[len(root.rstrip("/")) + 1:], p) for p in list_files(root, recursive=True)], []
+    top = os.fsencode(os.path.abspath(root))
+    real_top = os.path.realpath(top)
+    inside = lambda target: target == real_top or target.startswith(real_top.rstrip(b"/") + b"/")  # noqa: E731
+    found: dict[tuple[int, int], tuple[bool, bytes]] = {}  # (device, inode) -> (reached by a link, path)
+    skipped: list[FoundFile] = []
+    notes: list[str] = []
+    folders_seen: set[tuple[int, int]] = set()
+    pending = collections.deque([(top, False)])  # breadth first: a file's shortest name is met first
+    while pending:
+        folder, via_link = pending.popleft()
+        try:
+            info = os.stat(folder)
+            if (info.st_dev, info.st_ino) in folders_seen:
+                notes.append(f"{_shown(folder)}: a link to a folder already walked (a loop?), not entered again")
+                continue
+            folders_seen.add((info.st_dev, info.st_ino))
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            notes.append(f"{_shown(folder)}: cannot be read ({exc.strerror or exc})")
+            continue
+        for entry in entries:
+            linked = via_link or entry.is_symlink()
+            target = os.path.realpath(entry.path) if entry.is_symlink() else entry.path
+            if entry.is_symlink() and not follow_links and not inside(target):
+                if os.path.isdir(target):
+                    notes.append(f"{_shown(entry.path)}: a link to the folder {_shown(target)} outside "
+                                 f"{_shown(top)}, not entered (--follow-links enters it)")
+                else:
+                    skipped.append(_found(top, entry.path, f"a link to {_shown(target)}, outside {_shown(top)}: "
+                                                            f"not read (--follow-links reads it)"))
+                continue
+            try:
+                info = os.stat(entry.path)
+            except OSError as exc:
+                skipped.append(_found(top, entry.path, f"cannot be read: {exc.strerror or exc}"
+                                                       + (" (a broken link)" if entry.is_symlink() else "")))
+                continue
+            if stat.S_ISDIR(info.st_mode):
+                pending.append((entry.path, linked))
+            elif stat.S_ISREG(info.st_mode):
+                key = (info.st_dev, info.st_ino)
+                if key not in found or (found[key][0] and not linked):  # the file's own name beats a link's
+                    found[key] = (linked, entry.path)
+    files = [_found(top, path) for _, path in found.values()] + skipped
+    return sorted(files, key=lambda f: f.relative), notes
+
+
+def _found(top: bytes, path: bytes, skipped: str | None = None) -> FoundFile:
+    relative = os.path.relpath(path, top)
+    shown = _shown(path)
+    return FoundFile(_shown(relative), shown, None if os.fsencode(shown) == path else path, skipped)
+
+
 def zip_members(archive: str) -> list[str]:
     with open_binary(archive) as stream, zipfile.ZipFile(stream) as zf:
         return [f"{archive}{ZIP_SEPARATOR}{name}" for name in zf.namelist() if not name.endswith("/")]
 
 
-@contextmanager
+@contextlib.contextmanager
 def open_binary(path: str) -> Iterator[BinaryIO]:
     """A readable, seekable binary stream of a file or of a zip member (``archive.zip!member``)."""
     archive, sep, member = path.partition(ZIP_SEPARATOR)
@@ -82,16 +163,32 @@ def open_binary(path: str) -> Iterator[BinaryIO]:
         with open_binary(archive) as stream, zipfile.ZipFile(stream) as zf, zf.open(member) as inner:
             yield inner
         return
+    if not has_scheme(path):  # Python's own open takes any name the OS has, UTF-8 or not
+        with open(path, "rb") as stream:
+            yield stream
+        return
     fs, inner_path = filesystem(path)
     with fs.open_input_file(inner_path) as stream:
         yield stream
 
 
-@contextmanager
+def zip_member_size(path: str) -> tuple[int, int] | None:
+    """(uncompressed, compressed) bytes of a zip member (``archive.zip!member``) as its archive declares them,
+    or None for a plain file.  The declared size bounds what reading yields (zipfile stops there)."""
+    archive, sep, member = path.partition(ZIP_SEPARATOR)
+    if not (sep and archive.lower().endswith(".zip")):
+        return None
+    with open_binary(archive) as stream, zipfile.ZipFile(stream) as zf:
+        info = zf.getinfo(member)
+        return info.file_size, info.compress_size
+
+
+@contextlib.contextmanager
 def open_text(path: str, encoding: str = "utf-8-sig") -> Iterator[io.TextIOWrapper]:
-    """Text for the csv module: newline='' keeps newlines inside quoted fields; bad bytes are replaced."""
+    """Text for the csv module: newline='' keeps newlines inside quoted fields; bytes that are not valid in
+    the encoding become lone surrogates (U+DC80-U+DCFF) for the reader to find and report."""
     with open_binary(path) as stream:
-        text = io.TextIOWrapper(stream, encoding=encoding, errors="replace", newline="")
+        text = io.TextIOWrapper(stream, encoding=encoding, errors="surrogateescape", newline="")
         try:
             yield text
         finally:
@@ -104,17 +201,31 @@ def read_bytes(path: str) -> bytes:
 
 
 def write_atomic(path: str, data: bytes) -> None:
-    """Write via a temporary name in the same folder and rename: the final name never holds a half file."""
+    """Write via a temporary name in the same folder and rename: the final name never holds a half file, and
+    a write that fails (a full disk, no permission) leaves no temporary file behind."""
     fs, inner = filesystem(path)
     folder, _, name = inner.rpartition("/")
     temporary = f"{folder}/.{name}.{uuid.uuid4().hex}.part"
-    if isinstance(fs, pafs.LocalFileSystem):
-        os.makedirs(folder, exist_ok=True)
-        with open(temporary, "wb") as f:
-            f.write(data)
-        os.replace(temporary, inner)
-        return
-    fs.create_dir(folder, recursive=True)
-    with fs.open_output_stream(temporary) as stream:
-        stream.write(data)
-    fs.move(temporary, inner)
+    local = isinstance(fs, pafs.LocalFileSystem)
+    try:
+        if local:
+            os.makedirs(folder, exist_ok=True)
+            with open(temporary, "wb") as f:
+                f.write(data)
+            os.replace(temporary, inner)
+        else:
+            fs.create_dir(folder, recursive=True)
+            with fs.open_output_stream(temporary) as stream:
+                stream.write(data)
+            fs.move(temporary, inner)
+    except BaseException:
+        with contextlib.suppress(OSError, FileNotFoundError):
+            os.remove(temporary) if local else fs.delete_file(temporary)
+        raise
+
+
+def remove(path: str) -> None:
+    """Delete a file if it is there."""
+    fs, inner = filesystem(path)
+    with contextlib.suppress(FileNotFoundError):
+        fs.delete_file(inner)

@@ -20,6 +20,7 @@ from pyspark.sql.types import StructField, StructType
 from photolake import storage
 from photolake.detect.models import ModelPaths
 from photolake.detect.yolo import DecodedImage, Detector, TooLarge, decode_image
+from photolake.image_files import batch_files
 from photolake.runs import TableCounts
 from photolake.schemas import DETECT_STATUSES, DETECTIONS
 from photolake.session import partitions_for
@@ -39,13 +40,18 @@ class DetectSettings:
     annotate_dir: str | None = None
 
 
-def detect_file(detector: Detector, settings: DetectSettings, photo_id: str, path: str) -> dict[str, Any]:
-    """One detections row; a missing, unreadable or oversized file gets its status and error, never raises."""
+def detect_file(detector: Detector, settings: DetectSettings, photo_id: str, path: str,
+                open_path: str | None = None, skipped: str | None = None) -> dict[str, Any]:
+    """One detections row; a missing, unreadable or oversized file gets its status and error, never raises.
+    ``open_path``: the file's exact OS path when ``path`` (the text stored) is not it; ``skipped``: why the
+    file is not read."""
     started = time.perf_counter()
     row: dict[str, Any] = {"photo_id": photo_id, "path": path, "status": "ok", "error": None,
                            "detected_at": datetime.now(timezone.utc)}
+    if skipped:
+        return _finished(row, started, "skipped", skipped)
     try:
-        data = storage.read_bytes(path)
+        data = storage.read_bytes(open_path or path)
     except OSError as exc:
         return _finished(row, started, "missing", f"cannot read the file: {exc}")
     if not data:
@@ -132,8 +138,8 @@ def detect_function(paths: ModelPaths, settings: DetectSettings):
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         detector = worker_detector(paths, settings)
         for batch in batches:
-            rows = [detect_file(detector, settings, photo_id, path)
-                    for photo_id, path in zip(batch.column("photo_id").to_pylist(), batch.column("path").to_pylist())]
+            rows = [detect_file(detector, settings, photo_id, path, local, skipped)
+                    for photo_id, path, local, skipped in batch_files(batch)]
             yield pa.RecordBatch.from_pylist([{name: row.get(name) for name in arrow_schema.names} for row in rows],
                                              schema=arrow_schema)
 

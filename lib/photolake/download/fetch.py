@@ -10,16 +10,18 @@ backoff and jitter on timeouts, connection errors, 429 and 5xx (honouring Retry-
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import io
 import random
 import re
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from typing import Callable
+from urllib.parse import parse_qsl, urlencode, urljoin
 from urllib.request import getproxies, proxy_bypass_environment
 
 import certifi
@@ -31,7 +33,10 @@ from urllib3.exceptions import HTTPError, LocationValueError, NewConnectionError
 from urllib3.exceptions import TimeoutError as HTTPTimeoutError
 
 from photolake import storage
-from photolake.imaging import jpeg_without_last_refinement
+from photolake.download.failures import FetchFailure
+from photolake.download.http import DEADLINES, Attempt, checked_manager
+from photolake.download.safety import AddressPolicy, Target, check_url, host_allowed, parse_target
+from photolake.imaging import incomplete_reason, jpeg_without_last_refinement
 from photolake.schemas import PHOTO_ID_PATTERN
 
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -40,6 +45,9 @@ OPT_OUT_DIRECTIVES = ("noai", "noimageai")
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "TIFF": "tif", "BMP": "bmp",
               "MPO": "jpg", "HEIF": "heic", "AVIF": "avif"}
 _PHOTO_ID = re.compile(PHOTO_ID_PATTERN)
+ATTEMPT_TIMEOUTS = 6  # one attempt at an image may take this many timeouts, from connect to the last byte
+# A write that fails for one of these fails for every photo after it: the task stops fetching
+STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,7 @@ class FetchSettings:
     max_backoff_s: float = 30.0
     max_redirects: int = 5
     allow_hosts: tuple[str, ...] = ("images.unsplash.com",)
+    allow_networks: tuple[str, ...] = ()
     imgix_hosts: tuple[str, ...] = ("images.unsplash.com",)
     resize_local: bool = True
     draft_decode: bool = True  # a progressive JPEG reduced 2x or more: skip its last refinement scans
@@ -65,7 +74,8 @@ class FetchSettings:
         """Whether some allowed host's images may be resized here (CPU work) rather than stored as served.
         A wildcard entry (``*.example.org``) is tried as a sample host of its domain."""
         return self.width is not None and self.resize_local and any(
-            not host_allowed(f"http://{host.replace('*', 'any', 1)}/", self.imgix_hosts) for host in self.allow_hosts)
+            not host_allowed(parse_target(f"http://{host.replace('*', 'any', 1)}/"), self.imgix_hosts)
+            for host in self.allow_hosts)
 
 
 @dataclass
@@ -84,14 +94,6 @@ class DownloadResult:
     content_type: str | None = None
     elapsed_ms: int = 0
     downloaded_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
-
-
-class FetchFailure(Exception):
-    def __init__(self, status: str, error: str, http_status: int | None = None, retry: bool = False,
-                 retry_after: float | None = None):
-        super().__init__(error)
-        self.status, self.error, self.http_status = status, error, http_status
-        self.retry, self.retry_after = retry, retry_after
 
 
 # ---- paths -------------------------------------------------------------------------------------------
@@ -117,56 +119,14 @@ def existing_image(images_root: str, photo_id: str) -> str | None:
     return None
 
 
-# ---- URLs ----------------------------------------------------------------------------------------------
-
-def host_allowed(url: str, allow_hosts: tuple[str, ...]) -> bool:
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    port = parts.port
-    for entry in allow_hosts:
-        entry_host, entry_port = entry.lower(), None
-        if re.search(r":\d+$", entry_host):  # host:port allows that port only
-            entry_host, entry_port = entry_host.rsplit(":", 1)
-        if host == entry_host and (entry_port is None or int(entry_port) == port):
-            return True
-        if entry_host.startswith("*.") and host.endswith(entry_host[1:]):
-            return True
-    return False
-
-
-def check_url(url: str | None, allow_hosts: tuple[str, ...]) -> None:
-    """Raise FetchFailure(invalid_url | disallowed_host) unless the URL may be fetched."""
-    if not url or not isinstance(url, str) or any(c.isspace() for c in url.strip()):
-        raise FetchFailure("invalid_url", f"not a URL: {url!r}")
-    try:
-        parts = urlsplit(url.strip())
-        parts.port  # noqa: B018  (raises on a malformed port, as in 'images.unsplash.com-grass.jpg')
-    except ValueError as exc:
-        raise FetchFailure("invalid_url", f"malformed URL {url!r}: {exc}") from None
-    if parts.scheme not in ("http", "https"):
-        raise FetchFailure("invalid_url", f"only http(s) URLs are fetched, not {parts.scheme or 'no scheme'}: {url!r}")
-    if not parts.hostname or not re.fullmatch(r"[A-Za-z0-9.\-\[\]:]+", parts.hostname):
-        raise FetchFailure("invalid_url", f"no valid host in {url!r}")
-    host = parts.hostname.lower()
-    for allowed in allow_hosts:
-        allowed_host = allowed.lower().split(":")[0]
-        if host.startswith(allowed_host) and host != allowed_host and host[len(allowed_host)] != ".":
-            # the release's broken URLs: the path ran into the host (images.unsplash.com-grass-sun.jpg/)
-            raise FetchFailure("invalid_url", f"broken URL: the host {allowed_host} runs into {host[len(allowed_host):]!r}")
-    if not host_allowed(url, allow_hosts):
-        raise FetchFailure("disallowed_host", f"host {parts.hostname} is not on the allow list "
-                                              f"({', '.join(allow_hosts)}); add it with --allow-hosts")
-
-
-def request_url(url: str, settings: FetchSettings) -> str:
-    """For imgix hosts, ask the server for the configured width (w, q, fm=jpg); else the URL as it is."""
-    url = url.strip()
-    parts = urlsplit(url)
-    if settings.width is None or not host_allowed(url, settings.imgix_hosts):
-        return url
-    query = dict(parse_qsl(parts.query))
+def request_target(target: Target, settings: FetchSettings) -> Target:
+    """For imgix hosts, ask the server for the configured width (w, q, fm=jpg); else the target as it is."""
+    if settings.width is None or not host_allowed(target, settings.imgix_hosts):
+        return target
+    path, _, query_text = target.request_uri.partition("?")
+    query = dict(parse_qsl(query_text, keep_blank_values=True))
     query.update({"w": str(settings.width), "q": str(settings.quality), "fm": "jpg"})
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    return replace(target, request_uri=f"{path}?{urlencode(query)}")
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -237,6 +197,14 @@ def inspect_image(data: bytes, max_pixels: int) -> tuple[str, int, int]:
     return fmt, width, height
 
 
+def complete_image(data: bytes, fmt: str) -> None:
+    """FetchFailure(truncated) unless the image is whole: a body that ends early (a Content-Length smaller
+    than the image, a server that stops) must not become a stored image."""
+    missing = incomplete_reason(data, fmt)
+    if missing:
+        raise FetchFailure("truncated", f"the {fmt} image is incomplete: {missing} ({len(data):,} bytes received)")
+
+
 _REDUCED_READS = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
                   8: cv2.IMREAD_REDUCED_COLOR_8}
 
@@ -285,21 +253,25 @@ class Fetcher:
     """Fetches images into ``images_root`` over pooled connections shared by the partition's threads.
 
     HTTP goes through urllib3 directly: requests on top of it cost about 0.45 ms more CPU an image, a
-    quarter of what storing an original costs.  Proxies come from the environment (HTTP_PROXY,
-    HTTPS_PROXY, NO_PROXY), as requests and curl take them; certificates from certifi, as requests does."""
+    quarter of what storing an original costs.  Connections use only addresses ``AddressPolicy`` checked.
+    Proxies come from the environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY), as requests and curl take them;
+    certificates from certifi, as requests does.  Once a write fails for want of space or permission, the
+    task's later photos are not fetched: their bytes would have nowhere to go."""
 
     def __init__(self, settings: FetchSettings, images_root: str, limiter: HostLimiter, pool_size: int = 16,
-                 cpu_slots: int = 1):
+                 cpu_slots: int = 1, resolver: Callable[[str, int], list] | None = None):
         self.settings, self.images_root, self.limiter = settings, images_root, limiter
+        self.policy = AddressPolicy(settings.allow_networks, resolver)
         self._pool_options = {"maxsize": pool_size, "retries": False, "ca_certs": certifi.where(),
                               "headers": {"User-Agent": settings.user_agent, "Accept": "*/*"}}
         self._timeout = urllib3.Timeout(connect=settings.timeout_s, read=settings.timeout_s)
-        self._direct = urllib3.PoolManager(**self._pool_options)
+        self._direct = checked_manager(urllib3.PoolManager(**self._pool_options), self.policy)
         self._proxy_env = getproxies()
         self._proxied: dict[str, urllib3.ProxyManager] = {}
         self._proxied_lock = threading.Lock()
         # Decoding is CPU work: one at a time per task core; more threads only fight over the core.
         self.cpu = threading.Semaphore(cpu_slots)
+        self.storage_failure: str | None = None
 
     def close(self) -> None:
         self._direct.clear()
@@ -311,24 +283,35 @@ class Fetcher:
         result = DownloadResult(photo_id, url)
         try:
             image_path(self.images_root, photo_id)  # the id is safe as a file name
-            check_url(url, self.settings.allow_hosts)
-            self._fetch_with_retries(result)
+            target = check_url(url, self.settings.allow_hosts)
+            if self.storage_failure:
+                raise FetchFailure("write_error", f"not fetched: storing an image in this task failed "
+                                                  f"({self.storage_failure})")
+            self._fetch_with_retries(result, target)
         except FetchFailure as failure:
             result.status, result.error = failure.status, failure.error
             result.http_status = failure.http_status or result.http_status
+        except Exception as exc:  # noqa: BLE001 - one photo's surprise must not end the task's other photos
+            result.status, result.error = "failed", f"unexpected {type(exc).__name__}: {_first_line(exc)}"
         result.elapsed_ms = int((time.monotonic() - started) * 1000)
         result.downloaded_at = datetime.now(timezone.utc)
         return result
 
-    def adopt(self, photo_id: str, url: str | None, path: str) -> DownloadResult:
-        """A file left by an earlier (perhaps killed) run: complete, since files appear only by rename."""
+    def adopt(self, photo_id: str, url: str | None, path: str) -> DownloadResult | None:
+        """A file left by an earlier (perhaps killed) run, if it is a complete image; else it is removed and
+        None returned, so the photo is fetched again."""
         data = storage.read_bytes(path)
-        fmt, width, height = inspect_image(data, self.settings.max_pixels)
+        try:
+            fmt, width, height = inspect_image(data, self.settings.max_pixels)
+            complete_image(data, fmt)
+        except FetchFailure:
+            storage.remove(path)
+            return None
         return DownloadResult(photo_id, url, path, "ok", None, None, 0, len(data), width, height,
                               hashlib.sha256(data).hexdigest(), Image.MIME.get(fmt))
 
-    def _fetch_with_retries(self, result: DownloadResult) -> None:
-        target = request_url(result.url, self.settings)
+    def _fetch_with_retries(self, result: DownloadResult, target: Target) -> None:
+        target = request_target(target, self.settings)
         attempts = self.settings.retries + 1
         for attempt in range(1, attempts + 1):
             result.attempts = attempt
@@ -343,53 +326,55 @@ class Fetcher:
                 wait = failure.retry_after if failure.retry_after is not None else backoff * random.uniform(0.5, 1.5)
                 time.sleep(min(wait, self.settings.max_backoff_s))
 
-    def _manager(self, url: str) -> urllib3.PoolManager:
+    def _manager(self, target: Target) -> urllib3.PoolManager:
         """The environment's proxy for the URL's scheme unless NO_PROXY names its host; else direct."""
-        parts = urlsplit(url)
-        proxy = self._proxy_env.get(parts.scheme)
-        if not proxy or proxy_bypass_environment(parts.hostname or "", self._proxy_env):
+        proxy = self._proxy_env.get(target.scheme)
+        if not proxy or proxy_bypass_environment(target.host, self._proxy_env):
             return self._direct
         with self._proxied_lock:
-            if parts.scheme not in self._proxied:
+            if target.scheme not in self._proxied:
                 proxy_url = proxy if "://" in proxy else f"http://{proxy}"
                 try:
-                    self._proxied[parts.scheme] = urllib3.ProxyManager(proxy_url, **self._pool_options)
+                    manager = urllib3.ProxyManager(proxy_url, **self._pool_options)
                 except (LocationValueError, AssertionError) as exc:
-                    raise FetchFailure("connection_error", f"the proxy {proxy!r} for {parts.scheme} from the "
+                    raise FetchFailure("connection_error", f"the proxy {proxy!r} for {target.scheme} from the "
                                                            f"environment is not usable: {exc}") from None
-            return self._proxied[parts.scheme]
+                self._proxied[target.scheme] = checked_manager(manager, self.policy)
+            return self._proxied[target.scheme]
 
-    def _request(self, url: str) -> urllib3.BaseHTTPResponse:
+    def _request(self, target: Target, attempt: Attempt) -> urllib3.BaseHTTPResponse:
         """The response with its headers read and its body not yet."""
         s = self.settings
         try:
-            return self._manager(url).request("GET", url, preload_content=False, redirect=False,
-                                              retries=False, timeout=self._timeout)
-        except NewConnectionError as exc:  # a subclass of the timeouts: refused, unresolvable
-            raise FetchFailure("connection_error", _first_line(exc), retry=True) from None
-        except HTTPTimeoutError as exc:
-            raise FetchFailure("timeout", f"no answer within {s.timeout_s:g} s ({type(exc).__name__})",
-                               retry=True) from None
-        except LocationValueError as exc:
-            raise FetchFailure("invalid_url", f"malformed URL {url!r}: {exc}") from None
-        except (HTTPError, OSError) as exc:  # resets, protocol, TLS and proxy errors
-            raise FetchFailure("connection_error", _first_line(exc), retry=True) from None
+            return self._manager(target).request("GET", target.url, preload_content=False, redirect=False,
+                                                 retries=False, timeout=self._timeout)
+        except (HTTPError, OSError) as exc:
+            if attempt.expired:
+                raise FetchFailure("timeout", f"no answer within the attempt's {attempt_seconds(s):g} s",
+                                   retry=True) from None
+            if isinstance(exc, NewConnectionError):  # a subclass of the timeouts: refused, unresolvable
+                raise FetchFailure("connection_error", _first_line(exc), retry=True) from None
+            if isinstance(exc, HTTPTimeoutError):
+                raise FetchFailure("timeout", f"no answer within {s.timeout_s:g} s ({type(exc).__name__})",
+                                   retry=True) from None
+            if isinstance(exc, LocationValueError):
+                raise FetchFailure("invalid_url", f"malformed URL {target.url!r}: {exc}") from None
+            raise FetchFailure("connection_error", _first_line(exc), retry=True) from None  # resets, TLS, proxy
 
-    def _get(self, url: str, result: DownloadResult) -> tuple[bytes, str | None]:
+    def _get(self, target: Target, result: DownloadResult) -> tuple[bytes, str | None]:
         s = self.settings
         for _hop in range(s.max_redirects + 1):
-            host = urlsplit(url).hostname or ""
-            self.limiter.wait_turn(host)
-            with self.limiter.connection(host):
-                response = self._request(url)
+            self.limiter.wait_turn(target.host)
+            with self.limiter.connection(target.host), DEADLINES.limit(attempt_seconds(s)) as attempt:
+                response = self._request(target, attempt)
                 body_read = False
                 try:
                     result.http_status = response.status
                     if response.status in REDIRECT_STATUSES and response.headers.get("Location"):
-                        url = urljoin(url, response.headers["Location"])
-                        check_url(url, s.allow_hosts)  # every hop: a redirect must not leave the allow list
+                        # every hop is checked as the first was: a redirect must not leave the allow list
+                        target = check_url(urljoin(target.url, response.headers["Location"]), s.allow_hosts)
                         continue
-                    body = self._body(response)
+                    body = self._body(response, attempt)
                     body_read = True
                     return body
                 finally:
@@ -398,7 +383,7 @@ class Fetcher:
                     response.release_conn()
         raise FetchFailure("http_error", f"more than {s.max_redirects} redirects (a redirect loop?)", result.http_status)
 
-    def _body(self, response: urllib3.BaseHTTPResponse) -> tuple[bytes, str | None]:
+    def _body(self, response: urllib3.BaseHTTPResponse, attempt: Attempt) -> tuple[bytes, str | None]:
         s = self.settings
         status = response.status
         if status != 200:
@@ -411,37 +396,52 @@ class Fetcher:
         declared = response.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > s.max_bytes:
             raise FetchFailure("too_large", f"{int(declared):,} bytes, over the limit of {s.max_bytes:,}", status)
-        chunks, size, deadline = [], 0, time.monotonic() + s.timeout_s * 6
+        chunks, size = [], 0
         try:
             for chunk in response.stream(1 << 20):
                 chunks.append(chunk)
                 size += len(chunk)
                 if size > s.max_bytes:
                     raise FetchFailure("too_large", f"more than {s.max_bytes:,} bytes", status)
-                if time.monotonic() > deadline:
-                    raise FetchFailure("timeout", f"body still arriving after {s.timeout_s * 6:g} s", status,
-                                       retry=True)
-        except ReadTimeoutError:
-            raise FetchFailure("timeout", f"the body stalled for {s.timeout_s:g} s", status, retry=True) from None
         except (HTTPError, OSError) as exc:  # reset, bad gzip, or closed before Content-Length (urllib3 enforces it
             # on the bytes as sent, which a check on the decoded body could not do for a gzip-encoded one)
+            if attempt.expired:
+                raise FetchFailure("timeout", f"body still arriving ({size:,} bytes) when the attempt's "
+                                              f"{attempt_seconds(s):g} s were up", status, retry=True) from None
+            if isinstance(exc, ReadTimeoutError):
+                raise FetchFailure("timeout", f"the body stalled for {s.timeout_s:g} s", status, retry=True) from None
             raise FetchFailure("connection_error", f"body cut short: {_first_line(exc)}", status, retry=True) from None
+        if attempt.expired:  # a body without a declared length ends where the deadline cut it
+            raise FetchFailure("timeout", f"body still arriving ({size:,} bytes) when the attempt's "
+                                          f"{attempt_seconds(s):g} s were up", status, retry=True)
         return b"".join(chunks), response.headers.get("Content-Type")
 
     def _store(self, result: DownloadResult, data: bytes, content_type: str | None) -> None:
         s = self.settings
         fmt, width, height = inspect_image(data, s.max_pixels)
-        imgix = s.width is not None and host_allowed(result.url, s.imgix_hosts)
+        complete_image(data, fmt)
+        imgix = s.width is not None and host_allowed(parse_target(result.url), s.imgix_hosts)
         if s.width is not None and not imgix and s.resize_local and max(width, height) > s.width:
             with self.cpu:
                 data, width, height = resize_longest(data, s.width, s.quality, s.draft_decode)
             fmt, content_type = "JPEG", "image/jpeg"
         path = image_path(self.images_root, result.photo_id, EXTENSIONS.get(fmt, "img"))
-        storage.write_atomic(path, data)
+        try:
+            storage.write_atomic(path, data)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            if exc.errno in STORAGE_ERRNOS:
+                self.storage_failure = f"{reason}: {path}"
+            raise FetchFailure("write_error", f"could not store the image: {reason}: {path}") from None
         result.path, result.bytes, result.width, result.height = path, len(data), width, height
         result.sha256 = hashlib.sha256(data).hexdigest()
         result.content_type = Image.MIME.get(fmt) or (content_type or "").split(";")[0] or None
         result.status, result.error = "ok", None
+
+
+def attempt_seconds(settings: FetchSettings) -> float:
+    """How long one attempt at an image (connect to last byte) may take."""
+    return settings.timeout_s * ATTEMPT_TIMEOUTS
 
 
 def _first_line(exc: Exception) -> str:

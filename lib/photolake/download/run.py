@@ -18,11 +18,11 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import BooleanType, StructField, StructType
 
 from photolake import storage
-from photolake.download.fetch import DownloadResult, FetchFailure, Fetcher, FetchSettings, HostLimiter, existing_image
+from photolake.download.fetch import DownloadResult, Fetcher, FetchFailure, FetchSettings, HostLimiter, existing_image
 from photolake.download.plan import KEPT
 from photolake.runs import TableCounts
-from photolake.session import partitions_for
 from photolake.schemas import DOWNLOAD_STATUSES, DOWNLOADS
+from photolake.session import partitions_for
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +53,13 @@ def handle(fetcher: Fetcher, photo_id: str, url: str | None, prev_path: str | No
         if work == "check" and prev_path and storage.exists(prev_path):
             return {"photo_id": photo_id, KEPT: True}
         existing = existing_image(fetcher.images_root, photo_id)
-        if existing:
-            result = fetcher.adopt(photo_id, url, existing)
-        else:
+        result = fetcher.adopt(photo_id, url, existing) if existing else None
+        if result is None:
             result = fetcher.fetch(photo_id, url)
     except FetchFailure as failure:
         result = DownloadResult(photo_id, url, status=failure.status, error=failure.error)
+    except OSError as exc:  # the images folder itself: unreadable, gone
+        result = DownloadResult(photo_id, url, status="write_error", error=f"the images folder: {exc.strerror or exc}")
     return {**asdict(result), KEPT: False}
 
 
@@ -139,14 +140,14 @@ def fetch_all(spark: SparkSession, work: DataFrame, settings: FetchSettings, ima
         function = download_function(settings, images_root, budget, progress.counters)
         results = work.repartition(partitions).mapInPandas(function, RESULT_SCHEMA)
         results = results.persist(StorageLevel.DISK_ONLY)
-        by_status = results.groupBy("status").agg(F.count(F.lit(1)).alias("n"),
-                                                  F.sum("attempts").alias("requests")).collect()
+        by_status = results.groupBy("status").agg(F.count(F.lit(1)).alias("n"), F.sum("attempts").alias("requests"),
+                                                  F.first("error", ignorenulls=True).alias("an_error")).collect()
     return results, total, by_status
 
 
 def download_counts(by_status: list[Row], total: int, elapsed_s: float) -> TableCounts:
     """The run summary's row from fetch_all's counts (status null: a kept row): ok (fetched, adopted or
-    already there) vs failed, counts per status."""
+    already there) vs failed, counts per status, and one error of each failing status."""
     photos = {r["status"] or "kept": r["n"] for r in by_status}
     requests = sum(r["requests"] or 0 for r in by_status)
     kept = photos.pop("kept", 0)
@@ -155,4 +156,16 @@ def download_counts(by_status: list[Row], total: int, elapsed_s: float) -> Table
                          elapsed_s=elapsed_s)
     counts.notes.append(f"already there: {kept:,}; fetched or adopted: {ok:,}; requests made: {requests:,}")
     counts.notes.append("by status: " + ", ".join(f"{s} {photos.get(s, 0):,}" for s in DOWNLOAD_STATUSES))
+    counts.notes += [f"{r['status']}, e.g.: {r['an_error']}" for r in sorted(by_status, key=lambda r: -r["n"])
+                     if r["status"] not in (None, "ok") and r["an_error"]]
     return counts
+
+
+def storage_failure(by_status: list[Row], images_root: str) -> str | None:
+    """The one-line error of a run that could not store some images (a full disk, no permission), or None."""
+    failed = next((r for r in by_status if r["status"] == "write_error"), None)
+    if failed is None:
+        return None
+    return (f"{failed['n']:,} images could not be stored under {images_root} ({failed['an_error']}); the downloads "
+            f"table records them as write_error and keeps every image stored. Free space or fix the permissions, "
+            f"then run download again: it fetches only what is missing")

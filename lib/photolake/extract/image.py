@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from PIL import Image
-
 from photolake import storage
 from photolake.extract.colors import SAMPLE_SIDE, color_features
 from photolake.extract.exif import read_image
@@ -30,12 +28,17 @@ def size_category(width: int | None, height: int | None) -> str | None:
     return "thumbnail" if longest < 500 else "medium" if longest <= 1500 else "large"
 
 
-def extract_file(photo_id: str, path: str, k: int = 5) -> dict[str, Any]:
-    """One image_metadata row; a missing, empty or unreadable file gives its status and error, never raises."""
+def extract_file(photo_id: str, path: str, k: int = 5, open_path: str | None = None,
+                 skipped: str | None = None) -> dict[str, Any]:
+    """One image_metadata row; a missing, empty or unreadable file gives its status and error, never raises.
+    ``open_path``: the file's exact OS path when ``path`` (the text stored) is not it; ``skipped``: why the
+    file is not read."""
     row: dict[str, Any] = {"photo_id": photo_id, "path": path, "status": "ok", "error": None,
                            "extracted_at": datetime.now(timezone.utc)}
+    if skipped:
+        return {**row, "status": "skipped", "error": skipped}
     try:
-        data = storage.read_bytes(path)
+        data = storage.read_bytes(open_path or path)
     except (FileNotFoundError, OSError) as exc:
         return {**row, "status": "missing", "error": f"cannot read the file: {exc}"}
     if not data:

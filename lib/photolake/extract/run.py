@@ -1,41 +1,23 @@
-"""Extract on the executors: which files (the downloads table's ok rows, or a folder), and mapInArrow
-over them with Arrow batches sized for image rows."""
+"""Extract on the executors: mapInArrow over the image files (photolake.image_files) with Arrow batches
+sized for image rows."""
 
 from __future__ import annotations
 
-import os
 from typing import Iterator
 
 import pyarrow as pa
-from pyspark.sql import DataFrame, Observation, SparkSession
+from pyspark.sql import DataFrame, Observation
 from pyspark.sql import functions as F
-from pyspark.sql.types import StringType, StructField, StructType
+from pyspark.sql.types import StructField, StructType
 
-from photolake import storage
 from photolake.extract.image import extract_file
+from photolake.image_files import batch_files
 from photolake.runs import TableCounts
-from photolake.session import partitions_for, rows_frame
 from photolake.schemas import EXTRACT_STATUSES, IMAGE_METADATA
+from photolake.session import partitions_for
 
 # Work rows in, image rows out: nullable throughout (a missing file has only photo_id, path, status, error).
 RESULT_SCHEMA = StructType([StructField(f.name, f.dataType, True) for f in IMAGE_METADATA.fields])
-FILES = StructType([StructField("photo_id", StringType()), StructField("path", StringType())])
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".heic", ".heif", ".gif", ".bmp")
-
-
-def files_from_downloads(downloads: DataFrame) -> DataFrame:
-    return downloads.filter(F.col("status") == "ok").select("photo_id", "path")
-
-
-def files_from_dir(spark: SparkSession, folder: str, all_files: bool = False) -> DataFrame:
-    """Every image file under ``folder`` (recursively); photo_id = its path relative to the folder."""
-    root = storage.absolute(folder).rstrip("/")
-    paths = [p for p in storage.list_files(root, recursive=True)
-             if all_files or p.lower().endswith(IMAGE_EXTENSIONS)]
-    rows = [(os.path.relpath(p, root) if not storage.has_scheme(p) else p[len(root) + 1:], p) for p in paths]
-    return rows_frame(spark, rows, FILES)
-
-
 def extract_function(k: int):
     """The mapInArrow function: rows straight into Arrow batches (the EXIF dicts become maps in C++)."""
     from pyspark.sql.pandas.types import to_arrow_schema
@@ -44,8 +26,8 @@ def extract_function(k: int):
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            rows = [extract_file(photo_id, path, k)
-                    for photo_id, path in zip(batch.column("photo_id").to_pylist(), batch.column("path").to_pylist())]
+            rows = [extract_file(photo_id, path, k, local, skipped)
+                    for photo_id, path, local, skipped in batch_files(batch)]
             yield pa.RecordBatch.from_pylist([{name: row.get(name) for name in arrow_schema.names} for row in rows],
                                              schema=arrow_schema)
 

@@ -5,16 +5,27 @@ from __future__ import annotations
 
 import csv
 import logging
+import posixpath
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import LongType, MapType, StringType, StructField, StructType
+from pyspark.sql.pandas.types import from_arrow_schema
+from pyspark.sql.types import StructType
 
 from photolake import lake, storage
-from photolake.ingest.reader import TsvDialect, read_part
+from photolake.ingest.reader import (
+    BAD_UTF8,
+    BoundedLines,
+    TsvDialect,
+    ZipLimits,
+    header_columns,
+    raw_arrow_schema,
+    read_part,
+    shown,
+)
 from photolake.ingest.release import Release
 from photolake.ingest.transform import (
     VALUE_REJECTS,
@@ -35,50 +46,62 @@ FIRST_RELEASE_WITHOUT_SWAP = (1, 3, 0)
 
 
 def raw_schema(table: DatasetTable) -> StructType:
-    return StructType(
-        [StructField(name, StringType(), True) for name in table.source_names]
-        + [
-            StructField("extra_columns", MapType(StringType(), StringType()), True),
-            StructField("_source_file", StringType(), True),
-            StructField("_line", LongType(), True),
-            StructField("_error", StringType(), True),
-            StructField("_raw", StringType(), True),
-        ]
-    )
+    return from_arrow_schema(raw_arrow_schema(table))
 
 
-def read_header(path: str) -> list[str]:
+def read_header(path: str, limits: ZipLimits) -> list[str]:
+    """A part's header names (undecodable bytes shown as \\xNN); none for a part that is not read."""
+    if limits.refusal(path):
+        return []
     with storage.open_text(path) as text:
         try:
-            return [name.strip() for name in next(csv.reader(text, TsvDialect))]
+            return [shown(name.strip()) for name in next(csv.reader(BoundedLines(text), TsvDialect))]
         except (StopIteration, csv.Error):
             return []
 
 
-def read_raw(spark: SparkSession, table: DatasetTable, parts: list[str], batch_rows: int) -> DataFrame:
+def read_raw(spark: SparkSession, table: DatasetTable, parts: list[str], batch_rows: int,
+             limits: ZipLimits) -> DataFrame:
     """Every record of every part as text, one task per part (a quoted newline makes a part unsplittable)."""
 
     def read(batches):
         for batch in batches:
             for path in batch.column(0).to_pylist():
-                yield from read_part(path, table, batch_rows)
+                yield from read_part(path, table, batch_rows, limits)
 
     paths = spark.sparkContext.parallelize([(p,) for p in parts], len(parts)).toDF("path string")
     return paths.mapInArrow(read, raw_schema(table))
 
 
-def header_notes(table: DatasetTable, headers: list[list[str]]) -> list[str]:
-    """Which columns this release lacks (loaded as null) and which it adds (kept in extra_columns)."""
+def header_notes(table: DatasetTable, headers: dict[str, list[str]], limits: ZipLimits) -> list[str]:
+    """Which columns this release lacks (loaded as null), which it adds (kept in extra_columns), which a
+    header names twice or leaves unnamed, and which parts are not read at all."""
     lookup = table.header_lookup()
-    seen = {lookup[h.lower()] for header in headers for h in header if h.lower() in lookup}
-    extra = sorted({h for header in headers for h in header if h and h.lower() not in lookup})
-    notes = []
+    seen = {lookup[h.lower()] for header in headers.values() for h in header if h.lower() in lookup}
+    extra = sorted({h for header in headers.values() for h in header if h and h.lower() not in lookup})
+    notes = [f"{_name(part)}: {limits.refusal(part)}" for part in headers if limits.refusal(part)]
     missing = [c for c in table.source_names if c not in seen]
     if missing:
         notes.append(f"columns not in this release, loaded as null: {', '.join(missing)}")
     if extra:
         notes.append(f"unknown columns kept in extra_columns: {', '.join(extra)}")
+    for part, header in headers.items():
+        _, unknown = header_columns(table, header)
+        for position, key in unknown:
+            name = header[position]
+            if not name:
+                notes.append(f"{_name(part)}: column {position + 1} has no name in the header; its values are "
+                             f"kept in extra_columns as {key!r}")
+            elif key != name:
+                canonical = lookup.get(name.lower(), name)
+                first = next(n for n, h in enumerate(header) if lookup.get(h.lower(), h) == canonical)
+                notes.append(f"{_name(part)}: the header names {name!r} twice (columns {first + 1} and "
+                             f"{position + 1}); the first is loaded, the other kept in extra_columns as {key!r}")
     return notes
+
+
+def _name(part: str) -> str:
+    return posixpath.basename(part.replace(storage.ZIP_SEPARATOR, "/"))
 
 
 def release_needs_lat_lon_swap(release: Release, photos_headers: list[list[str]], setting: str) -> bool:
@@ -104,16 +127,16 @@ def typed_rows(raw: DataFrame, table: DatasetTable, swap: bool = False) -> DataF
 
 
 def load_table(spark: SparkSession, release: Release, table: DatasetTable, lake_dir: str, run_id: str,
-               batch_rows: int, release_setting: str = "auto") -> TableCounts:
+               batch_rows: int, release_setting: str = "auto", limits: ZipLimits = ZipLimits()) -> TableCounts:
     started = time.time()
     parts = release.parts[table.name]
-    headers = [read_header(p) for p in parts]
-    notes = header_notes(table, headers)
-    swap = table is PHOTOS and release_needs_lat_lon_swap(release, headers, release_setting)
+    headers = {p: read_header(p, limits) for p in parts}
+    notes = header_notes(table, headers, limits)
+    swap = table is PHOTOS and release_needs_lat_lon_swap(release, list(headers.values()), release_setting)
     if swap:
         notes.append("release before 1.3.0: photo_location_latitude/longitude swapped back")
     spark.sparkContext.setJobGroup(run_id, f"ingest {table.name}")
-    staged = typed_rows(read_raw(spark, table, parts, batch_rows), table, swap)
+    staged = typed_rows(read_raw(spark, table, parts, batch_rows, limits), table, swap)
     # Parsed once, read three times (counts, table, rejects).  On disk: one part can be a single
     # partition of tens of millions of rows, more than the executor memory holds.
     staged = staged.persist(StorageLevel.DISK_ONLY)
@@ -122,21 +145,26 @@ def load_table(spark: SparkSession, release: Release, table: DatasetTable, lake_
             F.count(F.lit(1)).alias("rows_in"),
             F.count("_error").alias("rows_rejected"),
             F.sum(F.when(F.col("_error").isNull(), F.size(VALUE_REJECTS)).otherwise(0)).alias("values_rejected"),
+            F.sum(F.when(F.col("_error").isNull(), F.size(F.filter(VALUE_REJECTS, lambda r: r["reason"].startswith(
+                BAD_UTF8)))).otherwise(0)).alias("undecoded"),
         ).first()
         lake.write_table(staged.transform(lake_rows(table)), lake_dir, table.name, run_id)
         lake.write_table(staged.transform(rejects(run_id)), lake_dir, f"_rejects/table={table.name}", run_id, files=1)
     finally:
         staged.unpersist()
     rows_in, rows_rejected = totals["rows_in"], totals["rows_rejected"]
+    if totals["undecoded"]:
+        notes.append(f"values with bytes that are not UTF-8: {totals['undecoded']:,} (kept with U+FFFD in their "
+                     f"place; each is in _rejects with where the bytes were)")
     return TableCounts(table.name, rows_in, rows_in - rows_rejected, rows_rejected, int(totals["values_rejected"] or 0),
                        time.time() - started, notes=[f"{len(parts)} part(s)"] + notes)
 
 
 def ingest_release(spark: SparkSession, release: Release, lake_dir: str, run_id: str, batch_rows: int,
-                   release_setting: str = "auto") -> list[TableCounts]:
+                   release_setting: str = "auto", limits: ZipLimits = ZipLimits()) -> list[TableCounts]:
     """Load every table the release has; returns their counts in the canonical table order."""
     tables = [DATASET_TABLES[name] for name in release.tables]
     with ThreadPoolExecutor(max_workers=len(tables)) as pool:
-        futures = [pool.submit(load_table, spark, release, t, lake_dir, run_id, batch_rows, release_setting)
+        futures = [pool.submit(load_table, spark, release, t, lake_dir, run_id, batch_rows, release_setting, limits)
                    for t in tables]
         return [f.result() for f in futures]

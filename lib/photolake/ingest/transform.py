@@ -26,6 +26,7 @@ from photolake.schemas import PHOTO_ID_PATTERN, PHOTOS, DatasetTable
 Transform = Callable[[DataFrame], DataFrame]
 
 VALUE_REJECTS = "_value_rejects"
+UNDECODED = "_undecoded"  # the reader's value rejects: values whose bytes were not UTF-8
 VALUE_REJECT_TYPE = ArrayType(StructType([
     StructField("column", StringType()), StructField("raw_value", StringType()), StructField("reason", StringType()),
 ]))
@@ -56,13 +57,14 @@ def _add_value_rejects(df: DataFrame, candidates: list[SparkColumn]) -> DataFram
 
 def clean_text_columns(table: DatasetTable) -> Transform:
     """Trim every source column (spaces, tabs, newlines, no-break spaces at the ends); empty -> null.
-    Starts the ``_value_rejects`` list that later steps add to."""
+    Starts the ``_value_rejects`` list that later steps add to with the reader's (values whose bytes were
+    not UTF-8)."""
 
     def transform(df: DataFrame) -> DataFrame:
         return df.select(
             *[F.nullif(F.btrim(F.col(c), F.lit(WHITESPACE)), F.lit("")).alias(c) if c in table.source_names
-              else F.col(c) for c in df.columns],
-            F.array().cast(VALUE_REJECT_TYPE).alias(VALUE_REJECTS),
+              else F.col(c) for c in df.columns if c != UNDECODED],
+            F.coalesce(F.col(UNDECODED), F.array().cast(VALUE_REJECT_TYPE)).alias(VALUE_REJECTS),
         )
 
     return transform

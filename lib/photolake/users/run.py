@@ -15,12 +15,10 @@ from photolake.users.conversions import conversion_interactions
 from photolake.users.profiles import profiles, users_table
 from photolake.users.synthetic import SyntheticOptions, synthetic_interactions, synthetic_tastes
 
-SOURCES = ("synthetic", "conversions", "both")
-
 
 def make_users(spark: SparkSession, lake_dir: str, source: str, options: SyntheticOptions, max_tags: int,
                summary: RunSummary) -> None:
-    """Write users, user_tastes, interactions and profiles for ``source`` (one of SOURCES)."""
+    """Write users, user_tastes, interactions and profiles for ``source`` (one of USER_SOURCE_CHOICES)."""
     present = lake.register_views(spark, lake_dir)
     if "photos" not in present:
         raise PhotolakeError(f"the lake at {lake_dir} has no photos table: run ingest first")
