@@ -69,8 +69,12 @@ def detect_file(detector: Detector, settings: DetectSettings, photo_id: str, pat
         return _finished(row, started, "failed", f"inference: {str(exc).strip().splitlines()[-1]}")
     row.update(objects=objects, labels=sorted({o["label"] for o in objects}))
     if settings.annotate_dir:
-        row["annotated_path"] = annotated_path(settings.annotate_dir, photo_id)
-        storage.write_atomic(row["annotated_path"], annotate(image, objects))
+        target = annotated_path(settings.annotate_dir, photo_id)
+        try:
+            storage.write_atomic(target, annotate(image, objects))
+            row["annotated_path"] = target
+        except OSError as exc:  # the detections stand; only the drawn copy is missing
+            return _finished(row, started, "ok", f"the annotated copy could not be written: {exc.strerror or exc}")
     return _finished(row, started, "ok", None)
 
 
