@@ -4,6 +4,8 @@ addresses, servers that drip or lie, disks that fill up. Each case checks what r
 from __future__ import annotations
 
 import ipaddress
+import socket
+import threading
 import time
 from pathlib import Path
 
@@ -152,6 +154,33 @@ def test_a_dripping_server_ends_at_the_attempts_deadline(server, tmp_path, route
     assert "attempt's 3 s" in result.error
     assert elapsed < attempt_seconds(f.settings) + 5  # the drip alone would take 200 s
     assert not list(tmp_path.rglob("*"))
+
+
+def test_a_tls_handshake_that_drips_ends_at_the_deadline(tmp_path):
+    """A server that answers the TLS ClientHello with a record header for 16 kB and then one byte at a time."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve():
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(4096)  # the ClientHello
+            connection.sendall(b"\x16\x03\x03\x40\x00")
+            while not stop.wait(0.2):
+                try:
+                    connection.sendall(b"\x00")
+                except OSError:
+                    return
+
+    threading.Thread(target=serve, daemon=True).start()
+    host = f"127.0.0.1:{listener.getsockname()[1]}"
+    f = fetcher(tmp_path, [host], timeout_s=0.5)
+    started = time.monotonic()
+    result = f.fetch(PHOTO_ID, f"https://{host}/x.jpg")
+    stop.set()
+    listener.close()
+    assert result.status == "timeout", result.error
+    assert time.monotonic() - started < attempt_seconds(f.settings) + 5
 
 
 def test_an_image_cut_short_by_a_lying_content_length_is_not_stored(server, photos, tmp_path):

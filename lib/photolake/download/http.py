@@ -30,18 +30,14 @@ class Attempt:
 
     def __init__(self, deadline: float):
         self.deadline = deadline
-        self.sockets: list[tuple[socket.socket, int]] = []  # with the file descriptor each had when attached
+        self.sockets: list[socket.socket] = []
         self.expired = False
         self.done = False
 
     def shut(self) -> None:
-        for sock, fd in self.sockets:
-            if sock.fileno() != -1:
+        for sock in self.sockets:
+            if sock.fileno() != -1:  # -1: closed, or taken over by TLS (whose socket is attached too)
                 _shut(sock)
-            elif fd != -1:  # a socket TLS took over while it shakes hands: the same descriptor, another object
-                borrowed = socket.socket(fileno=fd)
-                _shut(borrowed)
-                borrowed.detach()
 
 
 class Deadlines:
@@ -73,24 +69,16 @@ class Deadlines:
                 attempt.done = True
 
     def attach(self, sock: socket.socket | None) -> None:
-        """A socket the current attempt uses (a new connection, or a kept-alive one it takes from the pool)."""
+        """A socket the current attempt uses: a new connection's (TLS-wrapped once its handshake is done),
+        or a kept-alive one it takes from the pool.  The TLS handshake itself needs no watching: CPython
+        bounds the whole of it by the socket's timeout."""
         attempt = getattr(self._local, "attempt", None)
         if attempt is None or sock is None:
             return
         with self._lock:
-            attempt.sockets.append((sock, sock.fileno()))
+            attempt.sockets.append(sock)
             if attempt.expired:
                 attempt.shut()
-
-    def connected(self, sock: socket.socket | None) -> None:
-        """A connection is made (or failed): its socket, TLS-wrapped or not, is the one to shut from now on;
-        descriptors of sockets given up on the way are never touched again (they may be reused)."""
-        attempt = getattr(self._local, "attempt", None)
-        if attempt is None:
-            return
-        with self._lock:
-            attempt.sockets = [(s, fd) for s, fd in attempt.sockets if s.fileno() != -1]
-        self.attach(sock)
 
     def _watch(self) -> None:
         with self._lock:
@@ -100,7 +88,10 @@ class Deadlines:
                     _, _, attempt = heapq.heappop(self._due)
                     if not attempt.done:
                         attempt.expired = True
-                        attempt.shut()
+                        try:
+                            attempt.shut()
+                        except Exception:  # noqa: BLE001 - the watchdog must outlive any one socket
+                            pass
                 self._lock.wait(self._due[0][0] - now if self._due else None)
 
 
@@ -147,10 +138,8 @@ class _CheckedConnection:
         raise NewConnectionError(self, f"Failed to establish a new connection: {error}")
 
     def connect(self) -> None:
-        try:
-            super().connect()
-        finally:
-            DEADLINES.connected(self.sock)
+        super().connect()
+        DEADLINES.attach(self.sock)  # for TLS, the wrapped socket
 
     def request(self, *args, **kwargs):
         if self.sock is not None:  # kept alive: this attempt's deadline now covers it
