@@ -140,20 +140,26 @@ def _entry_matches(target: Target, entry: str) -> bool:
         return target.host == host
 
 
+def _check_not_run_into(url: str | None, allow_hosts: tuple[str, ...]) -> None:
+    """The release's broken URLs, where the path ran into an allowed host (images.unsplash.com-grass-sun.jpg/,
+    127.0.0.1:8765-grass-sun.jpg/), named as what they are."""
+    if not isinstance(url, str) or "://" not in url:
+        return
+    authority = re.split(r"[/?#]", url.strip().split("://", 1)[1], maxsplit=1)[0].lower()
+    for allowed in allow_hosts:
+        entry = allowed.lower()
+        if authority.startswith(entry) and authority != entry and authority[len(entry)] not in ".:":
+            raise FetchFailure("invalid_url", f"broken URL: the host {entry} runs into {authority[len(entry):]!r}")
+
+
 def host_allowed(target: Target, allow_hosts: tuple[str, ...]) -> bool:
     return any(_entry_matches(target, entry) for entry in allow_hosts)
 
 
 def check_url(url: str | None, allow_hosts: tuple[str, ...]) -> Target:
     """The checked target, or FetchFailure(invalid_url | disallowed_host) unless the URL may be fetched."""
+    _check_not_run_into(url, allow_hosts)
     target = parse_target(url)
-    for allowed in allow_hosts:
-        allowed_host = host_entry(allowed)[0]
-        host = target.host
-        if host.startswith(allowed_host) and host != allowed_host and host[len(allowed_host)] != ".":
-            # the release's broken URLs: the path ran into the host (images.unsplash.com-grass-sun.jpg/)
-            raise FetchFailure("invalid_url",
-                               f"broken URL: the host {allowed_host} runs into {host[len(allowed_host):]!r}")
     if not host_allowed(target, allow_hosts):
         raise FetchFailure("disallowed_host", f"host {target.host} is not on the allow list "
                                               f"({', '.join(allow_hosts)}); add it with --allow-hosts")
