@@ -1,4 +1,4 @@
-# photolake: make setup | make demo | make test | make bench
+# photolake: make setup | make demo | make test | make models | make bench
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -12,7 +12,7 @@ DEMO_PORT ?= 8765
 PHOTOLAKE_SHARED ?= ../shared
 export PHOTOLAKE_MODELS ?= $(wildcard $(PHOTOLAKE_SHARED)/models)
 
-.PHONY: setup demo test bench clean check-java
+.PHONY: setup demo models test bench clean check-java
 
 setup: $(STAMP)
 
@@ -40,32 +40,34 @@ $(STAMP): pyproject.toml | check-java
 
 # The whole pipeline on the built-in sample: make a release with images, serve its images on 127.0.0.1, and
 # run the pipeline (ingest, download, extract, detect, cluster, users, recommend, report, export) in one
-# Spark application; then query the lake.
+# Spark application; then query the lake in one more. Detection uses YOLOv3 when its weights are at hand,
+# else yolov3-tiny (downloaded if it can be); without either the demo goes on without detections.
 demo: setup
-	rm -rf output/sample output/lake output/images output/annotated output/report output/export
-	$(SUBMIT) sample --out output/sample --photos $(DEMO_PHOTOS) --image-base-url http://127.0.0.1:$(DEMO_PORT)
-	PYTHONPATH=lib $(PY) jobs/serve_images.py --dir output/sample/images --port $(DEMO_PORT) & server=$$!; \
+	@rm -rf output/sample output/lake output/images output/annotated output/report output/export
+	@$(SUBMIT) sample --out output/sample --photos $(DEMO_PHOTOS) --image-base-url http://127.0.0.1:$(DEMO_PORT)
+	@PYTHONPATH=lib $(PY) jobs/serve_images.py --dir output/sample/images --port $(DEMO_PORT) --quiet & server=$$!; \
 	trap 'kill $$server 2>/dev/null' EXIT; \
 	$(PY) -c "import socket, time, sys; [time.sleep(0.2) for _ in range(50) if socket.socket().connect_ex(('127.0.0.1', $(DEMO_PORT)))]"; \
 	model=yolov3; \
 	if ! $(PY) -c "import sys; sys.path.insert(0, 'lib'); from photolake.detect.models import found_locally; sys.exit(not found_locally('yolov3'))"; then \
 	  model=yolov3-tiny; \
-	  echo "detect: the full YOLOv3 weights (yolov3.weights, 248 MB) are not at hand in \$$PHOTOLAKE_MODELS or ~/.cache/photolake/models, so the demo uses yolov3-tiny; './spark-submit.sh detect --lake output/lake' downloads and uses YOLOv3"; \
+	  echo "detect: the full YOLOv3 weights (248 MB) are not at hand, so the demo uses yolov3-tiny ('make models' fetches both)"; \
 	fi; \
 	$(SUBMIT) pipeline --dataset output/sample --lake output/lake --images output/images \
-	  --allow-hosts 127.0.0.1:$(DEMO_PORT) --set detect.model=$$model --set detect.annotate_dir=output/annotated \
-	  --set users.source=both
-	$(SUBMIT) sql --lake output/lake "SELECT status, count(*) AS photos, round(sum(bytes) / 1e6, 1) AS mb, max(error) AS an_error FROM downloads GROUP BY status ORDER BY photos DESC"
-	$(SUBMIT) sql --lake output/lake "SELECT model, status, count(*) AS images, sum(size(objects)) AS objects, concat_ws(', ', slice(array_sort(array_distinct(flatten(collect_list(labels)))), 1, 8)) AS some_labels FROM detections GROUP BY 1, 2"
-	$(SUBMIT) sql --lake output/lake "SELECT cluster, size, description FROM cluster_summary ORDER BY size DESC"
-	$(SUBMIT) sql --lake output/lake "SELECT model, round(precision_at_k, 3) AS precision, round(recall_at_k, 3) AS recall, round(ndcg_at_k, 3) AS ndcg, ndcg_lift_over_popularity AS lift, round(coverage, 2) AS coverage, round(taste_match, 2) AS taste_match FROM recommendation_quality ORDER BY ndcg_at_k DESC"
-	$(SUBMIT) sql --lake output/lake "SELECT user_id, model, rank, photo_id, reason FROM recommendations WHERE user_id = 'u0000001' AND rank <= 3 ORDER BY model, rank"
+	  --allow-hosts 127.0.0.1:$(DEMO_PORT) --set detect.model=$$model --set detect.required=false \
+	  --set detect.annotate_dir=output/annotated --set users.source=both
+	@$(SUBMIT) sql --lake output/lake --file conf/demo.sql
+	@echo
 	@echo "demo done:"
 	@echo "  report       output/report/index.html (open it in a browser)"
 	@echo "  exports      output/export/ (images_metadata.json, images_labels.json, users.json, recommendations.json, photolake.sqlite)"
 	@echo "  notebooks    notebooks/ (01 download ... 06 users and recommendations) read output/lake"
 	@echo "  lake         output/lake (./spark-submit.sh sql --lake output/lake \"SELECT * FROM image_shapes\"; queries in docs/analytics.md)"
 	@echo "  images       output/images, with detected boxes in output/annotated; the release in output/sample"
+
+# The detection models' files, fetched ahead of time (for a machine that is online once, or an offline cluster)
+models: setup
+	$(SUBMIT) models fetch yolov3 yolov3-tiny yolox-nano
 
 test: setup
 	$(PY) -m pytest

@@ -41,12 +41,19 @@ if [[ -z "$python" ]]; then
   if [[ -x "$here/.venv/bin/python" ]]; then python="$here/.venv/bin/python"; else python="$(command -v python3)"; fi
 fi
 
-# A job's --help needs no Spark: answer it without starting a JVM.
+# The driver's output reaches the terminal through a pipe: say when it is a terminal, so progress lines are
+# redrawn in place rather than repeated.
+if [[ -t 1 ]]; then export PHOTOLAKE_TTY=1; fi
+
+# A job's --help, and the jobs that need no Spark (models, sample, serve-images), run without a JVM.
+needs_spark=1
+grep -q '^NEEDS_SPARK = False' "$script" && needs_spark=0
 for arg in "$@"; do
-  if [[ "$arg" == "--help" || "$arg" == "-h" ]]; then
-    PYTHONPATH="$here/lib${PYTHONPATH:+:$PYTHONPATH}" exec "$python" "$script" "$@"
-  fi
+  if [[ "$arg" == "--help" || "$arg" == "-h" || "$arg" == "--show-config" ]]; then needs_spark=0; fi
 done
+if [[ $needs_spark == 0 ]]; then
+  PYTHONPATH="$here/lib${PYTHONPATH:+:$PYTHONPATH}" exec "$python" "$script" "$@"
+fi
 
 submit="${SPARK_HOME:+$SPARK_HOME/bin/spark-submit}"
 if [[ -z "$submit" || ! -x "$submit" ]]; then
@@ -92,6 +99,10 @@ memory_args=(--driver-memory "${PHOTOLAKE_DRIVER_MEMORY:-4g}")
 # and ignores one that does not match.  Its warnings go to stderr, never into a job's output.
 # PHOTOLAKE_CLASS_ARCHIVE_OUT=FILE writes such an archive of the classes this run loads instead.
 java_options="-Dlog4j2.configurationFile=file:$here/conf/log4j2.properties"
+# --verbose also shows what Spark logs of failed tasks (conf/log4j2.properties keeps it off by default)
+for arg in "$@"; do
+  if [[ "$arg" == "--verbose" ]]; then java_options+=" -Dphotolake.tasks.log=warn"; fi
+done
 class_archive="$(dirname "$python")/../spark-classes.jsa"
 if [[ -n "${PHOTOLAKE_CLASS_ARCHIVE_OUT:-}" ]]; then
   java_options+=" -Xlog:all=warning:stderr -XX:ArchiveClassesAtExit=$PHOTOLAKE_CLASS_ARCHIVE_OUT"
@@ -108,6 +119,8 @@ fi
 
 export PYSPARK_PYTHON="${PYSPARK_PYTHON:-$python}"
 export PYSPARK_DRIVER_PYTHON="${PYSPARK_DRIVER_PYTHON:-$python}"
+# Spark 4 starts its JVM with the incubating Vector API, and the JVM says so on every start: not news.
+exec 2> >(grep -v --line-buffered '^WARNING: Using incubator modules' >&2)
 # shellcheck disable=SC2086
 exec "$submit" "${master_args[@]}" "${memory_args[@]}" --name "photolake-$job" --py-files "$zip_file" \
   --conf "spark.pyspark.python=$PYSPARK_PYTHON" --driver-java-options "$java_options" \

@@ -8,7 +8,7 @@ given. Writes clusters (photo_id, cluster, pca_x, pca_y) and cluster_summary (wh
 """
 
 from photolake import stages
-from photolake.cli import job_parser, log_config, resolve_config, run_job, run_step
+from photolake.cli import job_parser, resolve_config, run_job, run_step
 
 JOB = "cluster"
 
@@ -20,7 +20,6 @@ def main(argv=None) -> int:
     parser.add_argument("--k-max", type=int, metavar="N", help="largest k tried (default 10)")
     args = parser.parse_args(argv)
     config = resolve_config(args, {"cluster.k": args.k, "cluster.k_min": args.k_min, "cluster.k_max": args.k_max})
-    log_config(JOB, config)
     return run_step(JOB, config, stages.cluster)
 
 

@@ -8,7 +8,7 @@ downloaded there with their sha256 checked; they travel to the executors with th
 """
 
 from photolake import stages
-from photolake.cli import existing_folder, job_parser, log_config, resolve_config, run_job, run_step
+from photolake.cli import existing_folder, job_parser, resolve_config, run_job, run_step
 from photolake.detect.models import MODELS
 
 JOB = "detect"
@@ -30,7 +30,6 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     config = resolve_config(args, {"detect.model": args.model, "detect.conf": args.conf, "detect.nms": args.nms,
                                    "detect.size": args.size, "detect.annotate_dir": args.annotate})
-    log_config(JOB, config)
     return run_step(JOB, config, stages.detect, paths=stages.model_paths(config, args.weights, args.cfg),
                     from_dir=args.from_dir, follow_links=args.follow_links)
 

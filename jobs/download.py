@@ -7,7 +7,14 @@ A rerun fetches only photos with no ok row (or whose file is gone); --retry-fail
 """
 
 from photolake import stages
-from photolake.cli import host_list, job_parser, log_config, resolve_config, run_job, run_step, whole_number
+from photolake.cli import (
+    host_list,
+    job_parser,
+    resolve_config,
+    run_job,
+    run_step,
+    whole_number,
+)
 
 JOB = "download"
 
@@ -32,7 +39,6 @@ def main(argv=None) -> int:
         "download.width": args.width, "download.threads": args.threads, "download.timeout_s": args.timeout,
         "download.retries": args.retries,
     })
-    log_config(JOB, config)
     return run_step(JOB, config, stages.download, extra_hosts=args.allow_hosts, where=args.where, limit=args.limit,
                     retry_failed=args.retry_failed)
 

@@ -5,7 +5,7 @@ exists) and photolake.sqlite with the main tables (nested values as JSON text, t
 """
 
 from photolake import stages
-from photolake.cli import job_parser, log_config, resolve_config, run_job, run_step
+from photolake.cli import job_parser, resolve_config, run_job, run_step
 
 JOB = "export"
 
@@ -15,7 +15,6 @@ def main(argv=None) -> int:
     parser.add_argument("--out", metavar="DIR", help="where the files go (default output/export)")
     args = parser.parse_args(argv)
     config = resolve_config(args, {"paths.export": args.out})
-    log_config(JOB, config)
     return run_step(JOB, config, stages.export)
 
 

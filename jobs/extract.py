@@ -7,7 +7,7 @@ hash, and a status and error for every file that cannot be read.
 """
 
 from photolake import stages
-from photolake.cli import existing_folder, job_parser, log_config, resolve_config, run_job, run_step
+from photolake.cli import existing_folder, job_parser, resolve_config, run_job, run_step
 
 JOB = "extract"
 
@@ -21,7 +21,6 @@ def main(argv=None) -> int:
                         help="with --from-dir: also read files and folders that links under DIR lead out to")
     args = parser.parse_args(argv)
     config = resolve_config(args, {"extract.colors": args.colors})
-    log_config(JOB, config)
     return run_step(JOB, config, stages.extract, from_dir=args.from_dir, follow_links=args.follow_links)
 
 

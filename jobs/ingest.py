@@ -6,7 +6,7 @@ values it could not load to <lake>/_rejects/, and appends its run summary to <la
 """
 
 from photolake import stages
-from photolake.cli import job_parser, log_config, release_version, resolve_config, run_job, run_step
+from photolake.cli import job_parser, release_version, resolve_config, run_job, run_step
 from photolake.ingest.release import find_release
 
 JOB = "ingest"
@@ -20,7 +20,6 @@ def main(argv=None) -> int:
                              "before 1.3.0 latitude and longitude are swapped back")
     args = parser.parse_args(argv)
     config = resolve_config(args, {"ingest.release": args.release})
-    log_config(JOB, config)
     tables = [t.strip() for t in args.tables.split(",") if t.strip()] if args.tables else None
     release = find_release(config["paths.dataset"])  # a missing release is a one-line error before Spark starts
     if tables:

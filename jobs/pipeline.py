@@ -7,7 +7,7 @@ the next run skips what succeeded and resumes there. --from and --to run a part 
 its settings from the config (--set detect.model=yolov3-tiny, --set users.source=both...).
 """
 
-from photolake.cli import host_list, job_parser, log_config, resolve_config, run_job
+from photolake.cli import host_list, job_parser, resolve_config, run_job
 from photolake.pipeline import STEPS, run_pipeline, select_steps
 from photolake.session import build_session
 
@@ -23,7 +23,6 @@ def main(argv=None) -> int:
                         help="image hosts to allow besides download.allow_hosts (host or host:port)")
     args = parser.parse_args(argv)
     config = resolve_config(args)
-    log_config(JOB, config)
     steps = select_steps(args.first, args.last)
     spark = build_session(JOB, config)
     try:

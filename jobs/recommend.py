@@ -10,7 +10,7 @@ taste), refitted on all interactions, and the top --k unseen photos per user are
 """
 
 from photolake import stages
-from photolake.cli import job_parser, log_config, resolve_config, run_job, run_step
+from photolake.cli import job_parser, resolve_config, run_job, run_step
 from photolake.schemas import RECOMMEND_MODELS
 
 JOB = "recommend"
@@ -22,7 +22,6 @@ def main(argv=None) -> int:
     parser.add_argument("--model", choices=RECOMMEND_MODELS + ("all",), help="the recommender (default all)")
     args = parser.parse_args(argv)
     config = resolve_config(args, {"recommend.k": args.k, "recommend.model": args.model})
-    log_config(JOB, config)
     return run_step(JOB, config, stages.recommend)
 
 

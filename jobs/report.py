@@ -7,7 +7,7 @@ tables are missing is listed with what it needs instead of failing the report.
 """
 
 from photolake import stages
-from photolake.cli import job_parser, log_config, resolve_config, run_job, run_step
+from photolake.cli import job_parser, resolve_config, run_job, run_step
 
 JOB = "report"
 
@@ -17,7 +17,6 @@ def main(argv=None) -> int:
     parser.add_argument("--out", metavar="DIR", help="where index.html and charts/ go (default output/report)")
     args = parser.parse_args(argv)
     config = resolve_config(args, {"paths.report": args.out})
-    log_config(JOB, config)
     return run_step(JOB, config, stages.report)
 
 

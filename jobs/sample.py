@@ -11,7 +11,6 @@ import time
 from photolake.cli import (
     existing_folder,
     job_parser,
-    log_config,
     non_negative,
     release_version,
     resolve_config,
@@ -22,6 +21,7 @@ from photolake.sample.release import SampleOptions, generate_release
 from photolake.sample.server import ImageServer
 
 JOB = "sample"
+NEEDS_SPARK = False  # spark-submit.sh runs it with plain Python: no JVM to start
 log = logging.getLogger("photolake.sample")
 
 
@@ -54,7 +54,6 @@ def main(argv=None) -> int:
         "sample.image_base_url": args.image_base_url, "sample.rows_per_part": args.rows_per_part,
         "serve.port": args.port,
     })
-    log_config(JOB, config)
     out = config["paths.dataset"]
     options = SampleOptions(
         photos=config["sample.photos"], seed=config["sample.seed"], release=args.release,

@@ -4,10 +4,11 @@ The sample's photo_image_url values point here (http://127.0.0.1:8765 by default
 fetches the sample's images the same way it fetches the real ones.
 """
 
-from photolake.cli import job_parser, log_config, resolve_config, run_job
+from photolake.cli import job_parser, resolve_config, run_job
 from photolake.sample.server import ImageServer
 
 JOB = "serve-images"
+NEEDS_SPARK = False  # spark-submit.sh runs it with plain Python: no JVM to start
 
 
 def main(argv=None) -> int:
@@ -15,12 +16,13 @@ def main(argv=None) -> int:
     parser.add_argument("--dir", metavar="DIR", help="the folder to serve (default: <dataset>/images)")
     parser.add_argument("--port", type=int, help="port (default 8765)")
     parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--quiet", action="store_true", help="do not say where it serves (the demo's own server)")
     args = parser.parse_args(argv)
     config = resolve_config(args, {"serve.port": args.port, "serve.host": args.host})
-    log_config(JOB, config)
     root = args.dir or f"{config['paths.dataset']}/images"
     server = ImageServer(root, config["serve.host"], config["serve.port"])
-    print(f"serving {root} at {server.url} (Ctrl-C stops)", flush=True)
+    if not args.quiet:
+        print(f"serving {root} at {server.url} (Ctrl-C stops)", flush=True)
     server.serve_forever()
     return 0
 

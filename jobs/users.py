@@ -9,7 +9,7 @@ synthetic users' hidden tastes), interactions and profiles.
 """
 
 from photolake import stages
-from photolake.cli import job_parser, log_config, resolve_config, run_job, run_step
+from photolake.cli import job_parser, resolve_config, run_job, run_step
 from photolake.users.run import SOURCES
 
 JOB = "users"
@@ -22,7 +22,6 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, metavar="S", help="random seed of the synthetic users (default 42)")
     args = parser.parse_args(argv)
     config = resolve_config(args, {"users.users": args.users, "users.source": args.source, "users.seed": args.seed})
-    log_config(JOB, config)
     return run_step(JOB, config, stages.users)
 
 

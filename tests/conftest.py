@@ -64,7 +64,7 @@ def analysed(spark, shared, tmp_path_factory):
             download__width="640", download__allow_hosts=[server.url.split("//", 1)[1]], download__timeout_s=5,
             download__retries=1, download__backoff_s=0.05, download__rate_per_host=0.0,
             download__connections_per_host=0, download__threads=4, download__rows_per_partition=4,
-            download__resize_rows_per_partition=4, download__progress_every_s=60.0, extract__rows_per_partition=16,
+            download__resize_rows_per_partition=4, progress__every_s=60.0, extract__rows_per_partition=16,
             detect__model="yolox-nano", detect__models_dir=str(shared / "models"), detect__cache_dir=str(root / "cache"),
             detect__annotate_dir=str(root / "annotated"), detect__rows_per_partition=16, cluster__k=3,
             users__source="both", users__users=120, users__seed=5, recommend__k=5, recommend__ranks=[8],

@@ -84,8 +84,8 @@ def test_one_run_gives_every_status_and_byte_exact_files(spark, server, photo_fi
     assert (counts.rows_in, counts.rows_out, counts.rows_rejected) == (14, 7, 7)
     assert counts.notes[:2] == [  # requests: 6 ok, flaky 2, 404 1, html 1, bomb 1, hang 2, short 2; bad URLs none
         "already there: 0; fetched or adopted: 7; requests made: 15",
-        "by status: ok 7, http_error 1, timeout 1, connection_error 1, not_image 1, truncated 0, too_large 1, "
-        "invalid_url 1, disallowed_host 1, write_error 0, failed 0"]
+        "by status: ok 7, http_error 1, timeout 1, connection_error 1, not_image 1, too_large 1, invalid_url 1, "
+        "disallowed_host 1"]
     assert sorted(counts.notes[2:]) == sorted(f"{r.status}, e.g.: {r.error}" for r in rows.values() if r.status != "ok")
     assert lake.read_table(spark, str(tmp_path / "lake"), "downloads").schema.fieldNames() == DOWNLOADS.fieldNames()
 

@@ -159,7 +159,7 @@ def test_extract_job_over_a_folder(spark, samples, tmp_path):
     gps = [r for pid, r in rows.items() if pid.startswith("gps/")]
     assert gps and all(r.status == "ok" and r.gps_latitude is not None and len(r.dominant_colors) <= 4 for r in gps)
     assert (counts.rows_in, counts.rows_out, counts.rows_rejected) == (len(expected), len(expected) - 2, 2)
-    assert counts.notes == [f"by status: ok {len(expected) - 2:,}, missing 0, unreadable 2, too_large 0, skipped 0"]
+    assert counts.notes == [f"by status: ok {len(expected) - 2:,}, unreadable 2"]
 
 
 def test_exif_comparison_view(spark, tmp_path):

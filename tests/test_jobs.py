@@ -78,7 +78,7 @@ def test_detect_job(tmp_path, shared):
     ran = submit("detect", "--from-dir", str(shared / "data" / "photos"), "--lake", str(lake_dir),
                  "--model", "yolox-nano", "--conf", "0.3", "--annotate", str(tmp_path / "annotated"),
                  env={"PHOTOLAKE_MODELS": str(shared / "models")})
-    assert "photolake detect run" in ran.stdout and "ok 8, missing 0, unreadable 0" in ran.stdout
+    assert "photolake detect run" in ran.stdout and "by status: ok 8\n" in ran.stdout
     assert re.search(r"detect\.conf +=  ?0\.3  \(flag\)", ran.stdout)
     labels = submit("sql", "--lake", str(lake_dir), "--format", "json",
                     "SELECT photo_id, model, labels FROM detections WHERE photo_id = 'person.jpg'").stdout
@@ -97,5 +97,5 @@ def test_detect_without_model_files_is_a_clear_error(tmp_path):
                         env={"PHOTOLAKE_MODELS": str(tmp_path / "none")})
     assert failed.returncode == 2
     error = [line for line in (failed.stdout + failed.stderr).splitlines() if "photolake detect: error:" in line]
-    assert len(error) == 1 and "yolov3.weights not found" in error[0] and "pjreddie.com" in error[0]
+    assert len(error) == 1 and "yolov3.weights is not in" in error[0] and "models fetch yolov3" in error[0]
 

@@ -24,14 +24,15 @@ def test_a_full_run_made_every_table_and_recorded_every_step(spark, analysed):
     assert json.loads(storage.read_bytes(f"{config['paths.export']}/users.json"))
 
 
-def test_unchanged_steps_are_skipped_and_force_reruns(spark, analysed):
+def test_unchanged_steps_are_not_run_again_and_force_reruns(spark, analysed):
     _, config = analysed
     again = run_pipeline(spark, config)
-    assert [(o.step, o.status) for o in again] == [(s, "skipped") for s in STEPS]
+    assert [(o.step, o.status) for o in again] == [(s, "unchanged") for s in STEPS]
     report = storage.absolute(f"{config['paths.report']}/index.html")
     storage.filesystem(report)[0].delete_file(storage.filesystem(report)[1])  # an output gone: its step reruns
     forced = run_pipeline(spark, config, select_steps("recommend", None), force=False)
-    assert [(o.step, o.status) for o in forced] == [("recommend", "skipped"), ("report", "ran"), ("export", "skipped")]
+    assert [(o.step, o.status) for o in forced] == [("recommend", "unchanged"), ("report", "ran"),
+                                                    ("export", "unchanged")]
     forced = run_pipeline(spark, config, select_steps("export", "export"), force=True)
     assert [(o.step, o.status) for o in forced] == [("export", "ran")]
 
@@ -44,7 +45,7 @@ def test_a_failed_step_stops_the_run_and_the_next_run_resumes_there(spark, analy
         run_pipeline(spark, broken, select_steps("extract", "cluster"))
     state = load_state(config)
     assert state["detect"]["fingerprint"] != fingerprint(broken, "detect")  # not recorded as done
-    assert state["extract"]["fingerprint"] == fingerprint(broken, "extract")  # extract was skipped, still done
+    assert state["extract"]["fingerprint"] == fingerprint(broken, "extract")  # extract was unchanged, still done
 
 
 def test_step_names_are_checked():

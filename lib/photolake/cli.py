@@ -10,7 +10,15 @@ import sys
 from typing import Any, Callable, Mapping
 
 from photolake import faults, storage
-from photolake.config import DEFAULT_CONF_FILE, Config, ConfigError, host_entry, load_config, parse_set_options
+from photolake.config import (
+    DEFAULT_CONF_FILE,
+    Config,
+    ConfigError,
+    host_entry,
+    load_config,
+    parse_set_options,
+)
+from photolake.errors import StepSkipped
 
 log = logging.getLogger("photolake")
 
@@ -114,6 +122,10 @@ def job_parser(job: str, doc: str | None) -> argparse.ArgumentParser:
     common.add_argument("--dataset", metavar="DIR", help="the dataset release directory (default output/sample)")
     common.add_argument("--set", dest="set_options", metavar="KEY=VALUE", action="append", default=[],
                         help="set any config key, e.g. --set ingest.batch_rows=20000 (repeatable)")
+    common.add_argument("--verbose", action="store_true",
+                        help="also print the effective configuration, photolake's own log and Spark's task errors")
+    common.add_argument("--show-config", action="store_true",
+                        help="print the effective configuration (each value with where it came from) and stop")
     return parser
 
 
@@ -125,13 +137,21 @@ def resolve_config(args: argparse.Namespace, job_keys: Mapping[str, Any] | None 
             overrides[key] = getattr(args, flag)
     overrides.update({k: v for k, v in (job_keys or {}).items() if v is not None})
     config = load_config(args.conf_file, overrides)
+    if getattr(args, "show_config", False):
+        print(config.describe())
+        sys.exit(0)
     for key in OUTPUT_FOLDERS:
         check_output_folder(key, config[key])
+    if getattr(args, "verbose", False):
+        logging.getLogger("photolake").setLevel(logging.INFO)
+        log.info("effective configuration (also in the lake's _runs, column config)\n%s", config.describe())
     return config
 
 
 def setup_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    """Quiet by default: warnings only (matplotlib's and py4j's INFO chatter included); --verbose raises
+    photolake's own log to INFO."""
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         datefmt="%H:%M:%S", stream=sys.stderr)
     # py4j chatters at INFO about every callback; PySpark logs every failed query as a JSON stack trace,
     # which the job reports itself in one line
@@ -154,9 +174,6 @@ def run_job(job: str, main: Callable[[], int | None]) -> None:
     sys.exit(code or 0)
 
 
-def log_config(job: str, config: Config) -> None:
-    log.info("%s: effective configuration\n%s", job, config.describe())
-
 
 def run_step(job: str, config: Config, step: Callable, **options: Any) -> int:
     """Run one pipeline step (photolake.stages) as a job: its own session, its run summary recorded."""
@@ -168,6 +185,8 @@ def run_step(job: str, config: Config, step: Callable, **options: Any) -> int:
     try:
         with summary.recorded(spark, config["paths.lake"]):
             step(spark, config, summary, **options)
+    except StepSkipped as skipped:
+        print(f"photolake {job}: skipped: {skipped}", file=sys.stderr)
     finally:
         spark.stop()
     return 0

@@ -234,6 +234,8 @@ SETTINGS: tuple[Setting, ...] = (
     _S("paths.dataset", "output/sample", "the release: its folder or zip", non_empty=True),
     _S("paths.report", "output/report", "where the report job writes index.html and its charts", non_empty=True),
     _S("paths.export", "output/export", "where the export job writes its JSON and SQLite files", non_empty=True),
+    _S("progress.every_s", 5.0, "seconds between progress lines when the output is not a terminal (a terminal's "
+       "line is redrawn in place)", above=0),
     _S("ingest.batch_rows", 50_000, "records per Arrow batch from the TSV reader", low=1),
     _S("ingest.release", "auto", "the release's version (1.2.0...), or auto: from the folder name or header",
        "release"),
@@ -273,11 +275,12 @@ SETTINGS: tuple[Setting, ...] = (
     _S("download.respect_opt_out", True, "honour X-Robots-Tag: noai / noimageai"),
     _S("download.user_agent", "photolake/0.1 (image dataset downloader; +https://github.com/photolake/photolake)",
        "the User-Agent header", "header"),
-    _S("download.progress_every_s", 5.0, "seconds between progress lines", above=0),
     _S("extract.colors", 5, "dominant colours per image (k-means k)", low=1, high=32),
     _S("extract.rows_per_partition", 512, "images per task", low=1),
     _S("extract.arrow_batch_rows", 64, "image rows per Arrow batch", low=1),
     _S("detect.model", "yolov3", "the detector", choices=tuple(MODELS)),
+    _S("detect.required", True, "a model whose files can be neither found nor downloaded stops the pipeline; "
+       "false: the detect step is skipped and the later steps go on without detections"),
     _S("detect.conf", 0.25, "minimum confidence of a box", low=0, high=1),
     _S("detect.nms", 0.45, "IoU above which a box of the same class is suppressed", above=0, high=1),
     _S("detect.size", 416, "network input side, a multiple of 32", low=32, high=4096, multiple_of=32),

@@ -17,6 +17,11 @@ class LakeTableOutdated(PhotolakeError):
     """A table written before its schema gained columns the reading job needs."""
 
 
+class StepSkipped(PhotolakeError):
+    """A step that cannot run here and was allowed not to (detect without its model files and
+    ``detect.required = false``): the pipeline goes on, and the message says how to make it run."""
+
+
 class LakeDamaged(PhotolakeError):
     """A file of the lake cannot be read (truncated, not Parquet, a junk state file)."""
 

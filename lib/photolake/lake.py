@@ -145,12 +145,18 @@ def missing_fields(expected: DataType | None, actual: DataType, prefix: str = ""
     return missing
 
 
-def register_views(spark: SparkSession, lake: str) -> list[str]:
+def register_views(spark: SparkSession, lake: str, empty_for_missing: bool = False) -> list[str]:
     """Every lake table as a temporary view named after it, plus the derived views of
-    ``photolake.views`` whose tables exist; returns the names."""
+    ``photolake.views`` whose tables exist; returns the names of the tables and views the lake has.
+    ``empty_for_missing``: a table of the contract that the lake does not have yet is an empty view with its
+    schema, so a query of it has no rows rather than failing (the sql job's choice)."""
     from photolake import views
 
     names = list_tables(lake)
     for name in names:
         read_table(spark, lake, name).createOrReplaceTempView(name)
+    if empty_for_missing:
+        for name, schema in LAKE_TABLES.items():
+            if name not in names:
+                spark.createDataFrame([], schema).createOrReplaceTempView(name)
     return names + views.register(spark, names)

@@ -25,7 +25,7 @@ from pyspark.sql import SparkSession
 
 from photolake import faults, lake, stages, storage
 from photolake.config import Config
-from photolake.errors import LakeDamaged, PhotolakeError
+from photolake.errors import LakeDamaged, PhotolakeError, StepSkipped
 from photolake.runs import RunSummary, failure_reason, new_run_id
 
 log = logging.getLogger("photolake.pipeline")
@@ -54,7 +54,7 @@ STATE_FILE = "_pipeline.json"
 @dataclass
 class StepOutcome:
     step: str
-    status: str  # ran | skipped | failed | not reached
+    status: str  # ran | unchanged | skipped (could not run, allowed to) | failed | not reached
     seconds: float = 0.0
     note: str = ""
 
@@ -136,9 +136,8 @@ def run_pipeline(spark: SparkSession, config: Config, steps: tuple[str, ...] = S
     for n, step in enumerate(steps):
         mark = fingerprint(config, step)
         if not force and state.get(step, {}).get("fingerprint") == mark and outputs_present(config, step):
-            outcomes.append(StepOutcome(step, "skipped", note="inputs unchanged since its last successful run "
-                                                                f"({state[step]['finished_at']})"))
-            log.info("pipeline: %s skipped: inputs unchanged", step)
+            outcomes.append(StepOutcome(step, "unchanged", note="inputs unchanged since its last successful run "
+                                                                  f"({state[step]['finished_at']})"))
             continue
         log.info("pipeline: %s", step)
         summary = RunSummary(step, new_run_id(step), config)
@@ -146,6 +145,9 @@ def run_pipeline(spark: SparkSession, config: Config, steps: tuple[str, ...] = S
         try:
             with summary.recorded(spark, config["paths.lake"]):
                 stages.STEPS[step](spark, config, summary, **(options or {}).get(step, {}))
+        except StepSkipped as skipped:  # allowed not to run: the later steps go on without its tables
+            outcomes.append(StepOutcome(step, "skipped", time.time() - started, str(skipped)))
+            continue
         except Exception as exc:  # noqa: BLE001 - any failure stops the run with one clear message
             if faults.explain(exc) is None:  # a bug: its traceback helps whoever fixes it
                 log.error("pipeline: %s failed:\n%s", step, traceback.format_exc())

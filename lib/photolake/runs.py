@@ -12,9 +12,16 @@ from datetime import datetime, timezone
 from pyspark.sql import SparkSession
 
 from photolake import faults, lake
+from photolake.errors import StepSkipped
 from photolake.config import Config
 from photolake.schemas import RUNS
 from photolake.session import rows_frame
+
+
+def by_status_note(counts: dict[str, int], statuses: tuple[str, ...]) -> str:
+    """'by status: ok 206, invalid_url 1': every status with rows, in the schema's order (ok always)."""
+    shown = [f"{s} {counts.get(s, 0):,}" for s in statuses if counts.get(s) or s == "ok"]
+    return "by status: " + ", ".join(shown)
 
 
 def failure_reason(exc: BaseException) -> str:
@@ -92,6 +99,10 @@ class RunSummary:
         lake.remove_leftovers(spark, lake_dir)
         try:
             yield self
+        except StepSkipped as skipped:
+            self.status = "skipped"
+            self.notes.append(f"skipped: {skipped}")
+            raise
         except Exception as exc:
             self.status = "failed"
             self.notes.append(f"failed: {failure_reason(exc)}")

@@ -9,6 +9,43 @@ from typing import TextIO
 from pyspark.sql import DataFrame
 
 
+def split_statements(text: str) -> list[tuple[str | None, str]]:
+    """A script's statements, split at semicolons outside quotes and comments, each with its title: the
+    text of the ``--`` comment lines just before it (None when there are none)."""
+    statements, title, current, quote = [], [], [], None
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if quote:
+            current.append(char)
+            if char == quote:
+                quote = None
+        elif char in "'\"`":
+            quote = char
+            current.append(char)
+        elif text.startswith("--", i):
+            end = text.find("\n", i)
+            end = len(text) if end == -1 else end
+            if not "".join(current).strip():
+                title.append(text[i + 2:end].strip())
+            i = end
+            continue
+        elif char == ";":
+            _add(statements, title, current)
+            title, current = [], []
+        else:
+            current.append(char)
+        i += 1
+    _add(statements, title, current)
+    return statements
+
+
+def _add(statements: list, title: list[str], current: list[str]) -> None:
+    statement = "".join(current).strip()
+    if statement:
+        statements.append((" ".join(t for t in title if t) or None, statement))
+
+
 def _plain(value):
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]

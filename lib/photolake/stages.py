@@ -12,18 +12,24 @@ from pyspark.sql import functions as F
 
 from photolake import lake, storage
 from photolake.config import Config
-from photolake.detect.models import ModelPaths, resolve_model
+from photolake.detect.models import ModelFileError, ModelPaths, resolve_model
 from photolake.detect.run import DetectSettings, detect_all, detect_counts
 from photolake.download.fetch import FetchSettings
 from photolake.download.plan import merge, photos_in_scope, plan
 from photolake.download.run import download_counts, fetch_all, storage_failure
-from photolake.errors import LakeTableMissing, PhotolakeError
-from photolake.export import JSON_EXPORTS, SQLITE_TABLES, write_json_records, write_sqlite
+from photolake.errors import LakeTableMissing, PhotolakeError, StepSkipped
+from photolake.export import (
+    JSON_EXPORTS,
+    SQLITE_TABLES,
+    write_json_records,
+    write_sqlite,
+)
 from photolake.extract.run import extract_all, extract_counts, observe_statuses
 from photolake.image_files import files_from_dir, files_from_downloads
 from photolake.ingest.load import ingest_release
 from photolake.ingest.reader import ZipLimits
 from photolake.ingest.release import find_release
+from photolake.progress import Progress, driver_host
 from photolake.runs import RunSummary, TableCounts
 from photolake.schemas import DOWNLOADS, RECOMMEND_MODELS
 from photolake.users.run import make_users
@@ -77,13 +83,19 @@ def download(spark: SparkSession, config: Config, summary: RunSummary, extra_hos
                            else "download.rows_per_partition"]
     results, total, by_status = fetch_all(spark, work, settings, images, config["download.rate_per_host"],
                                           config["download.connections_per_host"], config["download.threads"],
-                                          rows_per_task, config["download.progress_every_s"])
+                                          rows_per_task, config["progress.every_s"])
     lake.write_table(merge(previous, results), lake_dir, "downloads", summary.run_id)
     results.unpersist()
     summary.add(download_counts(by_status, total, summary.elapsed_s))
     failure = storage_failure(by_status, images)
     if failure:
         raise PhotolakeError(failure)
+
+
+def progress(spark: SparkSession, config: Config, label: str, total: int | None, unit: str = "images",
+             **options) -> Progress:
+    """A step's progress line, which the executors report to."""
+    return Progress(label, total, unit, config["progress.every_s"], host=driver_host(spark), **options)
 
 
 def image_files(spark: SparkSession, config: Config, from_dir: str | None,
@@ -100,9 +112,12 @@ def extract(spark: SparkSession, config: Config, summary: RunSummary, from_dir: 
     lake_dir = config["paths.lake"]
     spark.conf.set(ARROW_BATCH, str(config["extract.arrow_batch_rows"]))  # image rows are heavy: small batches
     files, notes = image_files(spark, config, from_dir, follow_links)
-    rows, observed = observe_statuses(extract_all(files, config["extract.colors"],
-                                                  config["extract.rows_per_partition"]))
-    lake.write_table(rows, lake_dir, "image_metadata", summary.run_id)
+    total = files.count()
+    with progress(spark, config, "extract", total) as shown:
+        rows, observed = observe_statuses(extract_all(files, config["extract.colors"],
+                                                      config["extract.rows_per_partition"], total, shown.address))
+        lake.write_table(rows, lake_dir, "image_metadata", summary.run_id)
+        shown.finish(total)
     counts = extract_counts(observed.get, summary.elapsed_s)
     counts.notes += notes
     summary.add(counts)
@@ -116,7 +131,13 @@ def model_paths(config: Config, weights: str | None = None, cfg: str | None = No
 
 def detect(spark: SparkSession, config: Config, summary: RunSummary, paths: ModelPaths | None = None,
            from_dir: str | None = None, follow_links: bool = False) -> None:
-    paths = paths or model_paths(config)
+    try:
+        paths = paths or model_paths(config)
+    except ModelFileError as missing:
+        if config["detect.required"]:
+            raise
+        raise StepSkipped(f"no detections: {missing} (detect.required = false lets the pipeline go on without "
+                          f"them)") from None
     annotate = config["detect.annotate_dir"]
     lake_dir = config["paths.lake"]
     spark.conf.set(ARROW_BATCH, str(config["detect.arrow_batch_rows"]))
@@ -125,8 +146,11 @@ def detect(spark: SparkSession, config: Config, summary: RunSummary, paths: Mode
         max_pixels=config["detect.max_pixels"], threads=int(spark.conf.get("spark.task.cpus", "1")),
         annotate_dir=storage.absolute(annotate) if annotate else None)
     files, notes = image_files(spark, config, from_dir, follow_links)
-    rows = detect_all(files, paths, settings, config["detect.rows_per_partition"])
-    lake.write_table(rows, lake_dir, f"detections/model={settings.model}", summary.run_id)
+    total = files.count()
+    with progress(spark, config, f"detect ({settings.model})", total) as shown:
+        rows = detect_all(files, paths, settings, config["detect.rows_per_partition"], total, shown.address)
+        lake.write_table(rows, lake_dir, f"detections/model={settings.model}", summary.run_id)
+        shown.finish(total)
     counts = detect_counts(lake.read_table(spark, lake_dir, "detections").filter(f"model = '{settings.model}'"),
                            summary.elapsed_s)
     counts.notes += notes
@@ -166,7 +190,8 @@ def users(spark: SparkSession, config: Config, summary: RunSummary) -> None:
         users=config["users.users"], seed=config["users.seed"], mean_photos=config["users.mean_photos"],
         activity_spread=config["users.activity_spread"], taste_weight=config["users.taste_weight"],
         popularity_weight=config["users.popularity_weight"], noise=config["users.noise"])
-    make_users(spark, config["paths.lake"], config["users.source"], options, config["users.max_tags"], summary)
+    make_users(spark, config["paths.lake"], config["users.source"], options, config["users.max_tags"], summary,
+               config["progress.every_s"])
 
 
 def recommend(spark: SparkSession, config: Config, summary: RunSummary) -> None:
@@ -179,7 +204,8 @@ def recommend(spark: SparkSession, config: Config, summary: RunSummary) -> None:
     grid = [ALSParams(int(rank), float(reg), float(alpha), config["recommend.max_iter"]) for rank, reg, alpha in
             product(config["recommend.ranks"], config["recommend.reg_params"], config["recommend.alphas"])]
     split = Holdout(config["recommend.test_fraction"], config["recommend.min_test_photos"], config["recommend.seed"])
-    run_recommend(spark, config["paths.lake"], models, settings, grid, split, config["users.max_tags"], summary)
+    run_recommend(spark, config["paths.lake"], models, settings, grid, split, config["users.max_tags"], summary,
+                  config["progress.every_s"])
 
 
 def report(spark: SparkSession, config: Config, summary: RunSummary) -> None:

@@ -12,13 +12,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 
 from photolake.errors import PhotolakeError
+from photolake.progress import Progress
 
 log = logging.getLogger("photolake.detect")
 
@@ -123,18 +123,32 @@ def resolve_model(name: str, weights: str | None = None, cfg: str | None = None,
             if not Path(given).is_file():
                 raise ModelFileError(f"{file.name}: {given} is not a file")
             return str(Path(given).resolve())  # the user's own file (perhaps their own training): not checked
-        return str(find_or_download(file, dirs, cache, mirror, timeout_s))
+        try:
+            return str(find_or_download(file, dirs, cache, mirror, timeout_s))
+        except ModelFileError as missing:
+            raise ModelFileError(f"{missing}. On a machine with a network run './spark-submit.sh models fetch "
+                                 f"{name}' (or 'make models'), then copy the files into {cache} or point "
+                                 f"${MODELS_ENV} at them; or pass --weights/--cfg") from None
 
     return ModelPaths(spec, locate(weights, spec.weights), locate(cfg, spec.cfg) if spec.cfg else None,
                       locate(names, COCO_NAMES))
 
 
+def where_found(name: str, models_dir: str | None = None, cache_dir: str | None = None) -> list[tuple[ModelFile, str | None]]:
+    """Each file of model ``name`` with where it is (models folder, then the cache), or None (by name)."""
+    spec = model_spec(name)
+    dirs = search_dirs(models_dir, cache_dir)
+    return [(f, next((str(d / f.name) for d in dirs if (d / f.name).is_file()), None))
+            for f in (spec.weights, spec.cfg, COCO_NAMES) if f]
+
+
 def found_locally(name: str, models_dir: str | None = None, cache_dir: str | None = None) -> bool:
     """Whether every file of model ``name`` is already in the models folder or the cache (by name)."""
-    spec = model_spec(name)
-    files = [f for f in (spec.weights, spec.cfg, COCO_NAMES) if f]
-    dirs = search_dirs(models_dir, cache_dir)
-    return all(any((d / f.name).is_file() for d in dirs) for f in files)
+    return all(path for _, path in where_found(name, models_dir, cache_dir))
+
+
+def model_files(paths: ModelPaths) -> list[str]:
+    return [p for p in (paths.weights, paths.cfg, paths.names) if p]
 
 
 def find_or_download(file: ModelFile, dirs: list[Path], cache: Path, mirror: str | None, timeout_s: float) -> Path:
@@ -167,14 +181,26 @@ def download(file: ModelFile, cache: Path, mirror: str | None, timeout_s: float,
             partial.replace(target)
             return target
         except (requests.RequestException, OSError) as exc:
-            failures.append(f"{url}: {type(exc).__name__}: {exc}"[:300])
+            failures.append(f"{url}: {failure_text(exc)}")
         finally:
             partial.unlink(missing_ok=True)
-    where = "; ".join(failures)
     raise ModelFileError(
-        f"model file {file.name} not found (looked in {', '.join(str(d) for d in looked_in)}) "
-        f"and not downloadable: {where}. Download it from {(file.urls or urls)[0]} into {cache} or ${MODELS_ENV}, "
-        f"or pass its path")
+        f"model file {file.name} is not in {', '.join(str(d) for d in looked_in)} and could not be downloaded "
+        f"({'; '.join(failures)})")
+
+
+def failure_text(exc: Exception) -> str:
+    """A download failure in a few words: what a user can check."""
+    text = str(exc)
+    if isinstance(exc, requests.HTTPError) and exc.response is not None:
+        return f"HTTP {exc.response.status_code}"
+    if "Failed to resolve" in text or "Name or service not known" in text:
+        return "cannot resolve the host (no network?)"
+    if isinstance(exc, requests.Timeout):
+        return "timed out"
+    if "Connection refused" in text:
+        return "connection refused"
+    return f"{type(exc).__name__}: {text.splitlines()[0][:120]}" if text else type(exc).__name__
 
 
 def _fetch(url: str, partial: Path, file: ModelFile, timeout_s: float) -> str:
@@ -182,16 +208,11 @@ def _fetch(url: str, partial: Path, file: ModelFile, timeout_s: float) -> str:
     with requests.get(url, stream=True, timeout=timeout_s) as response:
         response.raise_for_status()
         total = int(response.headers.get("Content-Length") or file.size or 0)
-        done, last_report = 0, time.monotonic()
-        log.info("downloading %s from %s (%s)", file.name, url, f"{total / 1e6:.1f} MB" if total else "size unknown")
-        with partial.open("wb") as out:
+        log.info("downloading %s from %s", file.name, url)
+        with partial.open("wb") as out, Progress(file.name, total / 1e6 if total else None, "MB", decimals=1,
+                                                 serve=False) as progress:
             for chunk in response.iter_content(1 << 20):
                 out.write(chunk)
                 digest.update(chunk)
-                done += len(chunk)
-                if time.monotonic() - last_report >= 2:
-                    last_report = time.monotonic()
-                    share = f" ({100 * done / total:.0f}%)" if total else ""
-                    log.info("%s: %.1f MB%s", file.name, done / 1e6, share)
-    log.info("%s: %.1f MB downloaded", file.name, done / 1e6)
+                progress.add(len(chunk) / 1e6)
     return digest.hexdigest()

@@ -21,7 +21,8 @@ from photolake import storage
 from photolake.detect.models import ModelPaths
 from photolake.detect.yolo import DecodedImage, Detector, TooLarge, decode_image
 from photolake.image_files import batch_files
-from photolake.runs import TableCounts
+from photolake.progress import reporter
+from photolake.runs import TableCounts, by_status_note
 from photolake.schemas import DETECT_STATUSES, DETECTIONS
 from photolake.session import partitions_for
 
@@ -134,16 +135,20 @@ def worker_detector(paths: ModelPaths, settings: DetectSettings) -> Detector:
     return _DETECTORS[key]
 
 
-def detect_function(paths: ModelPaths, settings: DetectSettings):
+def detect_function(paths: ModelPaths, settings: DetectSettings, progress_address: str | None = None):
     from pyspark.sql.pandas.types import to_arrow_schema
 
     arrow_schema = to_arrow_schema(RESULT_SCHEMA, timezone="UTC")
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         detector = worker_detector(paths, settings)
+        report = reporter(progress_address)
         for batch in batches:
-            rows = [detect_file(detector, settings, photo_id, path, local, skipped)
-                    for photo_id, path, local, skipped in batch_files(batch)]
+            rows = []
+            for photo_id, path, local, skipped in batch_files(batch):
+                rows.append(detect_file(detector, settings, photo_id, path, local, skipped))
+                if report:
+                    report.add(1)
             yield pa.RecordBatch.from_pylist([{name: row.get(name) for name in arrow_schema.names} for row in rows],
                                              schema=arrow_schema)
 
@@ -158,13 +163,15 @@ def ship_model(spark, paths: ModelPaths) -> None:
             spark.sparkContext.addFile(path)
 
 
-def detect_all(files: DataFrame, paths: ModelPaths, settings: DetectSettings, rows_per_partition: int) -> DataFrame:
-    """detections rows (without the model column) for ``files`` (photo_id, path): one per file."""
+def detect_all(files: DataFrame, paths: ModelPaths, settings: DetectSettings, rows_per_partition: int,
+               total: int | None = None, progress_address: str | None = None) -> DataFrame:
+    """detections rows (without the model column) for ``files`` (photo_id, path...; ``total`` of them, counted
+    when not given): one per file."""
     spark = files.sparkSession
     ship_model(spark, paths)
-    total = files.count()
+    total = files.count() if total is None else total
     return (files.repartition(partitions_for(spark, total, rows_per_partition))
-            .mapInArrow(detect_function(paths, settings), RESULT_SCHEMA))
+            .mapInArrow(detect_function(paths, settings, progress_address), RESULT_SCHEMA))
 
 
 def detect_counts(table: DataFrame, elapsed_s: float) -> TableCounts:
@@ -173,6 +180,6 @@ def detect_counts(table: DataFrame, elapsed_s: float) -> TableCounts:
                       *[F.sum((F.col("status") == s).cast("long")).alias(s) for s in DETECT_STATUSES]).first()
     total, ok = stats["n"], stats["ok"] or 0
     counts = TableCounts("detections", total, ok, total - ok, elapsed_s=elapsed_s)
-    counts.notes.append("by status: " + ", ".join(f"{s} {stats[s] or 0:,}" for s in DETECT_STATUSES))
+    counts.notes.append(by_status_note({s: stats[s] or 0 for s in DETECT_STATUSES}, DETECT_STATUSES))
     counts.notes.append(f"objects: {stats['objects'] or 0:,}")
     return counts

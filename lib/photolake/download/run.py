@@ -4,8 +4,6 @@ connections) with the politeness budget split across the tasks that run at once,
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Iterator
@@ -18,9 +16,17 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import BooleanType, StructField, StructType
 
 from photolake import storage
-from photolake.download.fetch import DownloadResult, Fetcher, FetchFailure, FetchSettings, HostLimiter, existing_image
+from photolake.download.fetch import (
+    DownloadResult,
+    Fetcher,
+    FetchFailure,
+    FetchSettings,
+    HostLimiter,
+    existing_image,
+)
 from photolake.download.plan import KEPT
-from photolake.runs import TableCounts
+from photolake.progress import Progress, driver_host, reporter
+from photolake.runs import TableCounts, by_status_note
 from photolake.schemas import DOWNLOAD_STATUSES, DOWNLOADS
 from photolake.session import partitions_for
 
@@ -72,57 +78,38 @@ def result_frame(rows: list[dict]) -> pd.DataFrame:
     return frame
 
 
-def download_function(settings: FetchSettings, images_root: str, budget: Budget, counters: dict):
-    """The mapInPandas function: one Fetcher (connection pool, limiter) per task, ``threads`` in flight."""
+def download_function(settings: FetchSettings, images_root: str, budget: Budget, progress_address: str | None):
+    """The mapInPandas function: one Fetcher (connection pool, limiter) per task, ``threads`` in flight, each
+    photo reported to the driver's progress as it is done."""
 
     def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         cv2.setNumThreads(1)  # parallelism comes from the task's threads; OpenCV's own would oversubscribe
         limiter = HostLimiter(budget.rate_per_host, budget.connections_per_host)
         fetcher = Fetcher(settings, images_root, limiter, pool_size=budget.threads)
+        report = reporter(progress_address)
+
+        def one(row) -> dict:
+            result = handle(fetcher, row.photo_id, row.url, row.prev_path, row.work)
+            if report:
+                report.add(1, ok=int(result[KEPT] or result.get("status") == "ok"),
+                           bytes=0 if result[KEPT] else result.get("bytes") or 0)
+            return result
+
         try:
             with ThreadPoolExecutor(budget.threads) as pool:
                 for batch in batches:
-                    rows = list(pool.map(lambda r: handle(fetcher, r.photo_id, r.url, r.prev_path, r.work),
-                                         batch.itertuples(index=False)))
-                    counters["done"].add(len(rows))
-                    counters["ok"].add(sum(1 for r in rows if r[KEPT] or r.get("status") == "ok"))
-                    counters["bytes"].add(sum(r.get("bytes") or 0 for r in rows if not r[KEPT]))
-                    yield result_frame(rows)
+                    yield result_frame(list(pool.map(one, batch.itertuples(index=False))))
         finally:
             fetcher.close()
 
     return run
 
 
-class Progress:
-    """Prints done / ok / failed, images/s and MB/s on the driver every few seconds while the job runs."""
-
-    def __init__(self, spark: SparkSession, total: int, every_s: float):
-        sc = spark.sparkContext
-        self.counters = {name: sc.accumulator(0) for name in ("done", "ok", "bytes")}
-        self.total, self.every_s = total, every_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-        self.started = time.time()
-
-    def line(self) -> str:
-        done, ok, size = (self.counters[k].value for k in ("done", "ok", "bytes"))
-        elapsed = max(time.time() - self.started, 1e-9)
-        return (f"download: {done:,}/{self.total:,} done, ok {ok:,}, failed {done - ok:,}, "
-                f"{done / elapsed:,.1f} images/s, {size / elapsed / 1e6:,.2f} MB/s")
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.every_s):
-            print(self.line(), flush=True)
-
-    def __enter__(self) -> "Progress":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-        print(self.line(), flush=True)
+def download_figures(counts: dict, seconds: float) -> str:
+    """The download's own figures on the progress line: ok, failed, MB/s."""
+    ok = counts.get("ok", 0)
+    return (f"ok {ok:,.0f}, failed {counts['done'] - ok:,.0f}, "
+            f"{counts.get('bytes', 0) / max(seconds, 1e-9) / 1e6:,.2f} MB/s")
 
 
 def fetch_all(spark: SparkSession, work: DataFrame, settings: FetchSettings, images_root: str,
@@ -134,14 +121,16 @@ def fetch_all(spark: SparkSession, work: DataFrame, settings: FetchSettings, ima
     parallelism = spark.sparkContext.defaultParallelism
     partitions = partitions_for(spark, total, rows_per_partition)
     budget = task_budget(rate_per_host, connections_per_host, threads, min(partitions, parallelism))
-    log.info("download: %d photos in %d partitions; per task: %.1f requests/s per host, %d connections, %d threads",
-             total, partitions, budget.rate_per_host, budget.connections_per_host, budget.threads)
-    with Progress(spark, total, progress_every_s) as progress:
-        function = download_function(settings, images_root, budget, progress.counters)
+    log.debug("download: %d photos in %d partitions; per task: %.1f requests/s per host, %d connections, %d threads",
+              total, partitions, budget.rate_per_host, budget.connections_per_host, budget.threads)
+    with Progress("download", total, "images", progress_every_s, extra=download_figures,
+                  host=driver_host(spark)) as progress:
+        function = download_function(settings, images_root, budget, progress.address)
         results = work.repartition(partitions).mapInPandas(function, RESULT_SCHEMA)
         results = results.persist(StorageLevel.DISK_ONLY)
         by_status = results.groupBy("status").agg(F.count(F.lit(1)).alias("n"), F.sum("attempts").alias("requests"),
                                                   F.first("error", ignorenulls=True).alias("an_error")).collect()
+        progress.finish(total)
     return results, total, by_status
 
 
@@ -155,7 +144,7 @@ def download_counts(by_status: list[Row], total: int, elapsed_s: float) -> Table
     counts = TableCounts("downloads", total, ok + kept, sum(n for s, n in photos.items() if s != "ok"),
                          elapsed_s=elapsed_s)
     counts.notes.append(f"already there: {kept:,}; fetched or adopted: {ok:,}; requests made: {requests:,}")
-    counts.notes.append("by status: " + ", ".join(f"{s} {photos.get(s, 0):,}" for s in DOWNLOAD_STATUSES))
+    counts.notes.append(by_status_note(photos, DOWNLOAD_STATUSES))
     counts.notes += [f"{r['status']}, e.g.: {r['an_error']}" for r in sorted(by_status, key=lambda r: -r["n"])
                      if r["status"] not in (None, "ok") and r["an_error"]]
     return counts

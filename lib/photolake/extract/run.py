@@ -12,33 +12,41 @@ from pyspark.sql.types import StructField, StructType
 
 from photolake.extract.image import extract_file
 from photolake.image_files import batch_files
-from photolake.runs import TableCounts
+from photolake.progress import reporter
+from photolake.runs import TableCounts, by_status_note
 from photolake.schemas import EXTRACT_STATUSES, IMAGE_METADATA
 from photolake.session import partitions_for
 
 # Work rows in, image rows out: nullable throughout (a missing file has only photo_id, path, status, error).
 RESULT_SCHEMA = StructType([StructField(f.name, f.dataType, True) for f in IMAGE_METADATA.fields])
-def extract_function(k: int):
-    """The mapInArrow function: rows straight into Arrow batches (the EXIF dicts become maps in C++)."""
+def extract_function(k: int, progress_address: str | None = None):
+    """The mapInArrow function: rows straight into Arrow batches (the EXIF dicts become maps in C++), each
+    file reported to the driver's progress."""
     from pyspark.sql.pandas.types import to_arrow_schema
 
     arrow_schema = to_arrow_schema(RESULT_SCHEMA, timezone="UTC")  # sessions run in UTC
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        report = reporter(progress_address)
         for batch in batches:
-            rows = [extract_file(photo_id, path, k, local, skipped)
-                    for photo_id, path, local, skipped in batch_files(batch)]
+            rows = []
+            for photo_id, path, local, skipped in batch_files(batch):
+                rows.append(extract_file(photo_id, path, k, local, skipped))
+                if report:
+                    report.add(1)
             yield pa.RecordBatch.from_pylist([{name: row.get(name) for name in arrow_schema.names} for row in rows],
                                              schema=arrow_schema)
 
     return run
 
 
-def extract_all(files: DataFrame, k: int, rows_per_partition: int) -> DataFrame:
-    """image_metadata rows for ``files`` (photo_id, path): one per file, whatever its state."""
-    spark = files.sparkSession
-    total = files.count()
-    return files.repartition(partitions_for(spark, total, rows_per_partition)).mapInArrow(extract_function(k), RESULT_SCHEMA)
+def extract_all(files: DataFrame, k: int, rows_per_partition: int, total: int | None = None,
+                progress_address: str | None = None) -> DataFrame:
+    """image_metadata rows for ``files`` (photo_id, path...; ``total`` of them, counted when not given): one
+    per file, whatever its state."""
+    total = files.count() if total is None else total
+    partitions = partitions_for(files.sparkSession, total, rows_per_partition)
+    return files.repartition(partitions).mapInArrow(extract_function(k, progress_address), RESULT_SCHEMA)
 
 
 def observe_statuses(rows: DataFrame) -> tuple[DataFrame, Observation]:
@@ -53,5 +61,5 @@ def extract_counts(observed: dict, elapsed_s: float) -> TableCounts:
     than ok, counts per status."""
     total, by_status = observed["rows"], {s: observed[s] or 0 for s in EXTRACT_STATUSES}
     counts = TableCounts("image_metadata", total, by_status["ok"], total - by_status["ok"], elapsed_s=elapsed_s)
-    counts.notes.append("by status: " + ", ".join(f"{s} {n:,}" for s, n in by_status.items()))
+    counts.notes.append(by_status_note(by_status, EXTRACT_STATUSES))
     return counts

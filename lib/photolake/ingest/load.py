@@ -157,7 +157,7 @@ def load_table(spark: SparkSession, release: Release, table: DatasetTable, lake_
         notes.append(f"values with bytes that are not UTF-8: {totals['undecoded']:,} (kept with U+FFFD in their "
                      f"place; each is in _rejects with where the bytes were)")
     return TableCounts(table.name, rows_in, rows_in - rows_rejected, rows_rejected, int(totals["values_rejected"] or 0),
-                       time.time() - started, notes=[f"{len(parts)} part(s)"] + notes)
+                       time.time() - started, notes=([f"{len(parts)} parts"] if len(parts) > 1 else []) + notes)
 
 
 def ingest_release(spark: SparkSession, release: Release, lake_dir: str, run_id: str, batch_rows: int,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -102,8 +103,10 @@ def evaluate(spark: SparkSession, scored: DataFrame, test: DataFrame, catalogue:
 
 
 def tune_als(spark: SparkSession, train: DataFrame, catalogue: Catalogue, grid: list[ALSParams],
-             settings: RecommendSettings, fraction: float, min_photos: int, seed: int) -> tuple[ALSParams, pd.DataFrame]:
-    """(the best parameters by validation NDCG@k, one row per grid point: its parameters and NDCG@k)."""
+             settings: RecommendSettings, fraction: float, min_photos: int, seed: int,
+             on_step: Callable[[], None] = lambda: None) -> tuple[ALSParams, pd.DataFrame]:
+    """(the best parameters by validation NDCG@k, one row per grid point: its parameters and NDCG@k);
+    ``on_step`` is called after each grid point."""
     fit, valid = holdout(train, fraction, min_photos)
     fit, valid = fit.cache(), valid.cache()
     rows = []
@@ -113,6 +116,7 @@ def tune_als(spark: SparkSession, train: DataFrame, catalogue: Catalogue, grid: 
         ndcg = ranking_metrics(ranking_frame(scored, valid), settings.k).get("als", {}).get("ndcg_at_k")
         log.info("ALS %s: validation NDCG@%d %s", params, settings.k, ndcg)
         rows.append({**asdict(params), "k": settings.k, "ndcg_at_k": ndcg})
+        on_step()
     fit.unpersist()
     valid.unpersist()
     table = pd.DataFrame(rows)

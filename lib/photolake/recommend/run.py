@@ -16,6 +16,7 @@ from photolake.errors import LakeTableMissing, PhotolakeError
 from photolake.recommend.evaluate import evaluate, tune_als
 from photolake.recommend.models import ALSParams, RecommendSettings, catalogue_frame, fit_als, recommend
 from photolake.recommend.split import holdout, user_photos
+from photolake.progress import Progress
 from photolake.runs import RunSummary, TableCounts
 from photolake.schemas import REC_METRICS, REC_TUNING, RECOMMENDATIONS
 from photolake.users.catalogue import collect_catalogue
@@ -41,8 +42,18 @@ def _replace_models(frame, lake_dir: str, table: str, models: tuple[str, ...], r
 
 
 def run_recommend(spark: SparkSession, lake_dir: str, models: tuple[str, ...], settings: RecommendSettings,
-                  grid: list[ALSParams], split: Holdout, max_tags: int, summary: RunSummary) -> None:
+                  grid: list[ALSParams], split: Holdout, max_tags: int, summary: RunSummary,
+                  progress_every_s: float = 5.0) -> None:
     """Write rec_tuning (when ALS is among ``models``), rec_metrics and recommendations for ``models``."""
+    uses_als = bool({"als", "hybrid"} & set(models))
+    steps = (len(grid) if uses_als else 0) + 2  # the grid, the evaluation, the final lists
+    with Progress("recommend", steps, "steps", progress_every_s, serve=False) as shown:
+        _recommend(spark, lake_dir, models, settings, grid, split, max_tags, summary, uses_als, shown.add)
+
+
+def _recommend(spark: SparkSession, lake_dir: str, models: tuple[str, ...], settings: RecommendSettings,
+               grid: list[ALSParams], split: Holdout, max_tags: int, summary: RunSummary, uses_als: bool,
+               step_done) -> None:
     present = lake.register_views(spark, lake_dir)
     if "interactions" not in present:
         raise PhotolakeError(f"the lake at {lake_dir} has no interactions table: run the users job first")
@@ -55,9 +66,10 @@ def run_recommend(spark: SparkSession, lake_dir: str, models: tuple[str, ...], s
     train, test = train.cache(), test.cache()
     now = datetime.now(timezone.utc)
 
-    params, uses_als = grid[0], bool({"als", "hybrid"} & set(models))
+    params = grid[0]
     if uses_als:
-        params, tuning = tune_als(spark, train, catalogue, grid, settings, split.fraction, split.min_photos, split.seed)
+        params, tuning = tune_als(spark, train, catalogue, grid, settings, split.fraction, split.min_photos, split.seed,
+                                  step_done)
         tuning["tuned_at"] = now
         lake.write_table(spark.createDataFrame(tuning[[f.name for f in REC_TUNING.fields]], REC_TUNING),
                          lake_dir, "rec_tuning", summary.run_id, files=1)
@@ -68,6 +80,7 @@ def run_recommend(spark: SparkSession, lake_dir: str, models: tuple[str, ...], s
     tastes = spark.table("user_tastes") if "user_tastes" in present else None
     metrics = evaluate(spark, scored, test, catalogue, settings.k, tastes, attributes)
     metrics["evaluated_at"] = now
+    step_done()
     _replace_models(spark.createDataFrame(metrics[[f.name for f in REC_METRICS.fields]], REC_METRICS),
                     lake_dir, "rec_metrics", models, summary.run_id, REC_METRICS)
     for row in metrics.itertuples():
@@ -81,6 +94,7 @@ def run_recommend(spark: SparkSession, lake_dir: str, models: tuple[str, ...], s
     users = spark.table("users") if "users" in present else interactions.select("user_id").distinct()
     recommendations = recommend(spark, pairs, users, catalogue, models, settings, final)
     _replace_models(recommendations, lake_dir, "recommendations", models, summary.run_id, RECOMMENDATIONS)
+    step_done()
     written = lake.read_table(spark, lake_dir, "recommendations").filter(F.col("model").isin(list(models)))
     n_users = users.select("user_id").distinct().count()
     counts = TableCounts("recommendations", n_users * len(models),

@@ -3,21 +3,28 @@ hidden tastes and profiles, written to the lake with their counts in the run sum
 
 from __future__ import annotations
 
+import contextlib
+
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from photolake import lake
 from photolake.errors import PhotolakeError
+from photolake.progress import Progress, driver_host
 from photolake.runs import RunSummary, TableCounts
 from photolake.schemas import USER_TASTES
 from photolake.users.catalogue import collect_catalogue
 from photolake.users.conversions import conversion_interactions
 from photolake.users.profiles import profiles, users_table
-from photolake.users.synthetic import SyntheticOptions, synthetic_interactions, synthetic_tastes
+from photolake.users.synthetic import (
+    SyntheticOptions,
+    synthetic_interactions,
+    synthetic_tastes,
+)
 
 
 def make_users(spark: SparkSession, lake_dir: str, source: str, options: SyntheticOptions, max_tags: int,
-               summary: RunSummary) -> None:
+               summary: RunSummary, progress_every_s: float = 5.0) -> None:
     """Write users, user_tastes, interactions and profiles for ``source`` (one of USER_SOURCE_CHOICES)."""
     present = lake.register_views(spark, lake_dir)
     if "photos" not in present:
@@ -29,10 +36,6 @@ def make_users(spark: SparkSession, lake_dir: str, source: str, options: Synthet
                          + ", ".join(f"{k} {int((catalogue.kinds == k).sum())}" for k in sorted(set(catalogue.kinds)))
                          + ")")
     parts, tastes, rejected, reasons = [], None, 0, []
-    if source in ("synthetic", "both"):
-        lake.write_table(synthetic_tastes(spark, catalogue, options), lake_dir, "user_tastes", summary.run_id)
-        tastes = lake.read_table(spark, lake_dir, "user_tastes")
-        parts.append(synthetic_interactions(spark, catalogue, options))
     if source in ("conversions", "both"):
         if "conversions" not in present:
             raise PhotolakeError(f"--source {source} needs the conversions table: ingest the release with it")
@@ -41,8 +44,17 @@ def make_users(spark: SparkSession, lake_dir: str, source: str, options: Synthet
         rejects = rejects.groupBy("reason").count().collect()
         rejected = sum(r["count"] for r in rejects)
         reasons = [f"conversions rejected: {r['count']:,} with {r['reason']}" for r in rejects]
-    interactions = parts[0] if len(parts) == 1 else parts[0].unionByName(parts[1])
-    lake.write_table(interactions, lake_dir, "interactions", summary.run_id)
+    synthetic = source in ("synthetic", "both")
+    shown = Progress("users", options.users, "users", progress_every_s, host=driver_host(spark)) if synthetic else None
+    with shown or contextlib.nullcontext():
+        if synthetic:
+            lake.write_table(synthetic_tastes(spark, catalogue, options), lake_dir, "user_tastes", summary.run_id)
+            tastes = lake.read_table(spark, lake_dir, "user_tastes")
+            parts.insert(0, synthetic_interactions(spark, catalogue, options, shown.address))
+        interactions = parts[0] if len(parts) == 1 else parts[0].unionByName(parts[1])
+        lake.write_table(interactions, lake_dir, "interactions", summary.run_id)
+        if shown:
+            shown.finish(options.users)
     interactions = lake.read_table(spark, lake_dir, "interactions")
     activity = tastes.groupBy("user_id").agg(F.first("activity").alias("activity")) if tastes is not None else None
     if tastes is None:  # no synthetic users this run: no hidden tastes either

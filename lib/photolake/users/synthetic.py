@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 
+from photolake.progress import reporter
 from photolake.schemas import INTERACTIONS
 from photolake.users.catalogue import Catalogue
 
@@ -129,15 +130,22 @@ def synthetic_tastes(spark: SparkSession, catalogue: Catalogue, options: Synthet
     return _numbers(spark, options.users).mapInPandas(draw, DRAWS_SCHEMA)
 
 
-def synthetic_interactions(spark: SparkSession, catalogue: Catalogue, options: SyntheticOptions) -> DataFrame:
-    """Every synthetic user's interactions, generated on the executors."""
+def synthetic_interactions(spark: SparkSession, catalogue: Catalogue, options: SyntheticOptions,
+                           progress_address: str | None = None) -> DataFrame:
+    """Every synthetic user's interactions, generated on the executors, each user reported to the driver's
+    progress."""
     shared = spark.sparkContext.broadcast(catalogue)
 
     def draw(batches):
         cat = shared.value
         z = _popularity_z(cat)
+        report = reporter(progress_address)
         for batch in batches:
-            frames = [draw_interactions(int(number), cat, options, z) for number in batch["id"]]
+            frames = []
+            for number in batch["id"]:
+                frames.append(draw_interactions(int(number), cat, options, z))
+                if report:
+                    report.add(1)
             if frames:
                 yield pd.concat(frames, ignore_index=True)
 
