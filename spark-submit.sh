@@ -119,8 +119,9 @@ fi
 
 export PYSPARK_PYTHON="${PYSPARK_PYTHON:-$python}"
 export PYSPARK_DRIVER_PYTHON="${PYSPARK_DRIVER_PYTHON:-$python}"
-# Spark 4 starts its JVM with the incubating Vector API, and the JVM says so on every start: not news.
-exec 2> >(grep -v --line-buffered '^WARNING: Using incubator modules' >&2)
+# Spark 4 starts its JVM with the incubating Vector API, and the JVM says so on every start; netlib's native
+# code says when it falls back to its Java BLAS (same results). Neither is news to a user.
+exec 2> >(grep -v --line-buffered -E '^WARNING: Using incubator modules|^netlib-(blas|lapack): JNI_OnLoad' >&2)
 # shellcheck disable=SC2086
 exec "$submit" "${master_args[@]}" "${memory_args[@]}" --name "photolake-$job" --py-files "$zip_file" \
   --conf "spark.pyspark.python=$PYSPARK_PYTHON" --driver-java-options "$java_options" \

@@ -44,6 +44,7 @@ class Progress:
         self.stream = stream or sys.stdout
         self.extra = extra
         self.counts: dict[str, float] = {"done": 0}
+        self._finished = False
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._host = host
@@ -57,6 +58,8 @@ class Progress:
 
     def add(self, done: float = 1, **counts: float) -> None:
         with self._lock:
+            if self._finished:
+                return
             self.counts["done"] += done
             for name, value in counts.items():
                 self.counts[name] = self.counts.get(name, 0) + value
@@ -90,8 +93,12 @@ class Progress:
         self.stream.flush()
 
     def _redraw(self) -> None:
+        shown = None
         while not self._stop.wait(0.25 if self.interactive else self.every_s):
-            self._show()
+            done = self.counts["done"]
+            if self.interactive or done != shown:  # a log gets a line only when something moved
+                self._show()
+                shown = done
 
     def __enter__(self) -> "Progress":
         progress = self
@@ -117,9 +124,10 @@ class Progress:
         return self
 
     def finish(self, done: float) -> None:
-        """The exact count at the end (reports still in flight are then not needed)."""
+        """The exact count at the end: reports still in flight are dropped from now on."""
         with self._lock:
             self.counts["done"] = done
+            self._finished = True
 
     def __exit__(self, *exc) -> None:
         self._stop.set()

@@ -75,18 +75,20 @@ class RunSummary:
         total_in = sum(t.rows_in for t in self.tables)
         lines = [f"photolake {self.job} run {self.run_id}: {self.status}, {elapsed:.1f} s"]
         if self.tables:
-            lines.append(f"  {'table':<14}{'rows in':>12}{'written':>12}{'rejected':>10}{'bad values':>12}"
+            width = max(14, *(len(t.table) + 2 for t in self.tables))
+            lines.append(f"  {'table':<{width}}{'rows in':>12}{'written':>12}{'rejected':>10}{'bad values':>12}"
                          f"{'seconds':>9}{'rows/s':>11}")
             for t in self.tables:
                 rate = t.rows_in / t.elapsed_s if t.elapsed_s else 0.0
                 flag = "" if t.balanced else "  (counts do not add up!)"
-                lines.append(f"  {t.table:<14}{t.rows_in:>12,}{t.rows_out:>12,}{t.rows_rejected:>10,}"
+                lines.append(f"  {t.table:<{width}}{t.rows_in:>12,}{t.rows_out:>12,}{t.rows_rejected:>10,}"
                              f"{t.values_rejected:>12,}{t.elapsed_s:>9.1f}{rate:>11,.0f}{flag}")
                 lines += [f"      note: {n}" for n in t.notes]
-            lines.append(f"  {'all':<14}{total_in:>12,}{sum(t.rows_out for t in self.tables):>12,}"
-                         f"{sum(t.rows_rejected for t in self.tables):>10,}"
-                         f"{sum(t.values_rejected for t in self.tables):>12,}{elapsed:>9.1f}"
-                         f"{(total_in / elapsed if elapsed else 0):>11,.0f}")
+            if len(self.tables) > 1:
+                lines.append(f"  {'all':<{width}}{total_in:>12,}{sum(t.rows_out for t in self.tables):>12,}"
+                             f"{sum(t.rows_rejected for t in self.tables):>10,}"
+                             f"{sum(t.values_rejected for t in self.tables):>12,}{elapsed:>9.1f}"
+                             f"{(total_in / elapsed if elapsed else 0):>11,.0f}")
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
 

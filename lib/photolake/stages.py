@@ -232,8 +232,11 @@ def export(spark: SparkSession, config: Config, summary: RunSummary) -> None:
         records = write_json_records(spark.sql(sql), f"{out}/{name}")
         summary.add(TableCounts(name, records, records, 0, elapsed_s=summary.elapsed_s))
     tables = {t: spark.table(t) for t in SQLITE_TABLES if t in present}
-    for table, rows in write_sqlite(tables, f"{out}/photolake.sqlite").items():
-        summary.add(TableCounts(f"photolake.sqlite:{table}", rows, rows, 0, elapsed_s=summary.elapsed_s))
+    written = write_sqlite(tables, f"{out}/photolake.sqlite")
+    database = TableCounts("photolake.sqlite", sum(written.values()), sum(written.values()), 0,
+                           elapsed_s=summary.elapsed_s)
+    database.notes.append("tables: " + ", ".join(f"{table} {rows:,}" for table, rows in written.items()))
+    summary.add(database)
     summary.notes.append(f"exports: {out}")
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+import numpy as np
 from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.clustering import KMeans
 from pyspark.ml.evaluation import ClusteringEvaluator
@@ -14,6 +15,8 @@ from pyspark.ml.feature import IDF, PCA, HashingTF, StandardScaler, VectorAssemb
 from pyspark.ml.functions import vector_to_array
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
+
+from photolake.cluster.search import SEARCH_ROWS, search_k
 
 log = logging.getLogger("photolake.cluster")
 
@@ -40,20 +43,24 @@ def scaled_features(features: DataFrame, numeric: list[str], tag_dimensions: int
 
 def fit_clusters(features: DataFrame, numeric: list[str], k: int | None = None, k_range: tuple[int, int] = (2, 10),
                  tag_dimensions: int = 64, seed: int = 42) -> ClusterResult:
+    """MLlib KMeans on every photo, with ``k`` or the k of ``k_range`` whose silhouette is best on a sample
+    (cluster.search); ``silhouettes`` holds each k's score on that sample, or the fitted k's score."""
     data = scaled_features(features, numeric, tag_dimensions).cache()
     rows = data.count()
-    evaluator = ClusteringEvaluator(featuresCol="scaled", predictionCol="cluster", metricName="silhouette")
     candidates = [k] if k else list(range(k_range[0], min(k_range[1], rows - 1) + 1)) or [1]
-    best, silhouettes = None, {}
-    for n in candidates:
-        model = KMeans(k=n, seed=seed, featuresCol="scaled", predictionCol="cluster", maxIter=50).fit(data)
-        assigned = model.transform(data)
-        score = evaluator.evaluate(assigned) if n > 1 and rows > n else float("nan")
-        silhouettes[n] = score
-        log.info("k=%d: silhouette %.3f", n, score)
-        if best is None or score > best[0]:
-            best = (score, n, assigned)
-    _, chosen, assigned = best
+    silhouettes: dict[int, float] = {}
+    chosen = candidates[0]
+    if len(candidates) > 1:
+        sample = data.sample(fraction=min(1.0, SEARCH_ROWS / rows), seed=seed) if rows > SEARCH_ROWS else data
+        points = np.array([row.scaled.toArray() for row in sample.select("scaled").collect()], dtype=np.float64)
+        silhouettes = search_k(points, candidates, seed)
+        log.info("silhouettes on %d photos: %s", len(points), silhouettes)
+        chosen = max(candidates, key=lambda n: (silhouettes[n] if silhouettes[n] == silhouettes[n] else -np.inf, -n))
+    assigned = KMeans(k=chosen, seed=seed, featuresCol="scaled", predictionCol="cluster", maxIter=50).fit(data) \
+        .transform(data)
+    if not silhouettes:
+        evaluator = ClusteringEvaluator(featuresCol="scaled", predictionCol="cluster", metricName="silhouette")
+        silhouettes[chosen] = evaluator.evaluate(assigned) if 1 < chosen < rows else float("nan")
     projected = PCA(k=2, inputCol="scaled", outputCol="pca").fit(data).transform(assigned)
     clusters = (projected.withColumn("xy", vector_to_array("pca"))
                 .select("photo_id", F.col("cluster").cast("int"), F.col("xy")[0].alias("pca_x"),

@@ -15,6 +15,7 @@ way the test split is carved from all of it, so the test photos never steer the 
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from typing import Callable
 
@@ -30,6 +31,7 @@ from photolake.recommend.split import holdout
 from photolake.users.catalogue import Catalogue
 
 log = logging.getLogger("photolake.recommend")
+CONCURRENT_FITS = 4
 
 METRICS = {"precision_at_k": "precisionAtK", "recall_at_k": "recallAtK", "ndcg_at_k": "ndcgAtK",
            "map_at_k": "meanAveragePrecisionAtK"}
@@ -52,13 +54,13 @@ def ranking_frame(scored: DataFrame, test: DataFrame) -> DataFrame:
             .withColumn("prediction", F.coalesce("prediction", F.array().cast("array<double>"))))
 
 
-def ranking_metrics(frame: DataFrame, k: int) -> dict[str, dict[str, float]]:
-    """model -> {precision_at_k, recall_at_k, ndcg_at_k, map_at_k, users}."""
+def ranking_metrics(frame: DataFrame, k: int, metrics: tuple[str, ...] = tuple(METRICS)) -> dict[str, dict[str, float]]:
+    """model -> {precision_at_k, recall_at_k, ndcg_at_k, map_at_k, users} (or just ``metrics``)."""
     frame = frame.cache()
     out = {}
     for (model,) in frame.select("model").distinct().collect():
         mine = frame.filter(F.col("model") == model)
-        out[model] = {name: RankingEvaluator(k=k, metricName=metric).evaluate(mine) for name, metric in METRICS.items()}
+        out[model] = {name: RankingEvaluator(k=k, metricName=METRICS[name]).evaluate(mine) for name in metrics}
         out[model]["users"] = mine.count()
     frame.unpersist()
     return out
@@ -109,14 +111,19 @@ def tune_als(spark: SparkSession, train: DataFrame, catalogue: Catalogue, grid: 
     ``on_step`` is called after each grid point."""
     fit, valid = holdout(train, fraction, min_photos)
     fit, valid = fit.cache(), valid.cache()
-    rows = []
-    for params in grid:
+
+    def score(params: ALSParams) -> dict:
         factors = fit_als(fit, catalogue.size, params, seed)
         scored = recommend(spark, fit, valid, catalogue, ("als",), settings, factors)
-        ndcg = ranking_metrics(ranking_frame(scored, valid), settings.k).get("als", {}).get("ndcg_at_k")
+        ndcg = ranking_metrics(ranking_frame(scored, valid), settings.k, ("ndcg_at_k",)).get("als", {}).get("ndcg_at_k")
         log.info("ALS %s: validation NDCG@%d %s", params, settings.k, ndcg)
-        rows.append({**asdict(params), "k": settings.k, "ndcg_at_k": ndcg})
         on_step()
+        return {**asdict(params), "k": settings.k, "ndcg_at_k": ndcg}
+
+    # Each grid point is a chain of small Spark jobs; side by side they keep the cores busy (36 -> 25 s for
+    # 8 points on the demo's 1,000 users, 2 cores)
+    with ThreadPoolExecutor(max_workers=min(len(grid), CONCURRENT_FITS)) as pool:
+        rows = list(pool.map(score, grid))
     fit.unpersist()
     valid.unpersist()
     table = pd.DataFrame(rows)

@@ -41,19 +41,26 @@ def _replace_models(frame, lake_dir: str, table: str, models: tuple[str, ...], r
     lake.write_table(frame, lake_dir, table, run_id, partition_by=("model",))
 
 
+RANK_SHARE = 0.1  # an ALS rank above this share of the photos only overfits: that many factors per photo
+
+
+def sized_grid(grid: list[ALSParams], photos: int) -> tuple[list[ALSParams], list[int]]:
+    """The grid without ranks over a tenth of the photos (the smallest rank stays), and the ranks left out."""
+    smallest = min(p.rank for p in grid)
+    kept = [p for p in grid if p.rank <= max(smallest, RANK_SHARE * photos)]
+    return kept, sorted({p.rank for p in grid} - {p.rank for p in kept})
+
+
 def run_recommend(spark: SparkSession, lake_dir: str, models: tuple[str, ...], settings: RecommendSettings,
                   grid: list[ALSParams], split: Holdout, max_tags: int, summary: RunSummary,
                   progress_every_s: float = 5.0) -> None:
     """Write rec_tuning (when ALS is among ``models``), rec_metrics and recommendations for ``models``."""
-    uses_als = bool({"als", "hybrid"} & set(models))
-    steps = (len(grid) if uses_als else 0) + 2  # the grid, the evaluation, the final lists
-    with Progress("recommend", steps, "steps", progress_every_s, serve=False) as shown:
-        _recommend(spark, lake_dir, models, settings, grid, split, max_tags, summary, uses_als, shown.add)
+    with Progress("recommend", None, "steps", progress_every_s, serve=False) as shown:
+        _recommend(spark, lake_dir, models, settings, grid, split, max_tags, summary, shown)
 
 
 def _recommend(spark: SparkSession, lake_dir: str, models: tuple[str, ...], settings: RecommendSettings,
-               grid: list[ALSParams], split: Holdout, max_tags: int, summary: RunSummary, uses_als: bool,
-               step_done) -> None:
+               grid: list[ALSParams], split: Holdout, max_tags: int, summary: RunSummary, shown: Progress) -> None:
     present = lake.register_views(spark, lake_dir)
     if "interactions" not in present:
         raise PhotolakeError(f"the lake at {lake_dir} has no interactions table: run the users job first")
@@ -66,10 +73,16 @@ def _recommend(spark: SparkSession, lake_dir: str, models: tuple[str, ...], sett
     train, test = train.cache(), test.cache()
     now = datetime.now(timezone.utc)
 
+    grid, dropped = sized_grid(grid, catalogue.size)
+    if dropped:
+        summary.notes.append(f"ALS ranks over a tenth of the {catalogue.size:,} photos left out of the grid: "
+                             + ", ".join(map(str, dropped)))
+    uses_als = bool({"als", "hybrid"} & set(models))
+    shown.total = (len(grid) if uses_als else 0) + 2  # the grid, the evaluation, the final lists
     params = grid[0]
     if uses_als:
         params, tuning = tune_als(spark, train, catalogue, grid, settings, split.fraction, split.min_photos, split.seed,
-                                  step_done)
+                                  shown.add)
         tuning["tuned_at"] = now
         lake.write_table(spark.createDataFrame(tuning[[f.name for f in REC_TUNING.fields]], REC_TUNING),
                          lake_dir, "rec_tuning", summary.run_id, files=1)
@@ -80,7 +93,7 @@ def _recommend(spark: SparkSession, lake_dir: str, models: tuple[str, ...], sett
     tastes = spark.table("user_tastes") if "user_tastes" in present else None
     metrics = evaluate(spark, scored, test, catalogue, settings.k, tastes, attributes)
     metrics["evaluated_at"] = now
-    step_done()
+    shown.add()
     _replace_models(spark.createDataFrame(metrics[[f.name for f in REC_METRICS.fields]], REC_METRICS),
                     lake_dir, "rec_metrics", models, summary.run_id, REC_METRICS)
     for row in metrics.itertuples():
@@ -94,7 +107,7 @@ def _recommend(spark: SparkSession, lake_dir: str, models: tuple[str, ...], sett
     users = spark.table("users") if "users" in present else interactions.select("user_id").distinct()
     recommendations = recommend(spark, pairs, users, catalogue, models, settings, final)
     _replace_models(recommendations, lake_dir, "recommendations", models, summary.run_id, RECOMMENDATIONS)
-    step_done()
+    shown.add()
     written = lake.read_table(spark, lake_dir, "recommendations").filter(F.col("model").isin(list(models)))
     n_users = users.select("user_id").distinct().count()
     counts = TableCounts("recommendations", n_users * len(models),
