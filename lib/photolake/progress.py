@@ -123,10 +123,10 @@ class Progress:
         self._painter.start()
         return self
 
-    def finish(self, done: float) -> None:
-        """The exact count at the end: reports still in flight are dropped from now on."""
+    def finish(self, done: float, **counts: float) -> None:
+        """The exact counts at the end: reports still in flight are dropped from now on."""
         with self._lock:
-            self.counts["done"] = done
+            self.counts.update(done=done, **counts)
             self._finished = True
 
     def __exit__(self, *exc) -> None:

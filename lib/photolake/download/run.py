@@ -129,8 +129,10 @@ def fetch_all(spark: SparkSession, work: DataFrame, settings: FetchSettings, ima
         results = work.repartition(partitions).mapInPandas(function, RESULT_SCHEMA)
         results = results.persist(StorageLevel.DISK_ONLY)
         by_status = results.groupBy("status").agg(F.count(F.lit(1)).alias("n"), F.sum("attempts").alias("requests"),
+                                                  F.sum("bytes").alias("bytes"),
                                                   F.first("error", ignorenulls=True).alias("an_error")).collect()
-        progress.finish(total)
+        progress.finish(total, ok=sum(r["n"] for r in by_status if r["status"] in ("ok", None)),
+                        bytes=sum(r["bytes"] or 0 for r in by_status))
     return results, total, by_status
 
 
