@@ -40,7 +40,7 @@ $(STAMP): pyproject.toml | check-java
 
 # The whole pipeline on the built-in sample: make a release with images, serve its images on 127.0.0.1, and
 # run the pipeline (ingest, download, extract, detect, cluster, users, recommend, report, export) in one
-# Spark application; then query the lake in one more. Detection uses YOLOv3 when its weights are at hand,
+# Spark application, which then queries the lake (conf/demo.sql). Detection uses YOLOv3 when its weights are at hand,
 # else yolov3-tiny (downloaded if it can be); without either the demo goes on without detections.
 demo: setup
 	@rm -rf output/sample output/lake output/images output/annotated output/report output/export
@@ -55,8 +55,7 @@ demo: setup
 	fi; \
 	$(SUBMIT) pipeline --dataset output/sample --lake output/lake --images output/images \
 	  --allow-hosts 127.0.0.1:$(DEMO_PORT) --set detect.model=$$model --set detect.required=false \
-	  --set detect.annotate_dir=output/annotated --set users.source=both
-	@$(SUBMIT) sql --lake output/lake --file conf/demo.sql
+	  --set detect.annotate_dir=output/annotated --set users.source=both --sql conf/demo.sql
 	@echo
 	@echo "demo done:"
 	@echo "  report       output/report/index.html (open it in a browser)"

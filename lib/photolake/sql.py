@@ -4,9 +4,42 @@ from __future__ import annotations
 
 import csv
 import json
+from pathlib import Path
 from typing import TextIO
 
-from pyspark.sql import DataFrame
+from pyspark.errors import AnalysisException, ParseException
+from pyspark.sql import DataFrame, SparkSession
+
+from photolake import lake
+from photolake.errors import PhotolakeError
+
+
+def read_statements(queries: list[str], file: str | None) -> list[tuple[str | None, str]]:
+    """(title, statement) pairs: the queries given, then the statements of ``file``."""
+    statements = [(None, q) for q in queries]
+    if file:
+        try:
+            statements += split_statements(Path(file).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PhotolakeError(f"--sql/--file {file}: {exc}") from None
+    return statements
+
+
+def run_statements(spark: SparkSession, lake_dir: str, statements: list[tuple[str | None, str]], fmt: str,
+                   out: TextIO, max_rows: int = 1000) -> None:
+    """Each statement over the lake's views, its result written to ``out``; with several, each under its title.
+    A table of the lake's contract that the lake does not have yet reads as empty."""
+    views = lake.register_views(spark, lake_dir, empty_for_missing=True)
+    for n, (title, statement) in enumerate(statements):
+        if len(statements) > 1 and fmt == "table":
+            out.write(f"{chr(10) if n else ''}-- {title or statement.splitlines()[0][:100]}\n")
+            out.flush()
+        try:
+            result = spark.sql(statement)
+        except (AnalysisException, ParseException) as exc:
+            raise PhotolakeError(f"{exc.getMessage().splitlines()[0]} (tables in {lake_dir}: "
+                                 f"{', '.join(views) or 'none'})") from None
+        write_result(result, fmt, out, max_rows)
 
 
 def split_statements(text: str) -> list[tuple[str | None, str]]:
