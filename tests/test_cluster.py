@@ -98,6 +98,21 @@ def test_planted_clusters_are_recovered(spark, tmp_path):
     assert "40 photos, mostly square, dark" in night.description and "objects car" in night.description
 
 
+def test_the_search_silhouette_is_sparks(spark):
+    from pyspark.ml.evaluation import ClusteringEvaluator
+    from pyspark.ml.linalg import Vectors
+
+    from photolake.cluster.search import kmeans, silhouette
+
+    rng = np.random.default_rng(3)
+    points = np.vstack([rng.normal(centre, 1.0, (30, 4)) for centre in (0, 4, 9)] + [np.full((1, 4), 30.0)])
+    labels = kmeans(points, 4)
+    assert sorted(np.bincount(labels)) == [1, 30, 30, 30]  # the planted groups, and a one-point cluster
+    frame = spark.createDataFrame([(Vectors.dense(p), int(c)) for p, c in zip(points, labels)],
+                                  ["features", "prediction"])
+    assert silhouette(points, labels) == pytest.approx(ClusteringEvaluator().evaluate(frame), rel=1e-9)
+
+
 def test_k_can_be_given_and_missing_tables_are_optional(spark, tmp_path):
     metadata, _, _, _ = planted_lake(spark, str(tmp_path), per_group=10)
     features, numeric = photo_features(metadata)

@@ -7,7 +7,15 @@ import numpy as np
 import pytest
 from pyspark.sql import functions as F
 
-from photolake.recommend.evaluate import evaluate, ranking_frame, ranking_metrics, tune_als
+from photolake.recommend.evaluate import (
+    evaluate,
+    local_ndcg,
+    local_validation,
+    ndcg_at_k,
+    ranking_frame,
+    ranking_metrics,
+    tune_als,
+)
 from photolake.recommend.models import ALSParams, RecommendSettings, catalogue_frame, fit_als, recommend
 from photolake.recommend.scoring import (
     als_reason,
@@ -17,6 +25,7 @@ from photolake.recommend.scoring import (
     popularity_reason,
     top_unseen,
 )
+from photolake.recommend.run import sized_grid
 from photolake.recommend.split import holdout, user_photos
 from photolake.users.catalogue import themed_catalogue
 from photolake.users.synthetic import SyntheticOptions, synthetic_interactions, synthetic_tastes
@@ -108,6 +117,29 @@ def planted(spark):
     pairs = user_photos(interactions).join(catalogue_frame(spark, catalogue), "photo_id").cache()
     train, test = holdout(pairs, 0.2, 5)
     return catalogue, spark.createDataFrame(attributes), tastes, pairs, train.cache(), test.cache()
+
+
+def test_ndcg_as_spark_computes_it():
+    # hits at ranks 1 and 3 of 3 predictions, 2 relevant: (1 + 1/log2(4)) / (1 + 1/log2(3)); no prediction: 0
+    assert ndcg_at_k([[5, 6, 7], []], [{5, 7}, {1}], 3) == pytest.approx((1 + 0.5) / (1 + 1 / np.log2(3)) / 2)
+
+
+def test_tuning_scores_a_small_validation_on_the_driver_exactly_as_spark_does(spark, planted):
+    catalogue, _, _, _, train, test = planted
+    settings = RecommendSettings(k=10)
+    factors = fit_als(train, catalogue.size, ALSParams(10, 0.1, 1.0, 10))
+    through_spark = ranking_metrics(ranking_frame(recommend(spark, train, test, catalogue, ("als",), settings, factors),
+                                                  test), 10)["als"]["ndcg_at_k"]
+    local = local_validation(train, test, catalogue)
+    assert local is not None and local_ndcg(local, factors, catalogue, settings) == pytest.approx(through_spark)
+
+
+def test_the_grid_leaves_out_ranks_the_catalogue_cannot_carry():
+    grid = [ALSParams(rank, 0.1, alpha) for rank in (10, 30, 60) for alpha in (1.0, 10.0)]
+    kept, dropped = sized_grid(grid, 207)  # a tenth: 20 factors
+    assert [p.rank for p in kept] == [10, 10] and dropped == [30, 60]
+    assert sized_grid(grid, 25_000) == (grid, [])
+    assert [p.rank for p in sized_grid(grid, 50)[0]] == [10, 10]  # the smallest rank always stays
 
 
 def test_models_beat_popularity_and_never_recommend_seen_photos(spark, planted):

@@ -15,8 +15,9 @@ way the test split is carved from all of it, so the test photos never steer the 
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Callable
 
 import numpy as np
@@ -25,13 +26,23 @@ from pyspark.ml.evaluation import RankingEvaluator
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from photolake.recommend.models import ALSParams, RecommendSettings, fit_als, recommend
+from photolake.recommend.models import (
+    USERS_PER_BLOCK,
+    ALSFactors,
+    ALSParams,
+    RecommendSettings,
+    fit_als,
+    item_users,
+    recommend,
+    score_block,
+)
 from photolake.recommend.scoring import intra_list_diversity
 from photolake.recommend.split import holdout
 from photolake.users.catalogue import Catalogue
 
 log = logging.getLogger("photolake.recommend")
 CONCURRENT_FITS = 4
+LOCAL_SCORES = 20_000_000  # validation users x photos that tuning scores on the driver (80 MB of float32)
 
 METRICS = {"precision_at_k": "precisionAtK", "recall_at_k": "recallAtK", "ndcg_at_k": "ndcgAtK",
            "map_at_k": "meanAveragePrecisionAtK"}
@@ -104,6 +115,55 @@ def evaluate(spark: SparkSession, scored: DataFrame, test: DataFrame, catalogue:
     return pd.DataFrame(rows)
 
 
+def ndcg_at_k(predictions: list[list[int]], relevant: list[set[int]], k: int) -> float:
+    """The mean NDCG@k with binary relevance, as Spark's RankingMetrics.ndcgAt computes it (a user with no
+    prediction scores 0)."""
+    scores = []
+    for predicted, truth in zip(predictions, relevant):
+        n = min(max(len(predicted), len(truth)), k)
+        gains = 1.0 / np.log(np.arange(n) + 2.0)
+        dcg = sum(g for g, item in zip(gains, predicted) if item in truth)
+        scores.append(dcg / gains[:len(truth)].sum() if truth else 0.0)
+    return float(np.mean(scores)) if scores else float("nan")
+
+
+@dataclass
+class LocalValidation:
+    """A validation split small enough to score on the driver: each validation user's training photos
+    (user_id, seen, weights), their held-out photos, and the photos' popularity in training."""
+
+    users: pd.DataFrame
+    relevant: list[set[int]]
+    popularity: np.ndarray
+
+
+def local_validation(fit: DataFrame, valid: DataFrame, catalogue: Catalogue) -> LocalValidation | None:
+    """The split for driver-side scoring, or None when its users x photos are more than LOCAL_SCORES."""
+    held = valid.groupBy("user_id").agg(F.collect_set("item").alias("relevant"))
+    if held.count() * catalogue.size > LOCAL_SCORES:
+        return None
+    seen = (fit.join(held.select("user_id"), "user_id")
+            .groupBy("user_id").agg(F.collect_list("item").alias("seen"), F.collect_list("weight").alias("weights")))
+    users = held.join(seen, "user_id", "left").orderBy("user_id").toPandas()
+    return LocalValidation(users[["user_id", "seen", "weights"]], [set(r) for r in users["relevant"]],
+                           item_users(fit, catalogue))
+
+
+def local_ndcg(validation: LocalValidation, factors: ALSFactors, catalogue: Catalogue,
+               settings: RecommendSettings) -> float:
+    """Validation NDCG@k of ALS (cold users get its fallbacks, as in recommend), scored on the driver."""
+    factor_of = {r.user_id: r.factor for r in factors.users.collect()}
+    users = validation.users.assign(factor=[factor_of.get(u) for u in validation.users["user_id"]])
+    ranked: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for start in range(0, len(users), USERS_PER_BLOCK):
+        block = users.iloc[start:start + USERS_PER_BLOCK].reset_index(drop=True)
+        for user, _, rank, item, *_ in score_block(block, catalogue, factors.items, validation.popularity, ("als",),
+                                                   settings):
+            ranked[user].append((rank, item))
+    predictions = [[item for _, item in sorted(ranked[u])] for u in users["user_id"]]
+    return ndcg_at_k(predictions, validation.relevant, settings.k)
+
+
 def tune_als(spark: SparkSession, train: DataFrame, catalogue: Catalogue, grid: list[ALSParams],
              settings: RecommendSettings, fraction: float, min_photos: int, seed: int,
              on_step: Callable[[], None] = lambda: None) -> tuple[ALSParams, pd.DataFrame]:
@@ -111,11 +171,15 @@ def tune_als(spark: SparkSession, train: DataFrame, catalogue: Catalogue, grid: 
     ``on_step`` is called after each grid point."""
     fit, valid = holdout(train, fraction, min_photos)
     fit, valid = fit.cache(), valid.cache()
+    local = local_validation(fit, valid, catalogue)  # small: scored on the driver, no Spark job per grid point
 
     def score(params: ALSParams) -> dict:
         factors = fit_als(fit, catalogue.size, params, seed)
-        scored = recommend(spark, fit, valid, catalogue, ("als",), settings, factors)
-        ndcg = ranking_metrics(ranking_frame(scored, valid), settings.k, ("ndcg_at_k",)).get("als", {}).get("ndcg_at_k")
+        if local is not None:
+            ndcg = local_ndcg(local, factors, catalogue, settings)
+        else:
+            scored = recommend(spark, fit, valid, catalogue, ("als",), settings, factors)
+            ndcg = ranking_metrics(ranking_frame(scored, valid), settings.k, ("ndcg_at_k",))["als"]["ndcg_at_k"]
         log.info("ALS %s: validation NDCG@%d %s", params, settings.k, ndcg)
         on_step()
         return {**asdict(params), "k": settings.k, "ndcg_at_k": ndcg}

@@ -91,8 +91,10 @@ def item_users(train: DataFrame, catalogue: Catalogue) -> np.ndarray:
     return counts
 
 
-def _score_block(users: pd.DataFrame, catalogue: Catalogue, item_factors: np.ndarray | None,
-                 popularity: np.ndarray, models: tuple[str, ...], settings: RecommendSettings) -> list[tuple]:
+def score_block(users: pd.DataFrame, catalogue: Catalogue, item_factors: np.ndarray | None,
+                popularity: np.ndarray, models: tuple[str, ...], settings: RecommendSettings) -> list[tuple]:
+    """SCORED_SCHEMA rows for a block of users (user_id, seen, weights, factor): plain numpy, run by the
+    executors (recommend) and, for a small validation, by the driver (evaluate.tune_als)."""
     seen = [np.asarray(s if s is not None else [], dtype=np.int64) for s in users["seen"]]
     weights = [np.asarray(w if w is not None else [], dtype=np.float64) for w in users["weights"]]
     profiles = np.stack([content_profile(catalogue, s, w) for s, w in zip(seen, weights)])
@@ -160,7 +162,7 @@ def recommend(spark: SparkSession, train: DataFrame, for_users: DataFrame, catal
         for batch in batches:
             for start in range(0, len(batch), USERS_PER_BLOCK):
                 block = batch.iloc[start:start + USERS_PER_BLOCK].reset_index(drop=True)
-                rows = _score_block(block, cat, item_factors, popularity, models, settings)
+                rows = score_block(block, cat, item_factors, popularity, models, settings)
                 if rows:
                         yield pd.DataFrame(rows, columns=["user_id", "model", "rank", "item", "photo_id", "score",
                                                       "reason", "strategy", "cold_start"])
