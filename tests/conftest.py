@@ -13,6 +13,8 @@ import pytest
 os.environ["TZ"] = "UTC"
 time.tzset()
 
+pytest_plugins = ["tests.browser"]  # the browser fixture, for the tests that look at pages
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("PHOTOLAKE_SHARED", ROOT.parent / "shared"))
 

@@ -165,7 +165,12 @@ def run_pipeline(spark: SparkSession, config: Config, steps: tuple[str, ...] = S
     return outcomes
 
 
+def _short(note: str, width: int = 100) -> str:
+    """A note cut to one table line (the step's own run summary has it whole)."""
+    return note if len(note) <= width else note[:width - 3].rstrip() + "..."
+
+
 def render(outcomes: list[StepOutcome]) -> str:
     lines = ["photolake pipeline:", f"  {'step':<11}{'status':<13}{'seconds':>8}  note"]
-    lines += [f"  {o.step:<11}{o.status:<13}{o.seconds:>8.1f}  {o.note}" for o in outcomes]
+    lines += [f"  {o.step:<11}{o.status:<13}{o.seconds:>8.1f}  {_short(o.note)}" for o in outcomes]
     return "\n".join(lines)

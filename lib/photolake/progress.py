@@ -93,7 +93,7 @@ class Progress:
         self.stream.flush()
 
     def _redraw(self) -> None:
-        shown = None
+        shown = 0
         while not self._stop.wait(0.25 if self.interactive else self.every_s):
             done = self.counts["done"]
             if self.interactive or done != shown:  # a log gets a line only when something moved

@@ -31,6 +31,7 @@ from photolake.ingest.reader import ZipLimits
 from photolake.ingest.release import find_release
 from photolake.progress import Progress, driver_host
 from photolake.runs import RunSummary, TableCounts
+from photolake.sample.release import PAINTED_NOTE, painted_images
 from photolake.schemas import DOWNLOADS, RECOMMEND_MODELS
 from photolake.users.run import make_users
 from photolake.users.synthetic import SyntheticOptions
@@ -46,6 +47,8 @@ def ingest(spark: SparkSession, config: Config, summary: RunSummary, tables: lis
     if tables:
         release = release.only(tables)
     summary.notes.append(f"release at {release.location}; lake at {lake.table_path(config['paths.lake'], '')}")
+    if not storage.has_scheme(release.location) and painted_images(release.location):
+        summary.notes.append(PAINTED_NOTE)
     limits = ZipLimits(config["ingest.max_member_bytes"], config["ingest.max_zip_ratio"])
     for counts in ingest_release(spark, release, config["paths.lake"], summary.run_id, config["ingest.batch_rows"],
                                  config["ingest.release"], limits):
@@ -214,9 +217,9 @@ def report(spark: SparkSession, config: Config, summary: RunSummary) -> None:
     lake_dir, out = config["paths.lake"], storage.absolute(config["paths.report"])
     present = lake.register_views(spark, lake_dir)
     made = write_report(spark, present, storage.absolute(lake_dir), out)
-    drawn = [c for c in made if c.png]
-    counts = TableCounts("report charts", len(made), len(drawn), len(made) - len(drawn), elapsed_s=summary.elapsed_s)
-    counts.notes += [f"not drawn: {c.title}: {c.missing}" for c in made if not c.png]
+    shown = [c for c in made if c.png or c.statement]  # a chart of one value is said in a sentence instead
+    counts = TableCounts("report charts", len(made), len(shown), len(made) - len(shown), elapsed_s=summary.elapsed_s)
+    counts.notes += [f"not drawn: {c.title}: {c.missing}" for c in made if c.missing]
     summary.add(counts)
     summary.notes.append(f"report: {out}/index.html")
 

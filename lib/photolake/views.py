@@ -77,6 +77,10 @@ ANALYTICS: dict[str, tuple[tuple[str, ...], str]] = {
                count_if(photo_featured) AS featured, sum(stats_downloads) AS downloads
         FROM photos WHERE photo_submitted_at IS NOT NULL
         GROUP BY date_trunc('MONTH', photo_submitted_at)"""),
+    "camera_years": (("photos",), """
+        SELECT camera_make, year(photo_submitted_at) AS year, count(*) AS photos
+        FROM photos WHERE camera_make IS NOT NULL AND photo_submitted_at IS NOT NULL
+        GROUP BY camera_make, year(photo_submitted_at)"""),
     "photo_locations": (("photos",), """
         SELECT photo_id, photo_location_latitude AS latitude, photo_location_longitude AS longitude,
                photo_location_country AS country, photo_location_city AS city, photo_location_name AS name

@@ -16,6 +16,7 @@ from pyspark.sql import SparkSession
 
 from photolake import storage
 from photolake.report import charts
+from photolake.sample.release import PAINTED_NOTE
 
 log = logging.getLogger("photolake.report")
 THUMBNAIL = 160
@@ -28,6 +29,7 @@ class Chart:
     caption: str
     png: bytes | None = None
     missing: str | None = None  # why it could not be drawn
+    statement: str | None = None  # what the data says when it has one value only (no chart needed)
 
 
 def _frame(spark: SparkSession, sql: str):
@@ -54,11 +56,20 @@ def _shapes(spark):
                           "ORDER BY array_position(array('thumbnail', 'medium', 'large'), size_category)")
     formats = _frame(spark, "SELECT format, sum(images) AS images FROM image_shapes GROUP BY 1 ORDER BY images DESC")
     return [
-        charts.bars(orientation, "orientation_class", "images", "Images by orientation", "orientation", "images"),
-        charts.bars(sizes, "size_category", "images", "Images by size category (long side)", "size category",
-                    "images"),
-        charts.pie(formats, "format", "images", "Image file formats"),
+        _or_said(lambda: charts.bars(orientation, "orientation_class", "images", "Images by orientation",
+                                     "orientation", "images")),
+        _or_said(lambda: charts.bars(sizes, "size_category", "images", "Images by size category (long side)",
+                                     "size category", "images")),
+        _or_said(lambda: charts.pie(formats, "format", "images", "Image file formats", "images")),
     ]
+
+
+def _or_said(draw: Callable[[], bytes]) -> bytes | charts.OneValue:
+    """One chart of several: drawn, or the sentence that says its one value (the others still drawn)."""
+    try:
+        return draw()
+    except charts.OneValue as one:
+        return one
 
 
 def _exif(spark, measure: str, title: str, xlabel: str):
@@ -88,14 +99,33 @@ def _montage(spark):
     return charts.montage(rows, "Six photos from each cluster")
 
 
+def _models(spark) -> str:
+    return ", ".join(r.model for r in spark.sql("SELECT DISTINCT model FROM detections ORDER BY model").collect())
+
+
+def _objects(spark):
+    frame = _frame(spark, "SELECT label, sum(photos) AS photos FROM object_frequencies GROUP BY 1 "
+                          "ORDER BY photos DESC, label LIMIT 15")
+    return charts.bars(frame, "label", "photos", f"Top detected objects ({_models(spark)})", "photos", "object",
+                       horizontal=True)
+
+
 def _detected(spark):
-    row = spark.sql("SELECT photo_id, path, image_width, objects FROM detections WHERE status = 'ok' "
+    row = spark.sql("SELECT photo_id, path, image_width, objects, model FROM detections WHERE status = 'ok' "
                     "ORDER BY size(objects) DESC, photo_id LIMIT 1").first()
     with Image.open(io.BytesIO(storage.read_bytes(row.path))) as image:
         shown = ImageOps.exif_transpose(image.convert("RGB") if image.mode != "RGB" else image)  # boxes' frame
     shown.thumbnail((900, 900))
     return charts.boxes(shown, [o.asDict() for o in row.objects], shown.width / row.image_width,
-                        f"Objects detected in {row.photo_id} ({len(row.objects)})")
+                        f"What {row.model} found in {row.photo_id} ({len(row.objects)} objects)")
+
+
+def _camera_years(spark):
+    frame = _frame(spark, "SELECT c.camera_make, c.year, c.photos FROM camera_years c JOIN (SELECT camera_make, "
+                          "sum(photos) AS total FROM camera_years GROUP BY 1 ORDER BY total DESC, camera_make "
+                          "LIMIT 10) t ON c.camera_make = t.camera_make ORDER BY t.total DESC, c.camera_make, c.year")
+    return charts.heatmap(frame, "camera_make", "year", "photos", "Photos by camera make and year", "year submitted",
+                          "camera make")
 
 
 def _preferences(spark):
@@ -143,11 +173,10 @@ PLAN: list[tuple[str, str, str, tuple[str, ...], Callable]] = [
      lambda s: charts.bars(_frame(s, "SELECT tag, photos FROM tag_frequencies WHERE source = 'keyword' "
                                      "ORDER BY photos DESC, tag LIMIT 15"),
                            "tag", "photos", "Top keywords", "photos", "keyword", horizontal=True)),
+    ("camera_years", "Cameras over the years", "How many photos each of the ten most used camera makes took, by "
+     "the year they were submitted: which brands rise and fall.", ("camera_years",), _camera_years),
     ("objects", "Top detected objects", "What the detector found in the images, by number of photos.",
-     ("object_frequencies",),
-     lambda s: charts.bars(_frame(s, "SELECT label, sum(photos) AS photos FROM object_frequencies GROUP BY 1 "
-                                     "ORDER BY photos DESC, label LIMIT 15"),
-                           "label", "photos", "Top detected objects", "photos", "object", horizontal=True)),
+     ("object_frequencies",), _objects),
     ("clusters", "Clusters", "Each dot is a photo, placed by the first two principal components of its features "
      "and coloured by its KMeans cluster.", ("cluster_members",),
      lambda s: charts.cluster_scatter(_frame(s, "SELECT cluster, pca_x, pca_y FROM cluster_members"),
@@ -173,29 +202,49 @@ PLAN: list[tuple[str, str, str, tuple[str, ...], Callable]] = [
 ]
 
 
+def _why_absent(views: list[str]) -> str:
+    """Which lake tables a chart lacks, and the step that makes them."""
+    from photolake.pipeline import STEP_IO
+    from photolake.views import ANALYTICS
+
+    tables = sorted({t for v in views for t in ANALYTICS.get(v, ((v,), ""))[0] if t != "photo_tags"} or set(views))
+    makers = {table: step for step, (_, _, writes) in STEP_IO.items() for table in writes}
+    return "; ".join(f"no {t} table yet" + (f" (the {makers[t]} step makes it, and may have been skipped: see the "
+                                              f"pipeline's summary)" if t in makers else "") for t in tables)
+
+
 def build_charts(spark: SparkSession, present: list[str]) -> list[Chart]:
     made = []
     for name, title, caption, needs, draw in PLAN:
         absent = [v for v in needs if v not in present]
         if absent:
-            made.append(Chart(name, title, caption, missing=f"needs {', '.join(absent)}"))
+            made.append(Chart(name, title, caption, missing=_why_absent(absent)))
             continue
         try:
             pngs = draw(spark)
+        except charts.OneValue as one:
+            made.append(Chart(name, title, caption, statement=str(one)))
+            continue
         except Exception as exc:  # noqa: BLE001 - one chart's data problem must not cost the whole report
             log.warning("chart %s: %s: %s", name, type(exc).__name__, exc)
             made.append(Chart(name, title, caption, missing=f"{type(exc).__name__}: {exc}"[:200]))
             continue
         for n, png in enumerate(pngs if isinstance(pngs, list) else [pngs]):
-            made.append(Chart(f"{name}-{n}" if isinstance(pngs, list) else name, title, caption, png=png))
+            said = str(png) if isinstance(png, charts.OneValue) else None
+            made.append(Chart(f"{name}-{n}" if isinstance(pngs, list) else name, title, caption,
+                              png=None if said else png, statement=said))
     return made
 
 
-def render_html(made: list[Chart], facts: dict[str, str], lake: str) -> str:
+def render_html(made: list[Chart], facts: dict[str, str], lake: str, banner: str | None = None) -> str:
     cards = []
     for chart in made:
-        body = (f'<img src="charts/{chart.name}.png" alt="{html.escape(chart.title)}">' if chart.png
-                else f'<p class="missing">Not drawn: {html.escape(chart.missing or "")}.</p>')
+        if chart.png:
+            body = f'<img src="charts/{chart.name}.png" alt="{html.escape(chart.title)}">'
+        elif chart.statement:
+            body = f'<p class="statement">{html.escape(chart.statement[:1].upper() + chart.statement[1:])}.</p>'
+        else:
+            body = f'<p class="missing">Not drawn: {html.escape(chart.missing or "")}.</p>'
         cards.append(f'<figure><h2>{html.escape(chart.title)}</h2>{body}'
                      f'<figcaption>{html.escape(chart.caption)}</figcaption></figure>')
     facts_html = "".join(f"<div><b>{html.escape(v)}</b><span>{html.escape(k)}</span></div>" for k, v in facts.items())
@@ -211,9 +260,12 @@ body {{ font-family: system-ui, sans-serif; margin: 2rem; background: #fafafa; c
 figure {{ background: white; border: 1px solid #ddd; border-radius: 6px; margin: 0; padding: 1rem; }}
 figure h2 {{ font-size: 1.05rem; margin: 0 0 .5rem; }} figure img {{ max-width: 100%; }}
 figcaption {{ color: #555; font-size: .9rem; }} .missing {{ color: #a33; }}
+.statement {{ font-size: 1.2rem; padding: 1rem 0; }}
+.banner {{ background: #fff4d6; border: 1px solid #e0c060; border-radius: 6px; padding: .8rem 1rem; }}
 </style></head><body>
 <h1>photolake report</h1>
 <p>Lake <code>{html.escape(lake)}</code>, {drawn} charts, made {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.</p>
+{f'<p class="banner">{html.escape(banner)}</p>' if banner else ''}
 <div class="facts">{facts_html}</div>
 <div class="grid">{''.join(cards)}</div>
 </body></html>
@@ -233,11 +285,24 @@ def lake_facts(spark: SparkSession, present: list[str]) -> dict[str, str]:
     return {label: f"{spark.sql(sql).first()[0] or 0:,}" for label, sql in queries.items() if tables[label] in present}
 
 
+def sample_banner(spark: SparkSession, present: list[str]) -> str | None:
+    """For a lake made from the built-in sample with generated images: what its charts can and cannot say."""
+    if "_runs" not in present:
+        return None
+    latest = spark.sql("SELECT notes FROM _runs WHERE job = 'ingest' ORDER BY finished_at DESC LIMIT 1").first()
+    if latest is None or PAINTED_NOTE not in (latest.notes or []):
+        return None
+    return (f"This lake was made from {PAINTED_NOTE}. Its tables, EXIF, colours and users are realistic; the "
+            f"objects a detector finds in such pictures are not meaningful. Ingest the real dataset (README: The "
+            f"real dataset) for a report about real photos.")
+
+
 def write_report(spark: SparkSession, present: list[str], lake: str, out: str) -> list[Chart]:
     """Charts into ``<out>/charts/``, then ``<out>/index.html``; returns the charts (drawn or not)."""
     made = build_charts(spark, present)
     for chart in made:
         if chart.png:
             storage.write_atomic(f"{out.rstrip('/')}/charts/{chart.name}.png", chart.png)
-    storage.write_atomic(f"{out.rstrip('/')}/index.html", render_html(made, lake_facts(spark, present), lake).encode())
+    page = render_html(made, lake_facts(spark, present), lake, sample_banner(spark, present))
+    storage.write_atomic(f"{out.rstrip('/')}/index.html", page.encode())
     return made

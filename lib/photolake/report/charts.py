@@ -24,6 +24,18 @@ FAMILY_COLOURS = {"black": "#111111", "white": "#f4f4f4", "gray": "#8c8c8c", "re
 ACCENT = "#3b6ea8"
 
 
+class OneValue(Exception):
+    """The data has a single category (every image a JPEG): a sentence says it better than a chart."""
+
+
+def needs_two(frame: pd.DataFrame, label: str, value: str, what: str) -> None:
+    """OneValue unless ``frame`` has at least two categories to compare."""
+    if len(frame) == 0:
+        raise OneValue(f"no {what}")
+    if len(frame) == 1:
+        raise OneValue(f"all {frame[value].iloc[0]:,} {what} are {frame[label].iloc[0]}")
+
+
 def _png(draw: Callable[[plt.Figure], None], size: tuple[float, float] = (7, 4)) -> bytes:
     figure = plt.figure(figsize=size, dpi=100)
     try:
@@ -38,6 +50,8 @@ def _png(draw: Callable[[plt.Figure], None], size: tuple[float, float] = (7, 4))
 
 def bars(frame: pd.DataFrame, label: str, value: str, title: str, xlabel: str, ylabel: str,
          horizontal: bool = False, colours: list[str] | None = None) -> bytes:
+    needs_two(frame, label, value, (xlabel if horizontal else ylabel))
+
     def draw(figure):
         axes = figure.add_subplot()
         labels, values = frame[label].astype(str).tolist(), frame[value].tolist()
@@ -73,7 +87,9 @@ def grouped_bars(frame: pd.DataFrame, label: str, values: list[str], title: str,
     return _png(draw)
 
 
-def pie(frame: pd.DataFrame, label: str, value: str, title: str) -> bytes:
+def pie(frame: pd.DataFrame, label: str, value: str, title: str, what: str) -> bytes:
+    needs_two(frame, label, value, what)
+
     def draw(figure):
         axes = figure.add_subplot()
         wedges, _, _ = axes.pie(frame[value], autopct="%1.0f%%", startangle=90, pctdistance=0.75)
@@ -81,6 +97,31 @@ def pie(frame: pd.DataFrame, label: str, value: str, title: str) -> bytes:
         axes.set_title(title)
         axes.axis("equal")
     return _png(draw, (6, 4))
+
+
+def heatmap(frame: pd.DataFrame, row: str, column: str, value: str, title: str, xlabel: str, ylabel: str) -> bytes:
+    """``value`` for each (``row``, ``column``) as coloured cells with their counts written in; rows in the
+    frame's order of first appearance, columns sorted."""
+    table = frame.pivot_table(index=row, columns=column, values=value, aggfunc="sum", fill_value=0, sort=False)
+    table = table[sorted(table.columns)]
+    if table.shape[0] < 2 or table.shape[1] < 2:
+        raise OneValue(f"too few {ylabel} or {xlabel} to compare")
+
+    def draw(figure):
+        axes = figure.add_subplot()
+        cells = axes.imshow(table.values, cmap="Blues", aspect="auto")
+        axes.set_xticks(range(table.shape[1]), [str(c) for c in table.columns], rotation=45 if table.shape[1] > 8 else 0)
+        axes.set_yticks(range(table.shape[0]), [str(r) for r in table.index])
+        top = table.values.max() or 1
+        if table.size <= 200:
+            for (r, c), count in np.ndenumerate(table.values):
+                axes.text(c, r, f"{count:,}", ha="center", va="center", fontsize=7,
+                          color="white" if count > top / 2 else "#222222")
+        figure.colorbar(cells, ax=axes, label=value)
+        axes.set_title(title)
+        axes.set_xlabel(xlabel)
+        axes.set_ylabel(ylabel)
+    return _png(draw, (8, max(3.5, 0.35 * table.shape[0] + 1.8)))
 
 
 def line(frame: pd.DataFrame, x: str, ys: list[str], title: str, xlabel: str, ylabel: str) -> bytes:

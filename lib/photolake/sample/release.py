@@ -66,6 +66,8 @@ CONVERSIONS_COLUMNS = {
 COLORS_COLUMNS = ["photo_id", "hex", "red", "green", "blue", "keyword", "coverage", "score"]
 TABLES = ("photos", "keywords", "collections", "conversions", "colors")
 
+MANIFEST = "sample-manifest.json"
+PAINTED_NOTE = "photolake's sample release: its images are generated shapes painted in each photo's palette"
 CHUNK_PHOTOS = 500
 PREMIUM_404_EVERY = 1250  # ~20 premium photos in 25,000 answer 404
 BROKEN_URL_EVERY = 997
@@ -454,7 +456,7 @@ class ReleaseGenerator:
         finally:
             for w in writers.values():
                 w.close()
-        (self.out / "sample-manifest.json").write_text(self.manifest.to_json(), encoding="utf-8")
+        (self.out / MANIFEST).write_text(self.manifest.to_json(), encoding="utf-8")
         return self.manifest
 
     def _chunk(self, start: int, stop: int, writers: dict[str, PartWriter], headers: dict[str, list[str]],
@@ -515,3 +517,13 @@ class ReleaseGenerator:
 
 def generate_release(out: str | os.PathLike, options: SampleOptions) -> Manifest:
     return ReleaseGenerator(out, options).generate()
+
+
+def painted_images(release_location: str) -> bool:
+    """Whether a release folder is a sample whose images are generated shapes (not --images-from photos)."""
+    manifest = Path(release_location) / MANIFEST
+    try:
+        options = json.loads(manifest.read_text(encoding="utf-8"))["options"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return bool(options.get("images")) and not options.get("images_from")
