@@ -73,22 +73,38 @@ def test_config_files_and_paths_are_checked_up_front(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def small_lake(tmp_path_factory):
+def small_lake(spark, tmp_path_factory):
+    """A 30-photo release and its lake (made in-process: what the jobs print is tested below)."""
+    from photolake.ingest.load import ingest_release
+    from photolake.ingest.release import find_release
+    from photolake.sample.release import SampleOptions, generate_release
+
     root = tmp_path_factory.mktemp("hostile")
-    submit("sample", "--out", str(root / "release"), "--photos", "30", "--no-images")
-    submit("ingest", "--dataset", str(root / "release"), "--lake", str(root / "lake"))
+    generate_release(root / "release", SampleOptions(photos=30, seed=4, images=False))
+    ingest_release(spark, find_release(str(root / "release")), str(root / "lake"), "setup", 5000)
     return root
 
 
-def test_a_damaged_lake_file_is_named_in_one_line(small_lake, tmp_path):
+def config_for(lake_dir: Path, **values):
+    from photolake.config import load_config
+
+    return load_config(env={}).with_values(paths__lake=str(lake_dir), **values)
+
+
+def test_a_damaged_lake_file_is_named_in_one_line(spark, small_lake, tmp_path):
+    from photolake import stages
+    from photolake.errors import LakeDamaged
+    from photolake.runs import RunSummary
+
     lake_dir = tmp_path / "lake"
     subprocess.run(["cp", "-r", str(small_lake / "lake"), str(lake_dir)], check=True)
     part = sorted((lake_dir / "photos").glob("*.parquet"))[0]
     part.write_bytes(part.read_bytes()[: part.stat().st_size // 2])
-    for args in (["sql", "--lake", str(lake_dir), "SELECT count(*) FROM photos"],
-                 ["download", "--lake", str(lake_dir), "--images", str(tmp_path / "images")]):
-        line = one_error_line(submit(*args, check=False), args[0])
-        assert part.name in line and "damaged" in line and "ingest" in line
+    line = one_error_line(submit("sql", "--lake", str(lake_dir), "SELECT count(*) FROM photos", check=False), "sql")
+    assert part.name in line and "damaged" in line and "ingest" in line
+    config = config_for(lake_dir, paths__images=str(tmp_path / "images"))
+    with pytest.raises(LakeDamaged, match=f"{part.name} cannot be read: it is damaged.*ingest"):
+        stages.download(spark, config, RunSummary("download", "r1", config))
 
 
 @pytest.mark.parametrize("junk", [b"\xff\xfe not text", b"{not json", b"[1, 2]", b'{"ingest": 3}'])
@@ -102,13 +118,19 @@ def test_a_junk_pipeline_state_file_is_one_line(small_lake, tmp_path, junk):
         load_state(load_config(env={}).with_values(paths__lake=str(tmp_path)))
 
 
-def test_leftovers_of_killed_runs_are_removed_by_the_next_run(small_lake, tmp_path):
+def test_leftovers_of_killed_runs_are_removed_by_the_next_run(spark, small_lake, tmp_path):
+    from photolake import stages
+    from photolake.runs import RunSummary
+
     lake_dir = tmp_path / "lake"
     subprocess.run(["cp", "-r", str(small_lake / "lake"), str(lake_dir)], check=True)
     for leftover in (lake_dir / ".staging" / "photos-20260101T000000Z-ingest-dead01" / "x",
                      lake_dir / ".trash" / "keywords-20260101T000000Z-ingest-dead01"):
         leftover.mkdir(parents=True)
-    submit("ingest", "--dataset", str(small_lake / "release"), "--lake", str(lake_dir), "--tables", "colors")
+    config = config_for(lake_dir, paths__dataset=str(small_lake / "release"))
+    summary = RunSummary("ingest", "r1", config)
+    with summary.recorded(spark, str(lake_dir)):
+        stages.ingest(spark, config, summary, tables=["colors"])
     assert not list((lake_dir / ".staging").glob("*")) and not list((lake_dir / ".trash").glob("*"))
 
 
@@ -134,16 +156,26 @@ def test_a_full_images_disk_keeps_what_was_stored(spark, small_disk, photos_serv
     assert run.status == "failed" and any("write_error" in n for n in run.notes)
 
 
-def test_a_full_lake_disk_is_one_line_and_the_summary_says_so(tmp_path, small_disk):
+def test_a_full_lake_disk_is_one_line_and_the_summary_says_so(spark, tmp_path, small_disk, capsys):
+    from photolake import faults, stages
+    from photolake.errors import StorageFailed
+    from photolake.runs import RunSummary
     from photolake.sample.release import SampleOptions, generate_release
 
     full_disk = small_disk("256k")
-
-    generate_release(tmp_path / "release", SampleOptions(photos=300, seed=3, images=False))  # a lake over 1 MiB
-    result = submit("ingest", "--dataset", str(tmp_path / "release"), "--lake", str(full_disk / "lake"), check=False)
-    line = one_error_line(result, "ingest")
-    assert "could not write the" in line and "no space left on the device" in line
-    assert "could not be recorded in" in result.stdout + result.stderr
+    generate_release(tmp_path / "release", SampleOptions(photos=300, seed=3, images=False))  # a lake over 256 kB
+    config = config_for(full_disk / "lake", paths__dataset=str(tmp_path / "release"))
+    summary = RunSummary("ingest", "r1", config)
+    with pytest.raises(StorageFailed) as failed:
+        with summary.recorded(spark, str(full_disk / "lake")):
+            stages.ingest(spark, config, summary)
+    line = str(faults.explain(failed.value))
+    assert "could not write the" in line and "no space left on the device" in line and "\n" not in line
+    printed = capsys.readouterr().out
+    assert "failed" in printed.splitlines()[0]
+    if "could not be recorded in" not in printed:  # the failed writes freed enough room for _runs
+        (run,) = spark.read.parquet(str(full_disk / "lake" / "_runs")).select("status").distinct().collect()
+        assert run.status == "failed"
     assert not list((full_disk / "lake" / ".staging").glob("*"))
 
 

@@ -50,12 +50,20 @@ def test_sample_ingest_sql_end_to_end(tmp_path):
     dataset, lake_dir = tmp_path / "release", tmp_path / "lake"
     made = submit("sample", "--out", str(dataset), "--photos", "25", "--seed", "4", "--no-images")
     assert "sample release 1.3.0" in made.stdout
-    ran = submit("ingest", "--dataset", str(dataset), "--lake", str(lake_dir),
+    ran = submit("ingest", "--dataset", str(dataset), "--lake", str(lake_dir), "--verbose",
                  "--set", "ingest.batch_rows=1000", env={"PHOTOLAKE_IMAGES": str(tmp_path / "img")})
     assert "photolake ingest run" in ran.stdout and "counts do not add up" not in ran.stdout
-    assert "ingest.batch_rows" in ran.stdout and "= 1000  (flag)" in ran.stdout  # effective config logged
+    assert "ingest.batch_rows" in ran.stdout and "= 1000  (flag)" in ran.stdout  # the config, with --verbose
     assert f'"{tmp_path / "img"}"  (env PHOTOLAKE_IMAGES)' in ran.stdout
     manifest = json.loads((dataset / "sample-manifest.json").read_text())
+
+    script = tmp_path / "queries.sql"
+    script.write_text("-- photos\nSELECT count(*) AS n FROM photos;\n"
+                      "-- detections (not in this lake: an empty view)\nSELECT count(*) AS detected FROM detections;")
+    table = submit("sql", "--lake", str(lake_dir), "--file", str(script)).stdout.splitlines()
+    assert table[0] == "-- photos" and "-- detections (not in this lake: an empty view)" in table
+    assert table[table.index("n") + 2].strip() == str(manifest["records"]["photos"] - 5)
+    assert table[table.index("detected") + 2].strip() == "0" and table[-1] == "(1 row)"
 
     as_json = submit("sql", "--lake", str(lake_dir), "--format", "json",
                      "SELECT table, rows_in, rows_out, rows_rejected FROM _runs ORDER BY table").stdout
@@ -63,20 +71,28 @@ def test_sample_ingest_sql_end_to_end(tmp_path):
     assert {r["table"]: r["rows_in"] for r in runs} == manifest["records"]
     assert all(r["rows_in"] == r["rows_out"] + r["rows_rejected"] for r in runs)
 
-    as_csv = submit("sql", "--lake", str(lake_dir), "--format", "csv",
-                    "SELECT photo_id, camera_make FROM photos ORDER BY photo_id LIMIT 3").stdout
-    rows = list(csv.reader(io.StringIO(as_csv)))
-    assert rows[0] == ["photo_id", "camera_make"] and len(rows) == 4
 
-    table = submit("sql", "--lake", str(lake_dir), "SELECT count(*) AS n FROM photos").stdout.splitlines()
-    header = table.index("n")
-    assert table[header + 2].strip() == str(manifest["records"]["photos"] - 5) and table[-1] == "(1 row)"
+def test_sql_results_as_csv(spark):
+    from photolake.sql import write_result
+
+    out = io.StringIO()
+    write_result(spark.sql("SELECT 'a' AS photo_id, 'Canon' AS camera_make UNION ALL SELECT 'b', NULL"), "csv", out)
+    assert list(csv.reader(io.StringIO(out.getvalue()))) == [["photo_id", "camera_make"], ["a", "Canon"], ["b", ""]]
+
+
+def test_quiet_by_default(tmp_path):
+    """No configuration dump, no Spark or JVM chatter: only the result."""
+    quiet = submit("sql", "--lake", str(tmp_path / "lake"), "SELECT 1 AS one")
+    assert quiet.stdout.splitlines() == ["one", "---", "1", "(1 row)"]
+    assert quiet.stderr.strip() == ""
+    shown = submit("sql", "--show-config", "SELECT 1")
+    assert "paths.lake" in shown.stdout and "(default)" in shown.stdout
 
 
 def test_detect_job(tmp_path, shared):
     lake_dir = tmp_path / "lake"
     ran = submit("detect", "--from-dir", str(shared / "data" / "photos"), "--lake", str(lake_dir),
-                 "--model", "yolox-nano", "--conf", "0.3", "--annotate", str(tmp_path / "annotated"),
+                 "--model", "yolox-nano", "--conf", "0.3", "--annotate", str(tmp_path / "annotated"), "--verbose",
                  env={"PHOTOLAKE_MODELS": str(shared / "models")})
     assert "photolake detect run" in ran.stdout and "by status: ok 8\n" in ran.stdout
     assert re.search(r"detect\.conf +=  ?0\.3  \(flag\)", ran.stdout)

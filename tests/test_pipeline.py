@@ -1,9 +1,11 @@
-"""pipeline: the whole pipeline in one application (the analysed lake is made by it), unchanged steps
-skipped, --force, a failed step stops the run with a clear message and the next run resumes there."""
+"""pipeline: the whole pipeline in one application (the analysed lake is made by it), unchanged steps not
+run again, --force, a failed step stops the run with a clear message and the next run resumes there. Tests
+that run the pipeline again do it on their own copy of the analysed lake: the shared one is only read."""
 
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
@@ -24,8 +26,27 @@ def test_a_full_run_made_every_table_and_recorded_every_step(spark, analysed):
     assert json.loads(storage.read_bytes(f"{config['paths.export']}/users.json"))
 
 
-def test_unchanged_steps_are_not_run_again_and_force_reruns(spark, analysed):
+@pytest.fixture
+def own_lake(analysed, tmp_path):
+    """A copy of the analysed lake, report and exports (modification times kept, so the fingerprints hold),
+    reading the same release and images. Report and export fingerprint where they write, which moved with
+    the copy: their recorded fingerprints are the copy's."""
     _, config = analysed
+    copies = {}
+    for key in ("paths.lake", "paths.report", "paths.export"):
+        copies[key.replace(".", "__")] = str(tmp_path / key.split(".")[1])
+        shutil.copytree(config[key], copies[key.replace(".", "__")], copy_function=shutil.copy2)
+    copy = config.with_values(**copies)
+    state_file = tmp_path / "lake" / "_pipeline.json"
+    state = json.loads(state_file.read_text())
+    for step in ("report", "export"):
+        state[step]["fingerprint"] = fingerprint(copy, step)
+    state_file.write_text(json.dumps(state))
+    return copy
+
+
+def test_unchanged_steps_are_not_run_again_and_force_reruns(spark, own_lake):
+    config = own_lake
     again = run_pipeline(spark, config)
     assert [(o.step, o.status) for o in again] == [(s, "unchanged") for s in STEPS]
     report = storage.absolute(f"{config['paths.report']}/index.html")
@@ -37,8 +58,8 @@ def test_unchanged_steps_are_not_run_again_and_force_reruns(spark, analysed):
     assert [(o.step, o.status) for o in forced] == [("export", "ran")]
 
 
-def test_a_failed_step_stops_the_run_and_the_next_run_resumes_there(spark, analysed, tmp_path):
-    _, config = analysed
+def test_a_failed_step_stops_the_run_and_the_next_run_resumes_there(spark, own_lake, tmp_path):
+    config = own_lake
     broken = config.with_values(detect__models_dir=str(tmp_path / "none"), detect__cache_dir=str(tmp_path / "cache"),
                                 detect__mirror="http://127.0.0.1:9/", detect__conf=0.3)
     with pytest.raises(PhotolakeError, match=r"pipeline stopped at step detect: .*resumes at detect"):
