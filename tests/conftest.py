@@ -13,7 +13,8 @@ import pytest
 os.environ["TZ"] = "UTC"
 time.tzset()
 
-pytest_plugins = ["tests.browser"]  # the browser fixture, for the tests that look at pages
+# the browser fixture, for the tests that look at pages; the pipeline on a standalone cluster, in the background
+pytest_plugins = ["tests.browser", "tests.standalone"]
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("PHOTOLAKE_SHARED", ROOT.parent / "shared"))
@@ -43,13 +44,10 @@ def shared() -> Path:
 
 
 @pytest.fixture(scope="session")
-def analysed(spark, shared, tmp_path_factory):
-    """(lake, config): a lake with every table, made by the pipeline in this process (photolake.stages, as
-    the jobs run them) from a sample release whose images are real Unsplash photos served on 127.0.0.1:
-    ingest -> download -> extract -> detect (yolox-nano) -> cluster -> users (synthetic and conversions)
-    -> recommend -> report -> export."""
+def analysed_release(shared, tmp_path_factory):
+    """(release, config): a 40-photo sample release whose images are real Unsplash photos, served on 127.0.0.1
+    for the whole session, and the config of the pipeline run that makes the analysed lake from it."""
     from photolake.config import load_config
-    from photolake.pipeline import run_pipeline
     from photolake.sample.release import SampleOptions, generate_release
     from photolake.sample.server import ImageServer
 
@@ -59,7 +57,7 @@ def analysed(spark, shared, tmp_path_factory):
     with ImageServer(release / "images") as server:
         generate_release(release, SampleOptions(photos=40, seed=11, image_base_url=server.url,
                                                 images_from=str(shared / "data" / "unsplash-photos")))
-        config = load_config(env={}).with_values(
+        yield release, load_config(env={}).with_values(
             spark__master="local[2]", paths__lake=str(root / "lake"), paths__dataset=str(release),
             paths__images=str(root / "images"), paths__report=str(root / "report"), paths__export=str(root / "export"),
             ingest__batch_rows=5000,
@@ -71,7 +69,17 @@ def analysed(spark, shared, tmp_path_factory):
             detect__annotate_dir=str(root / "annotated"), detect__rows_per_partition=16, cluster__k=3,
             users__source="both", users__users=120, users__seed=5, recommend__k=5, recommend__ranks=[8],
             recommend__reg_params=[0.1], recommend__alphas=[1.0], recommend__max_iter=5)
-        run_pipeline(spark, config)
+
+
+@pytest.fixture(scope="session")
+def analysed(spark, analysed_release):
+    """(lake, config): a lake with every table, made by the pipeline in this process (photolake.stages, as
+    the jobs run them) from the analysed release: ingest -> download -> extract -> detect (yolox-nano) ->
+    cluster -> users (synthetic and conversions) -> recommend -> report -> export."""
+    from photolake.pipeline import run_pipeline
+
+    _, config = analysed_release
+    run_pipeline(spark, config)
     return config["paths.lake"], config
 
 
@@ -98,3 +106,4 @@ def small_disk(tmp_path):
     yield mount
     for folder in mounts:
         subprocess.run(["umount", "-l", str(folder)], check=False)
+
