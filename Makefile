@@ -1,4 +1,4 @@
-# photolake: make setup | make demo | make test | make models | make bench
+# photolake: make setup | make demo | make test | make test-fast | make models | make bench
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -12,7 +12,7 @@ DEMO_PORT ?= 8765
 PHOTOLAKE_SHARED ?= ../shared
 export PHOTOLAKE_MODELS ?= $(wildcard $(PHOTOLAKE_SHARED)/models)
 
-.PHONY: setup demo models test bench clean check-java
+.PHONY: setup demo models test test-fast bench clean check-java
 
 setup: $(STAMP)
 
@@ -70,6 +70,10 @@ models: setup
 
 test: setup
 	$(PY) -m pytest
+
+# The tests that need no Spark session and run no job: a minute, for a quick check while editing
+test-fast: setup
+	$(PY) -m pytest --no-spark
 
 bench: setup
 	$(PY) bench/ingest.py

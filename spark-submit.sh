@@ -116,6 +116,9 @@ fi
 if [[ "$job" == "download" ]]; then
   java_options+=" -XX:TieredStopAtLevel=1"
 fi
+# Any other option for the driver's JVM (PHOTOLAKE_SUBMIT_ARGS cannot carry them: --driver-java-options is set
+# here, and a second one would replace it)
+java_options+="${PHOTOLAKE_JAVA_OPTIONS:+ $PHOTOLAKE_JAVA_OPTIONS}"
 
 export PYSPARK_PYTHON="${PYSPARK_PYTHON:-$python}"
 export PYSPARK_DRIVER_PYTHON="${PYSPARK_DRIVER_PYTHON:-$python}"

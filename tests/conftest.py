@@ -107,3 +107,16 @@ def small_disk(tmp_path):
     for folder in mounts:
         subprocess.run(["umount", "-l", str(folder)], check=False)
 
+
+
+def pytest_addoption(parser):
+    parser.addoption("--no-spark", action="store_true",
+                     help="only the tests that need no Spark session and no job run (make test-fast)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if not config.getoption("--no-spark"):
+        return
+    needs_spark = [item for item in items if "spark" in getattr(item, "fixturenames", ()) or item.get_closest_marker("slow")]
+    config.hook.pytest_deselected(items=needs_spark)
+    items[:] = [item for item in items if item not in needs_spark]

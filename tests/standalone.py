@@ -21,6 +21,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SPARK_HOME = Path(pyspark.__file__).parent
+# The cluster's JVMs live for two minutes on a few hundred rows: C2's compilations would only take cores
+# from the rest of the suite
+QUICK_JVM = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 
 
 def free_port() -> int:
@@ -63,7 +66,7 @@ class Cluster:
     def __init__(self, folder: Path):
         self.folder, self.processes = folder, []
         self.env = {**os.environ, "SPARK_HOME": str(SPARK_HOME), "SPARK_LOG_DIR": str(folder / "logs"),
-                    "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_NO_DAEMONIZE": "1"}
+                    "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_NO_DAEMONIZE": "1", "SPARK_DAEMON_JAVA_OPTS": QUICK_JVM}
         self.port, self.web = free_port(), free_port()
 
     @property
@@ -134,7 +137,10 @@ def cluster_run(analysed_release, tmp_path_factory):
             [str(ROOT / "spark-submit.sh"), "pipeline", "--config", str(folder / "cluster.toml"), "--master",
              cluster.master], cwd=ROOT, text=True, stdout=open(log, "w"), stderr=subprocess.STDOUT,
             env={**os.environ, "PHOTOLAKE_PYTHON": sys.executable, "PHOTOLAKE_DRIVER_MEMORY": "2g",
-                 "PHOTOLAKE_SUBMIT_ARGS": "--executor-memory 2g"}, start_new_session=True)
+                 "PHOTOLAKE_JAVA_OPTIONS": QUICK_JVM,
+                 # the executors' options as one word: PHOTOLAKE_SUBMIT_ARGS is split at spaces
+                 "PHOTOLAKE_SUBMIT_ARGS": "--executor-memory 2g --conf spark.executor.extraJavaOptions=-XX:TieredStopAtLevel=1"},
+            start_new_session=True)
         yield ClusterRun(process, folder / "run", log)
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
@@ -143,8 +149,14 @@ def cluster_run(analysed_release, tmp_path_factory):
         cluster.stop()
 
 
+@pytest.hookimpl(trylast=True)  # after any deselection (--no-spark)
 def pytest_collection_modifyitems(config, items):
+    """When the cluster run is wanted, the tests of the analysed lake go last: the cluster run then overlaps
+    the tests that need neither, rather than the local pipeline run it is compared with."""
     config.cluster_run_wanted = any("cluster_run" in getattr(item, "fixturenames", ()) for item in items)
+    if config.cluster_run_wanted:
+        analysed = {"analysed", "analysed_lake", "cluster_run"}
+        items.sort(key=lambda item: bool(analysed & set(getattr(item, "fixturenames", ()))))
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -58,35 +58,33 @@ def test_sample_ingest_sql_end_to_end(tmp_path):
     manifest = json.loads((dataset / "sample-manifest.json").read_text())
 
     script = tmp_path / "queries.sql"
-    script.write_text("-- photos\nSELECT count(*) AS n FROM photos;\n"
+    script.write_text("-- the runs\nSELECT table, rows_in, rows_out, rows_rejected FROM _runs ORDER BY table;\n"
                       "-- detections (not in this lake: an empty view)\nSELECT count(*) AS detected FROM detections;")
-    table = submit("sql", "--lake", str(lake_dir), "--file", str(script)).stdout.splitlines()
-    assert table[0] == "-- photos" and "-- detections (not in this lake: an empty view)" in table
-    assert table[table.index("n") + 2].strip() == str(manifest["records"]["photos"] - 5)
-    assert table[table.index("detected") + 2].strip() == "0" and table[-1] == "(1 row)"
-
-    as_json = submit("sql", "--lake", str(lake_dir), "--format", "json",
-                     "SELECT table, rows_in, rows_out, rows_rejected FROM _runs ORDER BY table").stdout
-    runs = [json.loads(line) for line in as_json.splitlines()]
+    as_json = submit("sql", "--lake", str(lake_dir), "--format", "json", "--file", str(script))
+    assert as_json.stderr.strip() == ""  # quiet: no configuration, no Spark or JVM chatter, only the rows
+    *runs, detected = [json.loads(line) for line in as_json.stdout.splitlines()]
     assert {r["table"]: r["rows_in"] for r in runs} == manifest["records"]
     assert all(r["rows_in"] == r["rows_out"] + r["rows_rejected"] for r in runs)
+    assert detected == {"detected": 0}
 
 
-def test_sql_results_as_csv(spark):
-    from photolake.sql import write_result
+def test_sql_results_as_titled_tables_and_csv(spark, tmp_path):
+    from photolake.sql import run_statements, split_statements, write_result
 
     out = io.StringIO()
     write_result(spark.sql("SELECT 'a' AS photo_id, 'Canon' AS camera_make UNION ALL SELECT 'b', NULL"), "csv", out)
     assert list(csv.reader(io.StringIO(out.getvalue()))) == [["photo_id", "camera_make"], ["a", "Canon"], ["b", ""]]
+    out = io.StringIO()
+    run_statements(spark, str(tmp_path / "no-lake"), split_statements("-- one\nSELECT 1 AS n; SELECT 2 AS m"), "table",
+                   out)
+    assert out.getvalue().splitlines() == ["-- one", "n", "-", "1", "(1 row)", "", "-- SELECT 2 AS m", "m", "-", "2",
+                                           "(1 row)"]
 
 
-def test_quiet_by_default(tmp_path):
-    """No configuration dump, no Spark or JVM chatter: only the result."""
-    quiet = submit("sql", "--lake", str(tmp_path / "lake"), "SELECT 1 AS one")
-    assert quiet.stdout.splitlines() == ["one", "---", "1", "(1 row)"]
-    assert quiet.stderr.strip() == ""
-    shown = submit("sql", "--show-config", "SELECT 1")
+def test_show_config_prints_each_value_and_where_it_came_from():
+    shown = submit("sql", "--show-config", "--set", "download.threads=4", "SELECT 1")
     assert "paths.lake" in shown.stdout and "(default)" in shown.stdout
+    assert "download.threads                        = 4  (flag)" in shown.stdout
 
 
 def test_detect_job(tmp_path, shared):
