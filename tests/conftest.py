@@ -17,6 +17,9 @@ time.tzset()
 pytest_plugins = ["tests.browser", "tests.standalone"]
 
 ROOT = Path(__file__).resolve().parents[1]
+# The JVMs the tests start do little work each: C2's compilations would cost more CPU than they save, and on
+# two cores that CPU is the suite's wall time
+QUICK_JVM = "-XX:TieredStopAtLevel=1"
 SHARED = Path(os.environ.get("PHOTOLAKE_SHARED", ROOT.parent / "shared"))
 
 
@@ -25,11 +28,14 @@ def spark():
     from photolake.config import load_config
     from photolake.session import build_session
 
+    from photolake.session import driver_java_options
+
     config = load_config(env={}).with_values(spark__master="local[2]")
     session = build_session("tests", config, extra_conf={
         "spark.sql.shuffle.partitions": "4",
         "spark.default.parallelism": "4",
         "spark.ui.enabled": "false",
+        "spark.driver.extraJavaOptions": " ".join([*driver_java_options(), QUICK_JVM]),
     })
     yield session
     session.stop()

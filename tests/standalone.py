@@ -19,11 +19,11 @@ from pathlib import Path
 import pyspark
 import pytest
 
+from tests.conftest import QUICK_JVM
+
 ROOT = Path(__file__).resolve().parents[1]
 SPARK_HOME = Path(pyspark.__file__).parent
-# The cluster's JVMs live for two minutes on a few hundred rows: C2's compilations would only take cores
-# from the rest of the suite
-QUICK_JVM = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+DAEMON_JVM = f"{QUICK_JVM} -XX:+UseSerialGC"  # the master and workers mostly wait
 
 
 def free_port() -> int:
@@ -66,7 +66,7 @@ class Cluster:
     def __init__(self, folder: Path):
         self.folder, self.processes = folder, []
         self.env = {**os.environ, "SPARK_HOME": str(SPARK_HOME), "SPARK_LOG_DIR": str(folder / "logs"),
-                    "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_NO_DAEMONIZE": "1", "SPARK_DAEMON_JAVA_OPTS": QUICK_JVM}
+                    "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_NO_DAEMONIZE": "1", "SPARK_DAEMON_JAVA_OPTS": DAEMON_JVM}
         self.port, self.web = free_port(), free_port()
 
     @property
@@ -139,7 +139,7 @@ def cluster_run(analysed_release, tmp_path_factory):
             env={**os.environ, "PHOTOLAKE_PYTHON": sys.executable, "PHOTOLAKE_DRIVER_MEMORY": "2g",
                  "PHOTOLAKE_JAVA_OPTIONS": QUICK_JVM,
                  # the executors' options as one word: PHOTOLAKE_SUBMIT_ARGS is split at spaces
-                 "PHOTOLAKE_SUBMIT_ARGS": "--executor-memory 2g --conf spark.executor.extraJavaOptions=-XX:TieredStopAtLevel=1"},
+                 "PHOTOLAKE_SUBMIT_ARGS": f"--executor-memory 2g --conf spark.executor.extraJavaOptions={QUICK_JVM}"},
             start_new_session=True)
         yield ClusterRun(process, folder / "run", log)
         if process.poll() is None:

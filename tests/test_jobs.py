@@ -12,13 +12,13 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import QUICK_JVM, ROOT
 
 pytestmark = pytest.mark.slow
 
 
 def submit(*args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
-    full_env = {**os.environ, "PHOTOLAKE_PYTHON": sys.executable, **(env or {})}
+    full_env = {**os.environ, "PHOTOLAKE_PYTHON": sys.executable, "PHOTOLAKE_JAVA_OPTIONS": QUICK_JVM, **(env or {})}
     result = subprocess.run([str(ROOT / "spark-submit.sh"), *args], cwd=ROOT, env=full_env, text=True,
                             capture_output=True, timeout=600)
     if check and result.returncode != 0:
