@@ -19,7 +19,9 @@ pytest_plugins = ["tests.browser", "tests.standalone"]
 ROOT = Path(__file__).resolve().parents[1]
 # The JVMs the tests start do little work each: C2's compilations would cost more CPU than they save, and on
 # two cores that CPU is the suite's wall time
-QUICK_JVM = "-XX:TieredStopAtLevel=1"
+# C1 alone starts a JVM seconds sooner; its frames are bigger, so task threads get a deeper stack for the
+# recursive deserialisation of ALS's long lineages (a StackOverflowError at the default 1 MiB)
+QUICK_JVM = "-XX:TieredStopAtLevel=1 -Xss4m"
 SHARED = Path(os.environ.get("PHOTOLAKE_SHARED", ROOT.parent / "shared"))
 
 

@@ -119,7 +119,8 @@ def cluster_config(config, out: Path, master: str) -> str:
         section, name = key.rsplit(".", 1)
         sections.setdefault(section, []).append(f"{name} = {json.dumps(value)}")  # TOML reads these as JSON writes
     # the local run's session has 4 shuffle partitions: so does the cluster's (Spark's 200 would cost minutes)
-    sections["spark.conf"] = ['"spark.sql.shuffle.partitions" = "4"', '"spark.default.parallelism" = "4"']
+    sections["spark.conf"] = ['"spark.sql.shuffle.partitions" = "4"', '"spark.default.parallelism" = "4"',
+                              f'"spark.executor.extraJavaOptions" = "{QUICK_JVM}"']
     return "".join(f"[{s}]\n" + "\n".join(lines) + "\n\n" for s, lines in sections.items())
 
 
@@ -138,8 +139,7 @@ def cluster_run(analysed_release, tmp_path_factory):
              cluster.master], cwd=ROOT, text=True, stdout=open(log, "w"), stderr=subprocess.STDOUT,
             env={**os.environ, "PHOTOLAKE_PYTHON": sys.executable, "PHOTOLAKE_DRIVER_MEMORY": "2g",
                  "PHOTOLAKE_JAVA_OPTIONS": QUICK_JVM,
-                 # the executors' options as one word: PHOTOLAKE_SUBMIT_ARGS is split at spaces
-                 "PHOTOLAKE_SUBMIT_ARGS": f"--executor-memory 2g --conf spark.executor.extraJavaOptions={QUICK_JVM}"},
+                 "PHOTOLAKE_SUBMIT_ARGS": "--executor-memory 2g"},
             start_new_session=True)
         yield ClusterRun(process, folder / "run", log)
         if process.poll() is None:
