@@ -13,14 +13,14 @@ import pytest
 os.environ["TZ"] = "UTC"
 time.tzset()
 
-# the browser fixture, for the tests that look at pages; the pipeline on a standalone cluster, in the background
-pytest_plugins = ["tests.browser", "tests.standalone"]
+# the browser fixture, for the tests that look at pages; the pipeline runs in the background, on local[2] and
+# on a standalone cluster
+pytest_plugins = ["tests.browser", "tests.background", "tests.standalone"]
 
 ROOT = Path(__file__).resolve().parents[1]
 # The JVMs the tests start do little work each: C2's compilations would cost more CPU than they save, and on
-# two cores that CPU is the suite's wall time
-# C1 alone starts a JVM seconds sooner; its frames are bigger, so task threads get a deeper stack for the
-# recursive deserialisation of ALS's long lineages (a StackOverflowError at the default 1 MiB)
+# two cores that CPU is the suite's wall time. C1's frames are bigger, so task threads get a deeper stack for
+# the recursive deserialisation of ALS's long lineages (a StackOverflowError at the default 1 MiB).
 QUICK_JVM = "-XX:TieredStopAtLevel=1 -Xss4m"
 SHARED = Path(os.environ.get("PHOTOLAKE_SHARED", ROOT.parent / "shared"))
 
@@ -28,9 +28,7 @@ SHARED = Path(os.environ.get("PHOTOLAKE_SHARED", ROOT.parent / "shared"))
 @pytest.fixture(scope="session")
 def spark():
     from photolake.config import load_config
-    from photolake.session import build_session
-
-    from photolake.session import driver_java_options
+    from photolake.session import build_session, driver_java_options
 
     config = load_config(env={}).with_values(spark__master="local[2]")
     session = build_session("tests", config, extra_conf={
@@ -80,14 +78,13 @@ def analysed_release(shared, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def analysed(spark, analysed_release):
-    """(lake, config): a lake with every table, made by the pipeline in this process (photolake.stages, as
-    the jobs run them) from the analysed release: ingest -> download -> extract -> detect (yolox-nano) ->
-    cluster -> users (synthetic and conversions) -> recommend -> report -> export."""
-    from photolake.pipeline import run_pipeline
-
+def analysed(local_run, analysed_release):
+    """(lake, config): a lake with every table, made by ``./spark-submit.sh pipeline`` on local[2] from the
+    analysed release (in the background from the session's start: tests/background.py): ingest -> download ->
+    extract -> detect (yolox-nano) -> cluster -> users (synthetic and conversions) -> recommend -> report ->
+    export."""
+    local_run.wait()
     _, config = analysed_release
-    run_pipeline(spark, config)
     return config["paths.lake"], config
 
 
@@ -125,6 +122,8 @@ def pytest_addoption(parser):
 def pytest_collection_modifyitems(config, items):
     if not config.getoption("--no-spark"):
         return
-    needs_spark = [item for item in items if "spark" in getattr(item, "fixturenames", ()) or item.get_closest_marker("slow")]
+    # a test needs Spark through its session, a pipeline run (the analysed lake), or a job it submits (slow)
+    needs_spark = [item for item in items if {"spark", "local_run"} & set(getattr(item, "fixturenames", ()))
+                   or item.get_closest_marker("slow")]
     config.hook.pytest_deselected(items=needs_spark)
     items[:] = [item for item in items if item not in needs_spark]

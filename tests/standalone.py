@@ -1,7 +1,6 @@
 """The pipeline on a real Spark standalone cluster (a master and two one-core workers on 127.0.0.1, started from
-the installed pyspark), run in the background from the start of the session when a test asks for it
-(``cluster_run``): its two minutes of mostly waiting overlap the other tests instead of adding to them. The
-processes are stopped by PID at the end of the session, whatever happened."""
+the installed pyspark), run in the background (tests/background.py) when a test asks for it (``cluster_run``).
+The processes are stopped by PID at the end of the session, whatever happened."""
 
 from __future__ import annotations
 
@@ -10,15 +9,14 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
 import pyspark
 import pytest
 
+from tests.background import BACKGROUND, BackgroundRun, run_config, submit_pipeline
 from tests.conftest import QUICK_JVM
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,21 +43,6 @@ def wait_for(check, seconds: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-@dataclass
-class ClusterRun:
-    """The pipeline submitted to the cluster: its process, where it writes, and its output once done."""
-
-    process: subprocess.Popen
-    out: Path
-    log: Path
-
-    def wait(self, seconds: float = 900) -> str:
-        self.process.wait(timeout=seconds)
-        output = self.log.read_text()
-        assert self.process.returncode == 0, output[-9000:]
-        return output
-
-
 class Cluster:
     """``spark://127.0.0.1:PORT`` with two workers of one core each, started by ``start``."""
 
@@ -75,8 +58,8 @@ class Cluster:
 
     def _spawn(self, *args: str, log: str) -> None:
         out = open(self.folder / log, "w")
-        self.processes.append(subprocess.Popen([str(SPARK_HOME / "bin" / "spark-class"), *args], env=self.env,
-                                               stdout=out, stderr=subprocess.STDOUT, start_new_session=True))
+        self.processes.append(subprocess.Popen([*BACKGROUND, str(SPARK_HOME / "bin" / "spark-class"), *args], env=self.env,
+                                               stdout=out, stderr=subprocess.STDOUT, process_group=0))
 
     def start(self) -> None:
         self._spawn("org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", str(self.port),
@@ -107,63 +90,27 @@ class Cluster:
                 process.wait()
 
 
-def cluster_config(config, out: Path, master: str) -> str:
-    """The analysed run's settings as a TOML file, writing under ``out`` and submitting to ``master``."""
-    overrides = {"paths.lake": str(out / "lake"), "paths.images": str(out / "images"),
-                 "paths.report": str(out / "report"), "paths.export": str(out / "export"),
-                 "detect.annotate_dir": str(out / "annotated"), "detect.cache_dir": str(out / "cache"),
-                 "spark.master": master}
-    settings = {**{k: config[k] for k in config if not k.startswith("spark.")}, **overrides}
-    sections: dict[str, list[str]] = {}
-    for key, value in settings.items():
-        section, name = key.rsplit(".", 1)
-        sections.setdefault(section, []).append(f"{name} = {json.dumps(value)}")  # TOML reads these as JSON writes
-    # the local run's session has 4 shuffle partitions: so does the cluster's (Spark's 200 would cost minutes)
-    sections["spark.conf"] = ['"spark.sql.shuffle.partitions" = "4"', '"spark.default.parallelism" = "4"',
-                              f'"spark.executor.extraJavaOptions" = "{QUICK_JVM}"']
-    return "".join(f"[{s}]\n" + "\n".join(lines) + "\n\n" for s, lines in sections.items())
-
-
 @pytest.fixture(scope="session")
 def cluster_run(analysed_release, tmp_path_factory):
     """The analysed release's pipeline, submitted with ./spark-submit.sh --master spark://... (running)."""
     _, config = analysed_release
     folder = tmp_path_factory.mktemp("standalone")
     cluster = Cluster(folder)
-    try:
+    out = folder / "run"
+
+    def start():
         cluster.start()
-        (folder / "cluster.toml").write_text(cluster_config(config, folder / "run", cluster.master))
-        log = folder / "pipeline.log"
-        process = subprocess.Popen(
-            [str(ROOT / "spark-submit.sh"), "pipeline", "--config", str(folder / "cluster.toml"), "--master",
-             cluster.master], cwd=ROOT, text=True, stdout=open(log, "w"), stderr=subprocess.STDOUT,
-            env={**os.environ, "PHOTOLAKE_PYTHON": sys.executable, "PHOTOLAKE_DRIVER_MEMORY": "2g",
-                 "PHOTOLAKE_JAVA_OPTIONS": QUICK_JVM,
-                 "PHOTOLAKE_SUBMIT_ARGS": "--executor-memory 2g"},
-            start_new_session=True)
-        yield ClusterRun(process, folder / "run", log)
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        (folder / "cluster.toml").write_text(run_config(config, {
+            "paths.lake": str(out / "lake"), "paths.images": str(out / "images"),
+            "paths.report": str(out / "report"), "paths.export": str(out / "export"),
+            "detect.annotate_dir": str(out / "annotated"), "detect.cache_dir": str(out / "cache"),
+            "spark.master": cluster.master}))
+        return submit_pipeline(folder / "cluster.toml", cluster.master, folder / "pipeline.log",
+                               "--executor-memory 2g")
+
+    run = BackgroundRun(start, out, folder / "pipeline.log")
+    try:
+        yield run
     finally:
+        run.kill()
         cluster.stop()
-
-
-@pytest.hookimpl(trylast=True)  # after any deselection (--no-spark)
-def pytest_collection_modifyitems(config, items):
-    """When the cluster run is wanted, the tests of the analysed lake go last: the cluster run then overlaps
-    the tests that need neither, rather than the local pipeline run it is compared with."""
-    config.cluster_run_wanted = any("cluster_run" in getattr(item, "fixturenames", ()) for item in items)
-    if config.cluster_run_wanted:
-        analysed = {"analysed", "analysed_lake", "cluster_run"}
-        items.sort(key=lambda item: bool(analysed & set(getattr(item, "fixturenames", ()))))
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _cluster_run_early(request):
-    """Start the cluster run with the session's first test, when a selected test will want it."""
-    if getattr(request.config, "cluster_run_wanted", False):
-        try:
-            request.getfixturevalue("cluster_run")
-        except pytest.skip.Exception:
-            pass  # no ../shared: the test that wants it skips with the reason

@@ -21,12 +21,18 @@ def test_every_view_is_registered_on_a_full_lake(spark, analysed_lake):
         assert spark.table(name).count() > 0, name
 
 
-@pytest.mark.parametrize("query", EXAMPLES, ids=[f"example{n}" for n in range(len(EXAMPLES))])
-def test_documented_example_queries_run(spark, analysed_lake, query):
+@pytest.fixture(scope="module")
+def example_rows(spark, analysed_lake) -> dict[str, list]:
+    """Every example query's rows, all run on one registration of the full lake's views (registering takes
+    a second or two; other tests register other lakes' views under the same names)."""
     lake.register_views(spark, analysed_lake)
-    rows = spark.sql(query).collect()
+    return {query: spark.sql(query).collect() for query in EXAMPLES}
+
+
+@pytest.mark.parametrize("query", EXAMPLES, ids=[f"example{n}" for n in range(len(EXAMPLES))])
+def test_documented_example_queries_run(example_rows, query):
     if "tag = 'person'" not in query:  # the only example that may rightly find nothing in a small sample
-        assert rows, query
+        assert example_rows[query], query
 
 
 def test_documented_views_are_the_registered_ones():

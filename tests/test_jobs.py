@@ -87,16 +87,16 @@ def test_show_config_prints_each_value_and_where_it_came_from():
     assert "download.threads                        = 4  (flag)" in shown.stdout
 
 
-def test_detect_job(tmp_path, shared):
+def test_detect_job(spark, tmp_path, shared):
+    from photolake import lake
+
     lake_dir = tmp_path / "lake"
     ran = submit("detect", "--from-dir", str(shared / "data" / "photos"), "--lake", str(lake_dir),
                  "--model", "yolox-nano", "--conf", "0.3", "--annotate", str(tmp_path / "annotated"), "--verbose",
                  env={"PHOTOLAKE_MODELS": str(shared / "models")})
     assert "photolake detect run" in ran.stdout and "by status: ok 8\n" in ran.stdout
     assert re.search(r"detect\.conf +=  ?0\.3  \(flag\)", ran.stdout)
-    labels = submit("sql", "--lake", str(lake_dir), "--format", "json",
-                    "SELECT photo_id, model, labels FROM detections WHERE photo_id = 'person.jpg'").stdout
-    row = json.loads(labels.strip().splitlines()[-1])
+    row = lake.read_table(spark, str(lake_dir), "detections").where("photo_id = 'person.jpg'").first()
     assert row["model"] == "yolox-nano" and {"person", "dog", "horse"} <= set(row["labels"])
     assert len(list((tmp_path / "annotated").glob("*.jpg"))) == 8
 
