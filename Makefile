@@ -85,6 +85,7 @@ bench: setup
 	$(PY) bench/detect_map.py --model yolox-nano
 	$(PY) bench/detect.py
 	$(PY) bench/recommend.py
+	$(PY) bench/search.py
 	$(PY) bench/scale.py
 
 clean:
