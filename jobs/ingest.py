@@ -16,10 +16,14 @@ def main(argv=None) -> int:
     parser = job_parser(JOB, __doc__)
     parser.add_argument("--tables", metavar="T1,T2", help="only these tables (default: all the release has)")
     parser.add_argument("--release", metavar="VERSION", type=release_version,
-                        help="the release's version when its folder name does not say (e.g. 1.2.0): "
-                             "before 1.3.0 latitude and longitude are swapped back")
+                        help="the release's version, to decide the photos' latitude/longitude by it: 1.2.x "
+                             "(documented swapped) swaps them back, 1.3.0 and later keep them; by default the "
+                             "rows decide")
+    parser.add_argument("--lat-lon", choices=("auto", "swapped", "as_given"),
+                        help="the photos' latitude/longitude: auto (default) decides from the rows; swapped or "
+                             "as_given forces it")
     args = parser.parse_args(argv)
-    config = resolve_config(args, {"ingest.release": args.release})
+    config = resolve_config(args, {"ingest.release": args.release, "ingest.lat_lon": args.lat_lon})
     tables = [t.strip() for t in args.tables.split(",") if t.strip()] if args.tables else None
     release = find_release(config["paths.dataset"])  # a missing release is a one-line error before Spark starts
     if tables:

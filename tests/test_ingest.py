@@ -3,6 +3,7 @@ schemas as the contract says, atomic replace, and releases 1.0.x / 1.4.x / multi
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import zipfile
@@ -19,8 +20,8 @@ from pyspark.sql import functions as F
 PHOTOS = 60
 
 
-def ingest(spark, dataset: Path, lake_dir: Path, run_id: str = "run1"):
-    counts = ingest_release(spark, find_release(str(dataset)), str(lake_dir), run_id, batch_rows=5000)
+def ingest(spark, dataset: Path, lake_dir: Path, run_id: str = "run1", **options):
+    counts = ingest_release(spark, find_release(str(dataset)), str(lake_dir), run_id, batch_rows=5000, **options)
     return {c.table: c for c in counts}
 
 
@@ -133,21 +134,53 @@ def test_failed_write_leaves_the_old_table_readable(spark, tmp_path):
     assert not list((tmp_path / ".staging").glob("*"))
 
 
-def test_release_1_0_has_26_photo_columns_and_swapped_coordinates(spark, tmp_path):
-    old, new = tmp_path / "old", tmp_path / "new"
-    generate_release(old, SampleOptions(photos=40, seed=3, release="1.0.0", images=False, defects=False))
-    generate_release(new, SampleOptions(photos=40, seed=3, release="1.3.0", images=False, defects=False))
-    assert sorted(p.name for p in old.glob("*.tsv000")) == [f"{t}.tsv000" for t in sorted(DATASET_TABLES)]
-    assert len((old / "photos.tsv000").read_text().split("\n", 1)[0].split("\t")) == 26
-    counts = ingest(spark, old, tmp_path / "lake-old")
-    ingest(spark, new, tmp_path / "lake-new")
-    assert any("swapped back" in n for n in counts["photos"].notes)
-    assert any("photo_width" in n for n in counts["photos"].notes)
-    cols = ["photo_id", "photo_location_latitude", "photo_location_longitude"]
-    old_df = lake.read_table(spark, str(tmp_path / "lake-old"), "photos").select(cols)
-    new_df = lake.read_table(spark, str(tmp_path / "lake-new"), "photos").select(cols)
-    assert old_df.filter(F.col("photo_location_latitude").isNotNull()).count() > 0
-    assert sorted(old_df.collect()) == sorted(new_df.collect())
+COORDINATES = ["photo_id", "photo_location_latitude", "photo_location_longitude"]
+
+
+def coordinates(spark, lake_dir: Path) -> list:
+    return sorted(lake.read_table(spark, str(lake_dir), "photos").select(COORDINATES).collect())
+
+
+def photos_note(counts, start: str) -> str:
+    return next(n for n in counts["photos"].notes if n.startswith(start))
+
+
+def test_coordinates_are_decided_from_the_rows_not_the_version(spark, tmp_path):
+    """1.0.x rows have latitude and longitude right, 1.2.x rows have them swapped: each loads as 1.3.0 does."""
+    releases = {v: tmp_path / v for v in ("1.0.0", "1.2.2", "1.3.0")}
+    for version, folder in releases.items():
+        generate_release(folder, SampleOptions(photos=40, seed=3, release=version, images=False, defects=False))
+    assert len((releases["1.0.0"] / "photos.tsv000").read_text().split("\n", 1)[0].split("\t")) == 26
+    counts = {v: ingest(spark, folder, tmp_path / f"lake-{v}") for v, folder in releases.items()}
+    truth = coordinates(spark, tmp_path / "lake-1.3.0")
+    located = [r for r in truth if r.photo_location_latitude is not None]
+    assert len(located) >= 5
+
+    assert coordinates(spark, tmp_path / "lake-1.0.0") == truth
+    as_given = photos_note(counts["1.0.0"], "latitude/longitude as given (")
+    assert f"only as given {len(located)}" in as_given and "only swapped 0" in as_given
+    assert any("photo_width" in n for n in counts["1.0.0"]["photos"].notes)
+
+    assert coordinates(spark, tmp_path / "lake-1.2.2") == truth
+    swapped = photos_note(counts["1.2.2"], "latitude/longitude were swapped in this release and are swapped back")
+    assert f"only swapped {len(located)}" in swapped and f"{len(located)} rows moved" in swapped
+
+
+def test_too_little_evidence_leaves_the_coordinates_and_a_setting_forces_them(spark, tmp_path):
+    generate_release(tmp_path / "tiny", SampleOptions(photos=3, seed=1, release="1.2.2", images=False, defects=False))
+    with open(next((tmp_path / "tiny").glob("photos.*")), newline="", encoding="utf-8") as tsv:
+        in_file = {r["photo_id"]: r["photo_location_latitude"] for r in csv.DictReader(tsv, delimiter="\t")}
+    left = ingest(spark, tmp_path / "tiny", tmp_path / "left")
+    assert "too little evidence" in photos_note(left, "latitude/longitude left as given")
+    kept = {r.photo_id: r.photo_location_latitude for r in coordinates(spark, tmp_path / "left")}
+    assert any(kept.values()) and all(kept[p] == (float(v) if v else None) for p, v in in_file.items())
+
+    forced = ingest(spark, tmp_path / "tiny", tmp_path / "forced", lat_lon="swapped")
+    assert photos_note(forced, "latitude/longitude swapped back (ingest.lat_lon = swapped)")
+    moved = {r.photo_id: r.photo_location_longitude for r in coordinates(spark, tmp_path / "forced")}
+    assert moved == kept
+    by_version = ingest(spark, tmp_path / "tiny", tmp_path / "by-version", release_setting="1.2.2")
+    assert "--release 1.2.2" in photos_note(by_version, "latitude/longitude swapped back")
 
 
 def test_release_1_4_in_parts_inside_a_zip(spark, tmp_path):

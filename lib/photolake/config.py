@@ -237,8 +237,12 @@ SETTINGS: tuple[Setting, ...] = (
     _S("progress.every_s", 5.0, "seconds between progress lines when the output is not a terminal (a terminal's "
        "line is redrawn in place)", above=0),
     _S("ingest.batch_rows", 50_000, "records per Arrow batch from the TSV reader", low=1),
-    _S("ingest.release", "auto", "the release's version (1.2.0...), or auto: from the folder name or header",
+    _S("ingest.release", "auto", "the release's version, when it should decide the photos' latitude/longitude: "
+       "1.2.x (documented swapped) swaps them back, 1.3.0 and later keep them; auto or older: the rows decide",
        "release"),
+    _S("ingest.lat_lon", "auto", "the photos' latitude/longitude: auto decides from the rows (values out of "
+       "range, each country's box; the run summary says on what evidence), swapped or as_given forces it",
+       choices=("auto", "swapped", "as_given")),
     _S("ingest.max_member_bytes", 100 * 2**30, "largest uncompressed size of one zip member: a larger one is "
        "rejected unread", low=1),
     _S("ingest.max_zip_ratio", 200.0, "largest uncompressed/compressed ratio of a zip member (TSV text compresses "

@@ -51,7 +51,7 @@ def ingest(spark: SparkSession, config: Config, summary: RunSummary, tables: lis
         summary.notes.append(PAINTED_NOTE)
     limits = ZipLimits(config["ingest.max_member_bytes"], config["ingest.max_zip_ratio"])
     for counts in ingest_release(spark, release, config["paths.lake"], summary.run_id, config["ingest.batch_rows"],
-                                 config["ingest.release"], limits):
+                                 config["ingest.release"], limits, config["ingest.lat_lon"]):
         summary.add(counts)
 
 

@@ -16,6 +16,7 @@ from pyspark.sql.pandas.types import from_arrow_schema
 from pyspark.sql.types import StructType
 
 from photolake import lake, storage
+from photolake.ingest.coordinates import decide_lat_lon, lat_lon_evidence
 from photolake.ingest.reader import (
     BAD_UTF8,
     BoundedLines,
@@ -41,9 +42,6 @@ from photolake.runs import TableCounts
 from photolake.schemas import DATASET_TABLES, PHOTOS, DatasetTable
 
 log = logging.getLogger(__name__)
-
-FIRST_RELEASE_WITHOUT_SWAP = (1, 3, 0)
-
 
 def raw_schema(table: DatasetTable) -> StructType:
     return from_arrow_schema(raw_arrow_schema(table))
@@ -104,21 +102,9 @@ def _name(part: str) -> str:
     return posixpath.basename(part.replace(storage.ZIP_SEPARATOR, "/"))
 
 
-def release_needs_lat_lon_swap(release: Release, photos_headers: list[list[str]], setting: str) -> bool:
-    """Before 1.3.0 latitude and longitude were swapped.  The version comes from ``ingest.release``, else the
-    folder or zip name, else the photos header (1.0.x has no photo_width / blur_hash)."""
-    if setting and setting != "auto":
-        version = tuple(int(p) for p in setting.split(".")[:3])
-    elif release.version:
-        version = release.version
-    else:
-        names = {h.lower() for header in photos_headers for h in header}
-        version = (1, 0, 0) if names and not {"photo_width", "blur_hash"} & names else FIRST_RELEASE_WITHOUT_SWAP
-    return version < FIRST_RELEASE_WITHOUT_SWAP
-
-
 def typed_rows(raw: DataFrame, table: DatasetTable, swap: bool = False) -> DataFrame:
-    """Raw text records -> typed rows with ``_error`` and ``_value_rejects`` bookkeeping."""
+    """Raw text records -> typed rows with ``_error`` and ``_value_rejects`` bookkeeping; ``swap``: the
+    photos' latitude and longitude exchanged first (ingest.coordinates decides)."""
     cleaned = raw.transform(clean_text_columns(table))
     if swap:
         cleaned = cleaned.transform(swap_lat_lon)
@@ -127,16 +113,22 @@ def typed_rows(raw: DataFrame, table: DatasetTable, swap: bool = False) -> DataF
 
 
 def load_table(spark: SparkSession, release: Release, table: DatasetTable, lake_dir: str, run_id: str,
-               batch_rows: int, release_setting: str = "auto", limits: ZipLimits = ZipLimits()) -> TableCounts:
+               batch_rows: int, release_setting: str = "auto", limits: ZipLimits = ZipLimits(),
+               lat_lon: str = "auto") -> TableCounts:
     started = time.time()
     parts = release.parts[table.name]
     headers = {p: read_header(p, limits) for p in parts}
     notes = header_notes(table, headers, limits)
-    swap = table is PHOTOS and release_needs_lat_lon_swap(release, list(headers.values()), release_setting)
-    if swap:
-        notes.append("release before 1.3.0: photo_location_latitude/longitude swapped back")
     spark.sparkContext.setJobGroup(run_id, f"ingest {table.name}")
-    staged = typed_rows(read_raw(spark, table, parts, batch_rows, limits), table, swap)
+    raw = read_raw(spark, table, parts, batch_rows, limits)
+    swap = False
+    if table is PHOTOS:  # read twice: the coordinates' evidence, then the rows
+        raw = raw.persist(StorageLevel.DISK_ONLY)
+        decision = decide_lat_lon(lat_lon_evidence(spark, raw.transform(clean_text_columns(table))), lat_lon,
+                                  release_setting)
+        swap = decision.swap
+        notes.append(decision.note)
+    staged = typed_rows(raw, table, swap)
     # Parsed once, read three times (counts, table, rejects).  On disk: one part can be a single
     # partition of tens of millions of rows, more than the executor memory holds.
     staged = staged.persist(StorageLevel.DISK_ONLY)
@@ -152,6 +144,7 @@ def load_table(spark: SparkSession, release: Release, table: DatasetTable, lake_
         lake.write_table(staged.transform(rejects(run_id)), lake_dir, f"_rejects/table={table.name}", run_id, files=1)
     finally:
         staged.unpersist()
+        raw.unpersist()
     rows_in, rows_rejected = totals["rows_in"], totals["rows_rejected"]
     if totals["undecoded"]:
         notes.append(f"values with bytes that are not UTF-8: {totals['undecoded']:,} (kept with U+FFFD in their "
@@ -161,10 +154,11 @@ def load_table(spark: SparkSession, release: Release, table: DatasetTable, lake_
 
 
 def ingest_release(spark: SparkSession, release: Release, lake_dir: str, run_id: str, batch_rows: int,
-                   release_setting: str = "auto", limits: ZipLimits = ZipLimits()) -> list[TableCounts]:
+                   release_setting: str = "auto", limits: ZipLimits = ZipLimits(),
+                   lat_lon: str = "auto") -> list[TableCounts]:
     """Load every table the release has; returns their counts in the canonical table order."""
     tables = [DATASET_TABLES[name] for name in release.tables]
     with ThreadPoolExecutor(max_workers=len(tables)) as pool:
-        futures = [pool.submit(load_table, spark, release, t, lake_dir, run_id, batch_rows, release_setting, limits)
-                   for t in tables]
+        futures = [pool.submit(load_table, spark, release, t, lake_dir, run_id, batch_rows, release_setting, limits,
+                               lat_lon) for t in tables]
         return [f.result() for f in futures]

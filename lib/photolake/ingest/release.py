@@ -11,7 +11,6 @@ from photolake.errors import DatasetNotFound
 from photolake.schemas import DATASET_TABLES
 
 PART_NAME = re.compile(r"^(?P<table>[a-z_]+)\.(?:tsv|csv)(?P<part>\d*)$", re.IGNORECASE)
-VERSION_IN_NAME = re.compile(r"(\d+)\.(\d+)\.(\d+)")
 
 WHERE_TO_GET = ("download the Unsplash dataset from https://unsplash.com/data (Lite: "
                 "unsplash-research-dataset-lite-latest.zip, or ask Unsplash for Full), and pass its folder or zip "
@@ -22,7 +21,6 @@ WHERE_TO_GET = ("download the Unsplash dataset from https://unsplash.com/data (L
 class Release:
     location: str
     parts: dict[str, list[str]]  # table -> part paths in part order
-    version: tuple[int, int, int] | None  # from the folder or zip name, when it says
 
     @property
     def tables(self) -> list[str]:
@@ -33,7 +31,7 @@ class Release:
         missing = [t for t in tables if t not in self.parts]
         if missing:
             raise DatasetNotFound(f"no {', '.join(missing)} table in {self.location}; it has: {', '.join(self.tables)}")
-        return Release(self.location, {t: self.parts[t] for t in tables}, self.version)
+        return Release(self.location, {t: self.parts[t] for t in tables})
 
 
 def _group_parts(paths: list[str]) -> dict[str, list[str]]:
@@ -62,6 +60,4 @@ def find_release(location: str) -> Release:
     if not parts:
         names = ", ".join(f"{t}.tsv000" for t in DATASET_TABLES)
         raise DatasetNotFound(f"no dataset tables ({names}) in {location}: {WHERE_TO_GET}")
-    match = VERSION_IN_NAME.search(posixpath.basename(location.rstrip("/")))
-    version = tuple(int(g) for g in match.groups()) if match else None
-    return Release(location, parts, version)  # type: ignore[arg-type]
+    return Release(location, parts)

@@ -70,7 +70,7 @@ def clean_text_columns(table: DatasetTable) -> Transform:
     return transform
 
 
-def _typed(kind: str, raw: SparkColumn) -> SparkColumn:
+def typed_value(kind: str, raw: SparkColumn) -> SparkColumn:
     if kind in ("id", "text"):
         return raw
     if kind == "timestamp":
@@ -95,9 +95,9 @@ def type_columns(table: DatasetTable) -> Transform:
     """Each source column to its schema type; a value that does not parse becomes null and a value reject."""
 
     def transform(df: DataFrame) -> DataFrame:
-        typed = {c.name: _typed(c.kind, F.col(c.name)).alias(c.name) for c in table.columns}
+        typed = {c.name: typed_value(c.kind, F.col(c.name)).alias(c.name) for c in table.columns}
         rejects = [
-            F.when(F.col(c.name).isNotNull() & _typed(c.kind, F.col(c.name)).isNull(),
+            F.when(F.col(c.name).isNotNull() & typed_value(c.kind, F.col(c.name)).isNull(),
                    _reject(c.name, F.col(c.name), REASONS[c.kind]))
             for c in table.columns if c.kind in REASONS
         ]

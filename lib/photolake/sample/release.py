@@ -92,6 +92,12 @@ class SampleOptions:
     image_long_side: tuple[int, ...] = (480, 640, 800, 1024, 1280)
 
     @property
+    def swapped_coordinates(self) -> bool:
+        """1.2.x releases have the photos' latitude and longitude swapped (the dataset's issue #63, fixed in
+        1.3.0); 1.0.x rows have them right."""
+        return (1, 2) <= tuple(int(p) for p in self.release.split(".")[:2]) < (1, 3)
+
+    @property
     def columns_release(self) -> str:
         major_minor = tuple(int(p) for p in self.release.split(".")[:2])
         return "1.0" if major_minor < (1, 1) else "1.4" if major_minor >= (1, 4) else "1.3"
@@ -291,8 +297,8 @@ class ReleaseGenerator:
         if place and (rng.random() < 0.73 or i == QUIRKS_PHOTO):
             lat_v = place[3] + float(rng.normal(0, 0.05))
             lon_v = place[4] + float(rng.normal(0, 0.05))
-            if self.opt.columns_release == "1.0":
-                lat_v, lon_v = lon_v, lat_v  # releases before 1.3.0 had them swapped
+            if self.opt.swapped_coordinates:
+                lat_v, lon_v = lon_v, lat_v
             lat, lon = _float(lat_v), _float(lon_v)
             if camera is not None:
                 camera.latitude, camera.longitude = place[3], place[4]
@@ -420,15 +426,17 @@ class ReleaseGenerator:
             "conversions": [("converted_at", "soon")],
             "colors": [("red", "reddish"), ("coverage", "NaN")],
         }[table]
+        # a latitude out of range: in a swapped release, in the file's longitude column
+        in_file = {"photo_location_longitude": "photo_location_latitude"} if self.opt.swapped_coordinates else {}
         if "photo_location_latitude" in columns:
-            value_defects.append(("photo_location_latitude", "123.4"))
+            value_defects.append((next(iter(in_file), "photo_location_latitude"), "123.4"))
         for k, (column, value) in enumerate(value_defects):
             if column in columns:
                 row = with_(column, value)
                 if table == "photos":  # a row of its own, so it loads (with the bad value as null)
                     row[pid_at] = photo_id(self.opt.seed, f"value-defect-{k}")
                     row[columns.index("photo_url")] = f"https://unsplash.com/photos/{row[pid_at]}"
-                defects.append((row, row[pid_at], "value", column))
+                defects.append((row, row[pid_at], "value", in_file.get(column, column)))
         return defects
 
     # ---- driving it --------------------------------------------------------------------------------------
