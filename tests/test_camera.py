@@ -1,7 +1,6 @@
 """Every messy form of the dataset's free-text EXIF (reference/unsplash-dataset-format.md) and its value."""
 
 import pytest
-
 from photolake.camera import (
     is_no_value,
     normalise_make,
@@ -59,6 +58,27 @@ def test_iso(text, expected):
 ])
 def test_make(text, expected):
     assert normalise_make(text) == expected
+
+
+@pytest.mark.parametrize("make, model, expected", [
+    ("RICOH IMAGING COMPANY, LTD.", "PENTAX K-1", "Pentax"), ("RICOH IMAGING COMPANY, LTD.", "PENTAX KP", "Pentax"),
+    ("RICOH IMAGING COMPANY, LTD.", "RICOH GR III", "Ricoh"), ("RICOH IMAGING COMPANY, LTD.", "GR IIIx", "Ricoh"),
+    ("RICOH IMAGING COMPANY, LTD.", None, "Pentax"), ("RICOH", "Caplio RR330", "Ricoh"),
+    ("Ricoh Company, Ltd.", "RICOH THETA Z1", "Ricoh"), ("PENTAX Corporation", "PENTAX K10D", "Pentax"),
+    ("OM Digital Solutions", "OM-1", "OM System"), ("OM Digital Solutions", "E-M1MarkIII", "Olympus"),
+    ("OLYMPUS CORPORATION", "E-M1MarkII", "Olympus"), ("HMD Global", "Nokia 8.3 5G", "Nokia"),
+    ("NIKON CORPORATION", "NIKON D750", "Nikon"),
+])
+def test_brand_from_make_and_model(make, model, expected):
+    assert normalise_make(make, model) == expected
+
+
+@pytest.mark.parametrize("spellings, expected", [
+    (["realme", "Realme", "REALME"], "realme"), (["OPPO", "oppo"], "OPPO"), (["vivo", "VIVO"], "vivo"),
+    (["ACME IMAGING CORP.", "acme", "Acme", "ACME"], "Acme"),
+])
+def test_one_spelling_per_brand_whatever_the_case(spellings, expected):
+    assert {normalise_make(text) for text in spellings} == {expected}
 
 
 def test_model_is_kept_as_written_but_trimmed_and_cut_at_nul():

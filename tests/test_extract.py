@@ -133,6 +133,40 @@ def test_phash_finds_near_duplicates():
         assert hamming(original, color_features(other)["phash"]) > 12
 
 
+def turned_files(tmp_path: Path, orientation: int) -> dict[str, Path]:
+    """The same 480x320 stored picture (an asymmetric pattern) as JPEG, HEIC and HEIF, each with
+    EXIF Orientation ``orientation`` (pillow-heif writes it as the container's rotation too)."""
+    base = Image.open(io.BytesIO(sample_jpeg(480, 320, [((20, 120, 40), 0.5), ((240, 200, 10), 0.3),
+                                                         ((30, 30, 200), 0.2)], 7, None))).convert("RGB")
+    base.paste((250, 250, 250), (0, 0, 160, 60))  # a bright bar in a corner: a turn moves it
+    exif = Image.Exif()
+    exif[0x0112], exif[0x010F] = orientation, "Apple"
+    files = {}
+    for suffix, format_ in (("jpg", "JPEG"), ("heic", "HEIF"), ("heif", "HEIF")):
+        files[suffix] = tmp_path / f"turned-{orientation}.{suffix}"
+        base.save(files[suffix], format=format_, exif=exif.tobytes(), quality=95)
+    return files
+
+
+@pytest.mark.parametrize("orientation, shown", [(6, "portrait"), (8, "portrait"), (3, "landscape"),
+                                                (1, "landscape")])
+def test_heif_size_and_orientation_mean_what_they_mean_for_jpeg(tmp_path, orientation, shown):
+    """width/height the stored size and orientation the tag, as ExifTool reports them, whatever the format;
+    what depends on the displayed shape uses the turned picture."""
+    rows = {suffix: extract_file(suffix, str(path)) for suffix, path in turned_files(tmp_path, orientation).items()}
+    for suffix, row in rows.items():
+        assert row["status"] == "ok", row
+        assert (row["width"], row["height"], row["orientation"]) == (480, 320, orientation), suffix
+        assert row["exif"]["Orientation"] == str(orientation), suffix
+        turned = orientation in (5, 6, 7, 8)
+        assert (row["display_width"], row["display_height"]) == ((320, 480) if turned else (480, 320)), suffix
+        assert row["orientation_class"] == shown, suffix
+    assert rows["heic"]["format"] == rows["heif"]["format"] == "HEIF"
+    # the same picture as a viewer sees it: the same perceptual hash (give or take compression)
+    assert hamming(rows["jpg"]["phash"], rows["heic"]["phash"]) <= 4
+    assert hamming(rows["heic"]["phash"], rows["heif"]["phash"]) <= 4
+
+
 def test_classes():
     assert [orientation_class(w, h) for w, h in ((1920, 1080), (1080, 1920), (1000, 1030), (None, 5))] == \
         ["landscape", "portrait", "square", None]

@@ -2,12 +2,11 @@
 
 from datetime import datetime
 
-from pyspark.sql import Row
-from pyspark.testing import assertDataFrameEqual
-
 from photolake.ingest.load import raw_schema, typed_rows
 from photolake.ingest.transform import lake_rows, rejects
 from photolake.schemas import COLORS, PHOTOS
+from pyspark.sql import Row
+from pyspark.testing import assertDataFrameEqual
 
 
 def raw_frame(spark, table, rows):
@@ -67,6 +66,10 @@ def test_photos_timestamps_booleans_and_camera_columns(spark):
         {"photo_id": "oSf8ePoG9NU", "photo_submitted_at": "2013-12-04 14:58:49", "photo_featured": "f",
          "exif_camera_make": "SONY", "exif_aperture_value": "undef", "exif_exposure_time": "fast",
          "_source_file": "p", "_line": 3},
+        {"photo_id": "gr3aaaaaaaa", "exif_camera_make": "RICOH IMAGING COMPANY, LTD.",
+         "exif_camera_model": "RICOH GR III", "_source_file": "p", "_line": 4},
+        {"photo_id": "k1aaaaaaaaa", "exif_camera_make": "RICOH IMAGING COMPANY, LTD.",
+         "exif_camera_model": "PENTAX K-1", "_source_file": "p", "_line": 5},
     ])
     typed = typed_rows(raw, PHOTOS)
     assertDataFrameEqual(
@@ -78,7 +81,14 @@ def test_photos_timestamps_booleans_and_camera_columns(spark):
              focal_length_mm=4.0, exposure_time_s=0.005, exif_aperture_value="5,6"),
          Row(photo_id="oSf8ePoG9NU", photo_submitted_at=datetime(2013, 12, 4, 14, 58, 49), photo_featured=False,
              photo_location_latitude=None, camera_make="Sony", camera_model=None, iso=None, aperture_f=None,
-             focal_length_mm=None, exposure_time_s=None, exif_aperture_value="undef")],
+             focal_length_mm=None, exposure_time_s=None, exif_aperture_value="undef"),
+         # one maker, two brands: the model tells them apart
+         Row(photo_id="gr3aaaaaaaa", photo_submitted_at=None, photo_featured=None, photo_location_latitude=None,
+             camera_make="Ricoh", camera_model="RICOH GR III", iso=None, aperture_f=None, focal_length_mm=None,
+             exposure_time_s=None, exif_aperture_value=None),
+         Row(photo_id="k1aaaaaaaaa", photo_submitted_at=None, photo_featured=None, photo_location_latitude=None,
+             camera_make="Pentax", camera_model="PENTAX K-1", iso=None, aperture_f=None, focal_length_mm=None,
+             exposure_time_s=None, exif_aperture_value=None)],
     )
     # 'undef' is a no-value marker; 'fast' and a latitude of 97 are bad values
     assertDataFrameEqual(

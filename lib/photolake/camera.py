@@ -20,6 +20,7 @@ NO_VALUE_MARKERS = frozenset({"", "-", "--", "undef", "undefined", "inf", "+inf"
 BRANDS: tuple[tuple[str, str], ...] = (
     ("om digital", "OM System"),
     ("olympus", "Olympus"),
+    ("hmd global", "HMD"),
     ("nikon", "Nikon"),
     ("canon", "Canon"),
     ("sony", "Sony"),
@@ -61,7 +62,21 @@ BRANDS: tuple[tuple[str, str], ...] = (
     ("arashi vision", "Insta360"),
     ("sharp", "Sharp"),
     ("epson", "Epson"),
+    ("realme", "realme"),
+    ("oppo", "OPPO"),
+    ("vivo", "vivo"),
+    ("honor", "HONOR"),
 )
+
+# Makers whose cameras carry more than one brand: the model says which (first pattern that matches the
+# lower-cased model), else the maker's own brand above. RICOH IMAGING makes Pentax and Ricoh cameras,
+# OM Digital Solutions kept making Olympus-branded bodies (E-M1 Mark III) beside its OM System ones (OM-1),
+# HMD Global makes Nokia phones.
+BRANDS_BY_MODEL: dict[str, tuple[tuple[str, str], ...]] = {
+    "Pentax": ((r"^ricoh|^gr\b|theta|caplio", "Ricoh"),),
+    "OM System": ((r"^(olympus|e-|tg-[1-6]\b)", "Olympus"),),
+    "HMD": ((r"nokia", "Nokia"),),
+}
 
 # Corporate words dropped from brands we do not know, so "ACME IMAGING CORP." and "Acme" agree.
 _CORPORATE_WORDS = re.compile(
@@ -84,18 +99,29 @@ def is_no_value(value: str | None) -> bool:
     return value is None or value.strip().lower() in NO_VALUE_MARKERS
 
 
-def normalise_make(make: str | None) -> str | None:
-    """One spelling per brand: ``NIKON CORPORATION`` and ``Nikon`` -> ``Nikon``; unknown brands lose
-    corporate suffixes and are title-cased when shouted (``ACME CORP.`` -> ``Acme``)."""
+def normalise_make(make: str | None, model: str | None = None) -> str | None:
+    """One spelling per brand, from the make and, where the maker sells several brands, the model:
+    ``NIKON CORPORATION`` and ``Nikon`` -> ``Nikon``; ``RICOH IMAGING COMPANY, LTD.`` -> ``Pentax`` for a
+    ``PENTAX K-1`` and ``Ricoh`` for a ``RICOH GR III``. Unknown brands lose corporate suffixes, and one
+    written all in capitals or all in lower case is title-cased, so its spellings agree (``ACME CORP.``,
+    ``acme`` -> ``Acme``)."""
     text = clean_text(make)
     if text is None or is_no_value(text):
         return None
     lowered = text.lower()
     for key, brand in BRANDS:
         if re.search(rf"(^|[^a-z]){re.escape(key)}($|[^a-z])", lowered):
-            return brand
+            return _brand_of_model(brand, clean_text(model))
     stripped = _CORPORATE_WORDS.sub("", text).strip(" ,.") or text
-    return stripped.title() if stripped.isupper() and len(stripped) > 3 else stripped
+    uniform = stripped.isupper() or stripped.islower()
+    return stripped.title() if uniform and len(stripped) > 3 else stripped
+
+
+def _brand_of_model(brand: str, model: str | None) -> str:
+    for pattern, other in BRANDS_BY_MODEL.get(brand, ()):
+        if model and re.search(pattern, model.lower()):
+            return other
+    return brand
 
 
 def normalise_model(model: str | None) -> str | None:

@@ -51,6 +51,7 @@ def compare(samples_root: Path, reference_json: Path) -> dict[str, Any]:
     reference = json.loads(reference_json.read_text(encoding="utf-8"))
     base = samples_root.parent
     per_field = {name: {"expected": 0, "matched": 0, "misses": []} for name, *_ in FIELDS}
+    per_format: dict[str, dict[str, int]] = {}
     files = []
     for entry in reference:
         path = base / entry["SourceFile"]
@@ -58,17 +59,22 @@ def compare(samples_root: Path, reference_json: Path) -> dict[str, Any]:
             continue
         row = read_image(path.read_bytes())
         files.append((entry["SourceFile"], row.get("error")))
+        file_type = per_format.setdefault(entry.get("File:FileType") or path.suffix.lstrip(".").upper(),
+                                          {"files": 0, "expected": 0, "matched": 0})
+        file_type["files"] += 1
         for name, key, column, same in FIELDS:
             if key not in entry:
                 continue
             per_field[name]["expected"] += 1
+            file_type["expected"] += 1
             if same(row.get(column), entry[key]):
                 per_field[name]["matched"] += 1
+                file_type["matched"] += 1
             else:
                 per_field[name]["misses"].append((entry["SourceFile"], row.get(column), entry[key]))
     expected = sum(f["expected"] for f in per_field.values())
     matched = sum(f["matched"] for f in per_field.values())
-    return {"fields": per_field, "expected": expected, "matched": matched, "files": files}
+    return {"fields": per_field, "formats": per_format, "expected": expected, "matched": matched, "files": files}
 
 
 def render(result: dict[str, Any]) -> str:
@@ -78,4 +84,8 @@ def render(result: dict[str, Any]) -> str:
         lines.append(f"{name:<18}{f['expected']:>13}{f['matched']:>9}{share:>10.1%}")
     total = result["matched"] / result["expected"] if result["expected"] else 1.0
     lines.append(f"{'all':<18}{result['expected']:>13}{result['matched']:>9}{total:>10.1%}")
+    lines.append(f"\n{'format':<18}{'files':>13}{'values':>9}{'matched':>9}{'agreement':>11}")
+    for name, f in sorted(result["formats"].items()):
+        share = f["matched"] / f["expected"] if f["expected"] else 1.0
+        lines.append(f"{name:<18}{f['files']:>13}{f['expected']:>9}{f['matched']:>9}{share:>10.1%}")
     return "\n".join(lines)

@@ -21,6 +21,7 @@ from photolake.imaging import open_image
 IFD0, EXIF_IFD, GPS_IFD, INTEROP_IFD = 0, 0x8769, 0x8825, 0xA005
 MAKER_NOTE = 0x927C
 TRANSPOSED = {5, 6, 7, 8}
+DECODED_TURNED = {"HEIF"}  # formats whose decoder (pillow-heif) hands over the pixels already turned
 MAX_VALUE_CHARS = 512
 
 GPS_NAMES = ExifTags.GPSTAGS
@@ -155,7 +156,7 @@ def camera_fields(exif: Image.Exif) -> dict[str, Any]:
     return {
         "make": text(ifd0, 0x010F),
         "model": text(ifd0, 0x0110),
-        "camera_make": normalise_make(text(ifd0, 0x010F)),
+        "camera_make": normalise_make(text(ifd0, 0x010F), text(ifd0, 0x0110)),
         "lens_model": text(sub, 0xA434),
         "datetime_original": _datetime(sub.get(0x9003), sub.get(0x9011)),
         "exposure_time_s": number(sub, 0x829A),
@@ -172,8 +173,18 @@ def camera_fields(exif: Image.Exif) -> dict[str, Any]:
     }
 
 
+def decoder_orientation(image: Image.Image) -> int | None:
+    """The EXIF orientation a decoder has already applied to the pixels, else None. pillow-heif decodes a
+    HEIF image turned as its container says and resets the EXIF tag to 1, keeping the original in
+    ``info["original_orientation"]``; ExifTool, and every JPEG row, report the stored size and that tag."""
+    original = image.info.get("original_orientation") if image.format in DECODED_TURNED else None
+    return int(original) if original in (1, 2, 3, 4, 5, 6, 7, 8) else None
+
+
 def read_image(data: bytes, max_pixels: int = 200_000_000) -> dict[str, Any]:
-    """Properties, the EXIF map and typed camera columns of one image file; ``error`` set when unreadable."""
+    """Properties, the EXIF map and typed camera columns of one image file; ``error`` set when unreadable.
+    ``width``/``height`` are the stored size and ``orientation`` the EXIF/HEIF tag, for every format;
+    ``display_width``/``display_height`` the size once turned as the tag says."""
     row: dict[str, Any] = {"file_size": len(data), "error": None}
     try:
         with open_image(data) as image:
@@ -181,12 +192,17 @@ def read_image(data: bytes, max_pixels: int = 200_000_000) -> dict[str, Any]:
             if width * height > max_pixels:
                 raise ValueError(f"{width}x{height} pixels, over the limit of {max_pixels:,}")
             exif = image.getexif()
-            row.update(width=width, height=height, format=image.format, mode=image.mode,
-                       frames=getattr(image, "n_frames", 1))
+            row.update(format=image.format, mode=image.mode, frames=getattr(image, "n_frames", 1))
             row["exif"] = exif_map(exif)
             row.update(camera_fields(exif))
+            applied = decoder_orientation(image)
+            if applied is not None:
+                row["orientation"] = applied
+                row["exif"]["Orientation"] = json_safe(applied)
             turned = row.get("orientation") in TRANSPOSED
-            row["display_width"], row["display_height"] = (height, width) if turned else (width, height)
+            stored = (height, width) if applied is not None and turned else (width, height)
+            row["width"], row["height"] = stored
+            row["display_width"], row["display_height"] = (stored[1], stored[0]) if turned else stored
     except Image.DecompressionBombError as exc:
         row["error"] = f"decompression bomb, over the limit: {exc}"[:300]
     except Image.UnidentifiedImageError:

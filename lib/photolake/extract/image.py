@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from PIL import Image
+
 from photolake import storage
 from photolake.extract.colors import SAMPLE_SIDE, color_features
-from photolake.extract.exif import read_image
+from photolake.extract.exif import DECODED_TURNED, read_image
 from photolake.imaging import open_reduced
 
 SQUARE_TOLERANCE = 0.05
@@ -26,6 +28,19 @@ def size_category(width: int | None, height: int | None) -> str | None:
         return None
     longest = max(width, height)
     return "thumbnail" if longest < 500 else "medium" if longest <= 1500 else "large"
+
+
+# how to turn stored pixels as each EXIF orientation says (as Pillow's ImageOps.exif_transpose does)
+TURNS = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+         5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+         8: Image.Transpose.ROTATE_90}
+
+
+def displayed(image: Image.Image, row: dict[str, Any]) -> Image.Image:
+    """The pixels as a viewer shows them, for the inputs that depend on the shape (the perceptual hash): a
+    HEIF image comes decoded that way, a JPEG's are turned here by its EXIF orientation."""
+    turn = TURNS.get(row.get("orientation"))
+    return image if turn is None or row.get("format") in DECODED_TURNED else image.transpose(turn)
 
 
 def extract_file(photo_id: str, path: str, k: int = 5, open_path: str | None = None,
@@ -56,7 +71,7 @@ def extract_file(photo_id: str, path: str, k: int = 5, open_path: str | None = N
     row["size_category"] = size_category(row.get("display_width"), row.get("display_height"))
     try:
         with open_reduced(data, (2 * SAMPLE_SIDE, 2 * SAMPLE_SIDE)) as image:
-            row.update(color_features(image, k))
+            row.update(color_features(displayed(image, row), k))
     except Exception as exc:  # noqa: BLE001 - the header read but the pixels do not (truncated data)
         row["status"], row["error"] = "unreadable", f"pixels: {type(exc).__name__}: {exc}"[:300]
     return row

@@ -141,7 +141,7 @@ def swap_lat_lon(df: DataFrame) -> DataFrame:
 
 CAMERA_COLUMNS: tuple[tuple[str, str, Callable[[str | None], object], str], ...] = (
     # (derived column, source column, parser, reason when the text is not a value)
-    ("camera_make", "exif_camera_make", camera.normalise_make, "not a camera make"),
+    ("camera_make", "exif_camera_make", camera.normalise_make, "not a camera make"),  # with the model
     ("camera_model", "exif_camera_model", camera.normalise_model, "not a camera model"),
     ("iso", "exif_iso", camera.parse_iso, "not an ISO speed"),
     ("aperture_f", "exif_aperture_value", camera.parse_aperture, "not an f-number (1.8, 5,6, f/2.8)"),
@@ -152,11 +152,17 @@ CAMERA_STRUCT = StructType([f for f in PHOTOS.derived])
 
 
 def _normalise_camera_frame(*sources: pd.Series) -> pd.DataFrame:
-    """Parse each distinct text once: a release repeats the same few hundred camera strings."""
+    """Parse each distinct text once: a release repeats the same few hundred camera strings. The brand
+    comes from the make and the model together (camera.normalise_make)."""
     out = {}
+    models = sources[[source for _, source, _, _ in CAMERA_COLUMNS].index("exif_camera_model")]
     for (name, _, parser, _), series in zip(CAMERA_COLUMNS, sources):
         cached = lru_cache(maxsize=65_536)(parser)
-        out[name] = series.map(lambda v: None if v is None or v is pd.NA else cached(v), na_action=None)
+        if name == "camera_make":
+            out[name] = [None if _missing(make) else cached(make, None if _missing(model) else model)
+                         for make, model in zip(series, models)]
+        else:
+            out[name] = series.map(lambda v: None if _missing(v) else cached(v), na_action=None)
     frame = pd.DataFrame(out)
     for field in CAMERA_STRUCT.fields:
         if field.dataType.typeName() == "integer":
@@ -164,6 +170,10 @@ def _normalise_camera_frame(*sources: pd.Series) -> pd.DataFrame:
         elif field.dataType.typeName() == "double":
             frame[field.name] = frame[field.name].astype("float64")
     return frame
+
+
+def _missing(value: object) -> bool:
+    return value is None or value is pd.NA
 
 
 def add_camera_columns(df: DataFrame) -> DataFrame:
