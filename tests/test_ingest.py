@@ -20,8 +20,10 @@ from pyspark.sql import functions as F
 PHOTOS = 60
 
 
-def ingest(spark, dataset: Path, lake_dir: Path, run_id: str = "run1", **options):
-    counts = ingest_release(spark, find_release(str(dataset)), str(lake_dir), run_id, batch_rows=5000, **options)
+def ingest(spark, dataset: Path, lake_dir: Path, run_id: str = "run1", tables: list[str] | None = None, **options):
+    release = find_release(str(dataset))
+    counts = ingest_release(spark, release.only(tables) if tables else release, str(lake_dir), run_id,
+                            batch_rows=5000, **options)
     return {c.table: c for c in counts}
 
 
@@ -151,7 +153,7 @@ def test_coordinates_are_decided_from_the_rows_not_the_version(spark, tmp_path):
     for version, folder in releases.items():
         generate_release(folder, SampleOptions(photos=40, seed=3, release=version, images=False, defects=False))
     assert len((releases["1.0.0"] / "photos.tsv000").read_text().split("\n", 1)[0].split("\t")) == 26
-    counts = {v: ingest(spark, folder, tmp_path / f"lake-{v}") for v, folder in releases.items()}
+    counts = {v: ingest(spark, folder, tmp_path / f"lake-{v}", tables=["photos"]) for v, folder in releases.items()}
     truth = coordinates(spark, tmp_path / "lake-1.3.0")
     located = [r for r in truth if r.photo_location_latitude is not None]
     assert len(located) >= 5
@@ -170,16 +172,16 @@ def test_too_little_evidence_leaves_the_coordinates_and_a_setting_forces_them(sp
     generate_release(tmp_path / "tiny", SampleOptions(photos=3, seed=1, release="1.2.2", images=False, defects=False))
     with open(next((tmp_path / "tiny").glob("photos.*")), newline="", encoding="utf-8") as tsv:
         in_file = {r["photo_id"]: r["photo_location_latitude"] for r in csv.DictReader(tsv, delimiter="\t")}
-    left = ingest(spark, tmp_path / "tiny", tmp_path / "left")
+    left = ingest(spark, tmp_path / "tiny", tmp_path / "left", tables=["photos"])
     assert "too little evidence" in photos_note(left, "latitude/longitude left as given")
     kept = {r.photo_id: r.photo_location_latitude for r in coordinates(spark, tmp_path / "left")}
     assert any(kept.values()) and all(kept[p] == (float(v) if v else None) for p, v in in_file.items())
 
-    forced = ingest(spark, tmp_path / "tiny", tmp_path / "forced", lat_lon="swapped")
+    forced = ingest(spark, tmp_path / "tiny", tmp_path / "forced", tables=["photos"], lat_lon="swapped")
     assert photos_note(forced, "latitude/longitude swapped back (ingest.lat_lon = swapped)")
     moved = {r.photo_id: r.photo_location_longitude for r in coordinates(spark, tmp_path / "forced")}
     assert moved == kept
-    by_version = ingest(spark, tmp_path / "tiny", tmp_path / "by-version", release_setting="1.2.2")
+    by_version = ingest(spark, tmp_path / "tiny", tmp_path / "by-version", tables=["photos"], release_setting="1.2.2")
     assert "--release 1.2.2" in photos_note(by_version, "latitude/longitude swapped back")
 
 
