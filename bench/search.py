@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/search.py                         # 2,000 and 20,000 photos; 2,000 users
     .venv/bin/python bench/search.py --photos 200,20000 --users 1000
-    PYTHONPATH=/tmp/old/lib PHOTOLAKE_LIB=/tmp/old/lib .venv/bin/python bench/search.py   # another checkout's code
+    PYTHONPATH=/tmp/old/lib PHOTOLAKE_LIB=/tmp/old/lib .venv/bin/python bench/search.py   # another checkout's code (*)
 
 Clustering: photos of three planted kinds (beach, forest, city at night: the test's kinds, colours, light,
 ISO, tags and objects drawn with noise) through photolake's features and fit_clusters over k = 2..10; prints
@@ -11,7 +11,9 @@ seconds, the k chosen, its silhouette, and the adjusted Rand index against the p
 ALS grid: a catalogue of planted themes (users.catalogue.themed_catalogue), synthetic users from the users
 job's model, the recommend job's pairs and holdout, then tune_als over the job's default grid (ranks 10 and
 30, regParams 0.01 and 0.1, alphas 1 and 10) as the job sizes it to the catalogue; prints seconds, the
-parameters chosen and their validation NDCG@10. Run it on two checkouts (PHOTOLAKE_LIB) to compare them on the same data.
+parameters chosen and their validation NDCG@10. Run it on two checkouts (PHOTOLAKE_LIB) to compare them on the same data. (*) The checkout needs
+photolake.cluster.search.adjusted_rand_index (from 2026-12-01); docs/benchmarks.md's "before" figures came
+from this bench as of commit ba3cc94, which carried its own copy.
 """
 
 from __future__ import annotations
@@ -22,19 +24,17 @@ import platform
 import sys
 import tempfile
 import time
-from collections import Counter
 from itertools import product
-from math import comb
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, os.environ.get("PHOTOLAKE_LIB", str(ROOT / "lib")))
 
 import numpy as np  # noqa: E402
-
 from photolake import lake  # noqa: E402
 from photolake.cluster.features import photo_features  # noqa: E402
 from photolake.cluster.model import fit_clusters  # noqa: E402
+from photolake.cluster.search import adjusted_rand_index  # noqa: E402
 from photolake.config import load_config  # noqa: E402
 from photolake.recommend.evaluate import tune_als  # noqa: E402
 from photolake.recommend.models import ALSParams, RecommendSettings, catalogue_frame  # noqa: E402
@@ -59,15 +59,6 @@ KINDS = {  # colour families with shares, brightness, orientation, size, iso, ta
               ["city", "night", "lights", "street"], ["car", "person"]),
 }
 GRID = [ALSParams(rank, reg, alpha, 10) for rank, reg, alpha in product([10, 30], [0.01, 0.1], [1.0, 10.0])]
-
-
-def adjusted_rand_index(truth: list, found: list) -> float:
-    pairs = Counter(zip(truth, found))
-    index = sum(comb(n, 2) for n in pairs.values())
-    a = sum(comb(n, 2) for n in Counter(truth).values())
-    b = sum(comb(n, 2) for n in Counter(found).values())
-    expected = a * b / comb(len(truth), 2)
-    return (index - expected) / ((a + b) / 2 - expected)
 
 
 def planted_photos(spark, folder: str, photos: int):

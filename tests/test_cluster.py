@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from math import comb
-
 import numpy as np
 import pytest
-from pyspark.sql import functions as F
-
 from photolake import lake
 from photolake.cluster.features import photo_features
 from photolake.cluster.model import fit_clusters, summarise
+from photolake.cluster.search import adjusted_rand_index
 from photolake.schemas import CLUSTER_SUMMARY, CLUSTERS, DETECTIONS, IMAGE_METADATA
+from pyspark.sql import functions as F
 
 # name -> (colour families with shares, brightness, orientation, size, iso, tags, objects)
 PLANTED = {
@@ -25,15 +22,6 @@ PLANTED = {
 }
 FAMILY_RGB = {"blue": (30, 60, 200), "white": (250, 250, 250), "orange": (255, 140, 0), "green": (30, 160, 40),
               "brown": (120, 70, 20), "black": (10, 10, 10), "gray": (128, 128, 128), "yellow": (250, 230, 40)}
-
-
-def adjusted_rand_index(truth: list, found: list) -> float:
-    pairs = Counter(zip(truth, found))
-    index = sum(comb(n, 2) for n in pairs.values())
-    a = sum(comb(n, 2) for n in Counter(truth).values())
-    b = sum(comb(n, 2) for n in Counter(found).values())
-    expected = a * b / comb(len(truth), 2)
-    return (index - expected) / ((a + b) / 2 - expected)
 
 
 def test_adjusted_rand_index_by_hand():
@@ -99,10 +87,9 @@ def test_planted_clusters_are_recovered(spark, tmp_path):
 
 
 def test_the_search_silhouette_is_sparks(spark):
+    from photolake.cluster.search import kmeans, silhouette
     from pyspark.ml.evaluation import ClusteringEvaluator
     from pyspark.ml.linalg import Vectors
-
-    from photolake.cluster.search import kmeans, silhouette
 
     rng = np.random.default_rng(3)
     points = np.vstack([rng.normal(centre, 1.0, (30, 4)) for centre in (0, 4, 9)] + [np.full((1, 4), 30.0)])

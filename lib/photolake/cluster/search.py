@@ -6,6 +6,9 @@ hundred photos costs seconds per k and finds the same k."""
 
 from __future__ import annotations
 
+from collections import Counter
+from math import comb
+
 import numpy as np
 
 SEARCH_ROWS = 20_000  # the sample k is chosen on: enough for the silhouette to settle, small for the driver
@@ -78,3 +81,14 @@ def search_k(points: np.ndarray, candidates: list[int], seed: int = 42) -> dict[
     """k -> silhouette of its k-means, for each candidate k."""
     return {k: silhouette(points, kmeans(points, k, seed)) if 1 < k < len(points) else float("nan")
             for k in candidates}
+
+
+def adjusted_rand_index(truth: list, found: list) -> float:
+    """Agreement of two labellings of the same items, 1.0 when they group alike, about 0 by chance (Hubert
+    and Arabie's ARI): how the tests and the bench score clusters against planted kinds."""
+    pairs = Counter(zip(truth, found))
+    index = sum(comb(n, 2) for n in pairs.values())
+    a = sum(comb(n, 2) for n in Counter(truth).values())
+    b = sum(comb(n, 2) for n in Counter(found).values())
+    expected = a * b / comb(len(truth), 2)
+    return (index - expected) / ((a + b) / 2 - expected)
