@@ -11,7 +11,8 @@ seconds, the k chosen, its silhouette, and the adjusted Rand index against the p
 ALS grid: a catalogue of planted themes (users.catalogue.themed_catalogue), synthetic users from the users
 job's model, the recommend job's pairs and holdout, then tune_als over the job's default grid (ranks 10 and
 30, regParams 0.01 and 0.1, alphas 1 and 10) as the job sizes it to the catalogue; prints seconds, the
-parameters chosen and their validation NDCG@10. Run it on two checkouts (PHOTOLAKE_LIB) to compare them on the same data; the other checkout needs
+parameters chosen and their validation NDCG@10. Run it on two checkouts (PHOTOLAKE_LIB) to compare them on
+the same data; the other checkout needs
 photolake.cluster.search.adjusted_rand_index (from 2026-12-01). docs/benchmarks.md's "before" figures came
 from this bench as of commit ba3cc94, which carried its own copy.
 """
