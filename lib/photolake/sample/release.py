@@ -92,14 +92,18 @@ class SampleOptions:
     image_long_side: tuple[int, ...] = (480, 640, 800, 1024, 1280)
 
     @property
+    def major_minor(self) -> tuple[int, ...]:
+        return tuple(int(p) for p in self.release.split(".")[:2])
+
+    @property
     def swapped_coordinates(self) -> bool:
         """1.2.x releases have the photos' latitude and longitude swapped (the dataset's issue #63, fixed in
         1.3.0); 1.0.x rows have them right."""
-        return (1, 2) <= tuple(int(p) for p in self.release.split(".")[:2]) < (1, 3)
+        return (1, 2) <= self.major_minor < (1, 3)
 
     @property
     def columns_release(self) -> str:
-        major_minor = tuple(int(p) for p in self.release.split(".")[:2])
+        major_minor = self.major_minor
         return "1.0" if major_minor < (1, 1) else "1.4" if major_minor >= (1, 4) else "1.3"
 
 
@@ -426,10 +430,11 @@ class ReleaseGenerator:
             "conversions": [("converted_at", "soon")],
             "colors": [("red", "reddish"), ("coverage", "NaN")],
         }[table]
-        # a latitude out of range: in a swapped release, in the file's longitude column
+        # a latitude out of range, in the column the file keeps latitudes in (a swapped release's longitude one);
+        # the reject names the lake's column
         in_file = {"photo_location_longitude": "photo_location_latitude"} if self.opt.swapped_coordinates else {}
         if "photo_location_latitude" in columns:
-            value_defects.append((next(iter(in_file), "photo_location_latitude"), "123.4"))
+            value_defects.append(("photo_location_longitude" if in_file else "photo_location_latitude", "123.4"))
         for k, (column, value) in enumerate(value_defects):
             if column in columns:
                 row = with_(column, value)
