@@ -52,7 +52,7 @@ def main(argv=None) -> int:
     config = resolve_config(args, {
         "paths.dataset": args.out, "sample.photos": args.photos, "sample.seed": args.seed,
         "sample.image_base_url": args.image_base_url, "sample.rows_per_part": args.rows_per_part,
-        "serve.port": args.port,
+        "image_server.port": args.port,
     })
     out = config["paths.dataset"]
     options = SampleOptions(
@@ -72,7 +72,7 @@ def main(argv=None) -> int:
           f"{len(manifest.row_defects)} rows and {len(manifest.value_defects)} values to be rejected "
           f"(see sample-manifest.json); {elapsed:.1f} s, {records / max(elapsed, 1e-9):,.0f} records/s")
     if args.serve:
-        server = ImageServer(f"{out}/images", config["serve.host"], config["serve.port"])
+        server = ImageServer(f"{out}/images", config["image_server.host"], config["image_server.port"])
         print(f"serving {out}/images at {server.url} (Ctrl-C stops)", flush=True)
         server.serve_forever()
     return 0

@@ -9,7 +9,7 @@ import re
 import sys
 from typing import Any, Callable, Mapping
 
-from photolake import faults, storage
+from photolake import faults, lake_version, storage
 from photolake.config import (
     DEFAULT_CONF_FILE,
     Config,
@@ -189,4 +189,6 @@ def run_step(job: str, config: Config, step: Callable, **options: Any) -> int:
         print(f"photolake {job}: skipped: {skipped}", file=sys.stderr)
     finally:
         spark.stop()
+    lake_version.mark_finished(config["paths.lake"], summary.run_id)
     return 0
+

@@ -148,6 +148,14 @@ def _header_text(value: Any) -> str:
     return text
 
 
+def _origins(value: Any) -> list[str]:
+    origins = [_text(v).strip() for v in _items(value)]
+    for origin in origins:
+        if origin != "*" and not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?", origin):
+            raise ValueError(f"{origin!r} is not an origin (https://example.org, http://host:8080) or *")
+    return origins
+
+
 def _url_prefix(value: Any) -> str:
     text = _text(value).strip()
     if text and not re.fullmatch(r"https?://[^\s\\]+", text):
@@ -158,14 +166,14 @@ def _url_prefix(value: Any) -> str:
 KINDS: dict[str, Callable[[Any], Any]] = {
     "text": _text, "int": _integer, "float": _number, "bool": _boolean, "hosts": _hosts,
     "networks": _networks, "width": _width, "release": _release, "master": _master, "header": _header_text,
-    "url": _url_prefix,
+    "url": _url_prefix, "origins": _origins,
     "list[int]": lambda v: [_integer(x) for x in _items(v)],
     "list[float]": lambda v: [_number(x) for x in _items(v)],
 }
 KIND_NAMES = {"text": "text", "int": "a whole number", "float": "a number", "bool": "true or false",
               "hosts": "a list of hosts", "networks": "a list of networks", "width": "pixels or 'original'",
               "release": "a version or 'auto'", "master": "a Spark master URL", "header": "text",
-              "url": "a URL", "list[int]": "a list of whole numbers", "list[float]": "a list of numbers"}
+              "url": "a URL", "origins": "a list of origins", "list[int]": "a list of whole numbers", "list[float]": "a list of numbers"}
 
 
 @dataclass(frozen=True)
@@ -321,8 +329,21 @@ SETTINGS: tuple[Setting, ...] = (
     _S("recommend.min_interactions", 3, "photos below which a user is cold-start", low=0),
     _S("recommend.hybrid_weight", 0.7, "weight of ALS in the hybrid (the rest is content)", low=0, high=1),
     _S("recommend.seed", 42, "random seed of the split and ALS", low=0),
-    _S("serve.host", "127.0.0.1", "the image server's address", non_empty=True),
-    _S("serve.port", 8765, "the image server's port", low=1, high=65535),
+    _S("image_server.host", "127.0.0.1", "the sample's image server's address (serve-images, sample --serve)",
+       non_empty=True),
+    _S("image_server.port", 8765, "the sample's image server's port", low=1, high=65535),
+    _S("serve.host", "127.0.0.1", "the service's address (0.0.0.0: every interface)", non_empty=True),
+    _S("serve.port", 8000, "the service's port", low=1, high=65535),
+    _S("serve.reload_s", 5.0, "seconds between looks for a new lake version (0: never; restart to see one)", low=0),
+    _S("serve.cache_dir", "output/cache", "where thumbnails (and tables past serve.table_memory_mb) are kept",
+       non_empty=True),
+    _S("serve.table_memory_mb", 1024, "memory for the lake's tables in DuckDB; past it they spill to serve.cache_dir",
+       low=64),
+    _S("serve.query_threads", 0, "DuckDB's threads (0: one per core)", low=0, high=256),
+    _S("serve.detect_model", "", "whose detections the service shows and searches (empty: the model with the "
+       "most)", choices=("", *MODELS)),
+    _S("serve.cors_origins", [], "origins other sites may call the API from (CORS is off when empty)", "origins"),
+    _S("serve.access_log", False, "log every request"),
 )
 SETTINGS_BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
 DEFAULTS: dict[str, Any] = {s.key: s.default for s in SETTINGS}

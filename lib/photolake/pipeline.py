@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 import pyarrow.fs as pafs
 from pyspark.sql import SparkSession
 
-from photolake import faults, lake, stages, storage
+from photolake import faults, lake, lake_version, stages, storage
 from photolake.config import Config
 from photolake.errors import LakeDamaged, PhotolakeError, StepSkipped
 from photolake.runs import RunSummary, failure_reason, new_run_id
@@ -161,6 +161,7 @@ def run_pipeline(spark: SparkSession, config: Config, steps: tuple[str, ...] = S
                        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         _save_state(config, state)
         outcomes.append(StepOutcome(step, "ran", time.time() - started))
+    lake_version.mark_finished(config["paths.lake"], new_run_id("pipeline"))
     print(render(outcomes), flush=True)
     return outcomes
 

@@ -1,0 +1,370 @@
+"""The service: a JSON API under /api/v1 and a web app over one lake version at a time (photolake.serve.holder).
+
+Read-only, GET only. Every parameter is declared (types, ranges, choices) so FastAPI validates it and the
+OpenAPI schema at /docs lists it; a parameter the endpoint does not know is refused too, since a typo would
+otherwise silently widen a search. Every answer carries the lake version as its ETag: a client that sends it
+back gets 304 until a new pipeline run is served.
+"""
+
+import logging
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Literal
+
+import orjson
+from fastapi import Depends, FastAPI, Path as PathParam, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from photolake.schemas import RECOMMEND_MODELS
+from photolake.serve import images, search
+from photolake.serve.features import WAYS
+from photolake.serve.holder import LakeHolder
+from photolake.serve.store import LoadedLake
+
+log = logging.getLogger("photolake.serve")
+WEB = Path(__file__).parent / "web"
+API = "/api/v1"
+HISTORY = 50
+
+
+class Problem(Exception):
+    def __init__(self, status: int, message: str, problems: list | None = None, headers: dict | None = None):
+        super().__init__(message)
+        self.status, self.message, self.problems, self.headers = status, message, problems, headers or {}
+
+
+class NotModified(Exception):
+    def __init__(self, etag: str):
+        self.etag = etag
+
+
+def _json(payload, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(orjson.dumps(payload, default=str, option=orjson.OPT_NON_STR_KEYS), status_code=status,
+                    media_type="application/json", headers=headers)
+
+
+def respond(lake: LoadedLake, payload: dict) -> Response:
+    return _json(payload, headers={"ETag": f'"{lake.tag}"', "Cache-Control": "no-cache", "X-Lake-Version": lake.tag})
+
+
+_ALLOWED: dict[int, set[str]] = {}
+
+
+def _allowed_parameters(request: Request) -> set[str]:
+    route = request.scope["route"]
+    if id(route) not in _ALLOWED:
+        def names(dependant) -> set[str]:
+            return {p.alias for p in dependant.query_params}.union(*(names(d) for d in dependant.dependencies))
+
+        _ALLOWED[id(route)] = names(route.dependant)
+    return _ALLOWED[id(route)]
+
+
+def create_app(holder: LakeHolder) -> FastAPI:
+    app = FastAPI(title="photolake", version="1", docs_url="/docs", redoc_url=None,
+                  openapi_url=f"{API}/openapi.json",
+                  description="Search, browse and recommend over a photolake lake (read-only).")
+    app.state.holder = holder
+    if holder.settings.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=list(holder.settings.cors_origins), allow_methods=["GET"])
+
+    @app.exception_handler(Problem)
+    async def problem(request: Request, exc: Problem):
+        body = {"error": exc.message}
+        if exc.problems:
+            body["problems"] = exc.problems
+        return _json(body, exc.status, exc.headers)
+
+    @app.exception_handler(search.BadQuery)
+    async def bad_query(request: Request, exc: search.BadQuery):
+        return _json({"error": "invalid parameters", "problems": [{"parameter": exc.parameter,
+                                                                   "message": exc.message}]}, 422)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError):
+        problems = [{"parameter": ".".join(str(part) for part in e["loc"][1:]) or e["loc"][0],
+                     "message": e["msg"], "value": e.get("input")} for e in exc.errors()]
+        return _json({"error": "invalid parameters", "problems": problems}, 422)
+
+    @app.exception_handler(NotModified)
+    async def not_modified(request: Request, exc: NotModified):
+        return Response(status_code=304, headers={"ETag": f'"{exc.etag}"', "X-Lake-Version": exc.etag})
+
+    @app.exception_handler(Exception)
+    async def failed(request: Request, exc: Exception):
+        log.exception("%s %s failed", request.method, request.url.path)
+        return _json({"error": "internal error: the service's log has the details"}, 500)
+
+    def lake_for(request: Request) -> LoadedLake:
+        unknown = sorted(set(request.query_params) - _allowed_parameters(request))
+        if unknown:
+            raise Problem(422, "invalid parameters", [{"parameter": name, "message": "is not a parameter of this "
+                                                       f"endpoint (it takes: {', '.join(sorted(_allowed_parameters(request))) or 'none'})"}
+                                                      for name in unknown])
+        lake = holder.current
+        if lake is None:
+            raise Problem(503, f"no lake is being served: {holder.problem}", headers={"Retry-After": "10"})
+        if request.headers.get("if-none-match", "").strip('W/" ') == lake.tag:
+            raise NotModified(lake.tag)
+        return lake
+
+    Lake = Annotated[LoadedLake, Depends(lake_for)]
+    PhotoId = Annotated[str, PathParam(max_length=64, description="the photo's id (photo_id)")]
+
+    def pid_of(lake: LoadedLake, photo_id: str) -> int:
+        pid = lake.pid(photo_id)
+        if pid is None:
+            raise Problem(404, f"no photo {photo_id!r} in this lake")
+        return pid
+
+    # ---- service ---------------------------------------------------------------------------------------
+
+    @app.get("/healthz", tags=["service"])
+    def healthz():
+        return _json({"status": "ok"})
+
+    @app.get("/readyz", tags=["service"])
+    def readyz():
+        lake = holder.current
+        if lake is None:
+            return _json({"status": "unavailable", "reason": holder.problem}, 503)
+        body = {"status": "ready", "version": lake.tag, "photos": len(lake.ids)}
+        if holder.problem:
+            body["warning"] = holder.problem
+        return _json(body)
+
+    @app.get(f"{API}/version", tags=["service"])
+    def version(lake: Lake):
+        v = lake.version
+        return respond(lake, {"version": lake.tag, "run_id": v.run_id, "finished_at": v.finished_at,
+                              "settled": lake.settled, "lake": lake.path, "loaded_in_s": round(lake.load_seconds, 2),
+                              "tables": lake.tables, "missing_tables": lake.missing,
+                              "detections_model": lake.detect_model})
+
+    # ---- photos ------------------------------------------------------------------------------------------
+
+    @app.get(f"{API}/photos", tags=["photos"])
+    def photos(
+        lake: Lake,
+        q: Annotated[str | None, Query(min_length=1, max_length=200, description="words in the description, "
+                                       "AI description or keywords (all of them)")] = None,
+        keyword: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+        object: Annotated[str | None, Query(min_length=1, max_length=100, description="a detected class")] = None,
+        min_score: Annotated[float, Query(ge=0, le=1, description="the object's least confidence")] = 0.0,
+        color: Annotated[str | None, Query(min_length=1, max_length=40, description="a colour family (blue), a "
+                                           "CSS name (navy) or a hex colour (#1e90ff)")] = None,
+        color_distance: Annotated[float, Query(gt=0, le=100, description="CIELAB delta E from a named or hex "
+                                               "colour")] = 20.0,
+        camera_make: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+        camera_model: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+        orientation: Literal["landscape", "portrait", "square"] | None = None,
+        size: Literal["thumbnail", "medium", "large"] | None = None,
+        country: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+        city: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+        date_from: Annotated[date | None, Query(description="submitted on or after (YYYY-MM-DD)")] = None,
+        date_to: Annotated[date | None, Query(description="submitted on or before (YYYY-MM-DD)")] = None,
+        cluster: Annotated[int | None, Query(ge=0, le=100_000)] = None,
+        has_location: bool | None = None,
+        sort: Annotated[Literal["newest", "most_viewed", "most_downloaded", "relevance"] | None,
+                        Query(description="default: relevance with q, else newest")] = None,
+        limit: Annotated[int, Query(ge=1, le=search.MAX_LIMIT)] = 48,
+        cursor: Annotated[str | None, Query(max_length=400, description="next_cursor of the previous page")] = None,
+        facets: Annotated[bool, Query(description="also the total and the facet counts")] = True,
+    ):
+        filters = search.Filters(q=q, keyword=keyword, object=object, min_score=min_score, color=color,
+                                 color_distance=color_distance, camera_make=camera_make, camera_model=camera_model,
+                                 orientation=orientation, size=size, country=country, city=city,
+                                 date_from=date_from, date_to=date_to, cluster=cluster, has_location=has_location)
+        chosen = sort or ("relevance" if q else "newest")
+        return respond(lake, search.search(lake, filters, chosen, limit, cursor, facets))
+
+    @app.get(f"{API}/photos/{{photo_id}}", tags=["photos"])
+    def photo(lake: Lake, photo_id: PhotoId):
+        pid = pid_of(lake, photo_id)
+        one = lambda table: next(iter(lake.rows(f"SELECT * EXCLUDE (pid) FROM {table} WHERE pid = ? LIMIT 1",  # noqa: E731
+                                                [pid])), None)
+        dataset = one("photos")
+        metadata = one("image_metadata")
+        cluster = one("clusters")
+        if cluster:
+            summary = lake.rows("SELECT description, top_tags, top_objects FROM cluster_summary WHERE cluster = ?",
+                                [cluster["cluster"]])
+            cluster["summary"] = summary[0] if summary else None
+        detections = lake.rows("SELECT model, status, error, image_width, image_height, objects, labels "
+                               "FROM detections WHERE pid = ? ORDER BY model = ? DESC, model",
+                               [pid, lake.detect_model or ""])
+        return respond(lake, {
+            "photo_id": photo_id,
+            "photo": dataset,
+            "image": metadata and {k: v for k, v in metadata.items() if k != "exif"},
+            "exif": metadata and metadata.get("exif"),
+            "colors": metadata and metadata.get("dominant_colors"),
+            "dataset_colors": lake.rows("SELECT hex, keyword, coverage, score FROM colors WHERE pid = ? "
+                                        "ORDER BY coverage DESC NULLS LAST", [pid]),
+            "detections": detections,
+            "keywords": sorted(lake.features.tags.names[lake.features.tags.of_photo(pid)].tolist()),
+            "collections": lake.rows("SELECT collection_id, collection_title, photo_collected_at FROM collections "
+                                     "WHERE pid = ? ORDER BY photo_collected_at", [pid]),
+            "cluster": cluster,
+            "download": one("downloads"),
+            "images": search.image_urls(lake, photo_id, lake.cards["path"][pid].is_valid),
+        })
+
+    @app.get(f"{API}/photos/{{photo_id}}/similar", tags=["photos"])
+    def similar(lake: Lake, photo_id: PhotoId,
+                by: Annotated[Literal[WAYS], Query(description="which features: " + ", ".join(WAYS))] = "mixed",
+                k: Annotated[int, Query(ge=1, le=100)] = 12):
+        pid = pid_of(lake, photo_id)
+        found = lake.features.nearest(pid, by, k)
+        by_pid = search.cards(lake, [p for p, _ in found])
+        return respond(lake, {"photo_id": photo_id, "by": by, "similar": [
+            {"photo": by_pid[p], "score": round(score, 4), "why": lake.features.why(pid, p, by)} for p, score in found]})
+
+    @app.get(f"{API}/photos/{{photo_id}}/duplicates", tags=["photos"])
+    def duplicates(lake: Lake, photo_id: PhotoId,
+                   max_distance: Annotated[int, Query(ge=0, le=32, description="Hamming distance of the "
+                                                      "perceptual hashes, in bits of 64")] = 8,
+                   k: Annotated[int, Query(ge=1, le=200)] = 50):
+        pid = pid_of(lake, photo_id)
+        found = lake.features.duplicates(pid, max_distance, k)
+        by_pid = search.cards(lake, [p for p, _ in found])
+        return respond(lake, {"photo_id": photo_id, "max_distance": max_distance, "has_hash":
+                              bool(lake.features.has_hash[pid]), "duplicates": [
+                                  {"photo": by_pid[p], "distance": d} for p, d in found]})
+
+    # ---- users -------------------------------------------------------------------------------------------
+
+    @app.get(f"{API}/users", tags=["users"])
+    def user_list(lake: Lake, limit: Annotated[int, Query(ge=1, le=200)] = 50):
+        return respond(lake, {"users": lake.rows(
+            "SELECT user_id, source, interactions, photos FROM users ORDER BY interactions DESC, user_id LIMIT ?",
+            [limit])})
+
+    @app.get(f"{API}/users/{{user_id}}", tags=["users"])
+    def user(lake: Lake, user_id: Annotated[str, PathParam(max_length=128)],
+             limit: Annotated[int, Query(ge=1, le=200, description="history entries")] = HISTORY):
+        uid = lake.uid(user_id)
+        if uid is None:
+            raise Problem(404, f"no user {user_id!r} in this lake")
+        history = lake.rows("SELECT k.pid, i.event, i.weight, i.at, i.keyword FROM interactions i "
+                            "JOIN photo_keys k USING (photo_id) WHERE i.uid = ? ORDER BY i.at DESC NULLS LAST, k.pid "
+                            "LIMIT ?", [uid, limit])
+        by_pid = search.cards(lake, [h["pid"] for h in history])
+        return respond(lake, {
+            "user": next(iter(lake.rows("SELECT * EXCLUDE (uid) FROM users WHERE uid = ?", [uid])), None),
+            "profile": next(iter(lake.rows("SELECT * EXCLUDE (uid) FROM profiles WHERE uid = ?", [uid])), None),
+            "history": [{"photo": by_pid.get(h.pop("pid")), **h} for h in history],
+        })
+
+    @app.get(f"{API}/users/{{user_id}}/recommendations", tags=["users"])
+    def recommendations(lake: Lake, user_id: Annotated[str, PathParam(max_length=128)],
+                        model: Annotated[Literal[(*RECOMMEND_MODELS, "all")], Query()] = "all",
+                        k: Annotated[int, Query(ge=1, le=100)] = 10):
+        uid = lake.uid(user_id)
+        rows = [] if uid is None else lake.rows(
+            "SELECT model, rank, photo_id, score, reason, strategy, cold_start FROM recommendations "
+            "WHERE uid = ? AND (? = 'all' OR model = ?) AND rank <= ? ORDER BY model, rank", [uid, model, model, k])
+        if rows:
+            by_pid = search.cards(lake, [p for p in (lake.pid(r["photo_id"]) for r in rows) if p is not None])
+            for r in rows:
+                r["photo"] = by_pid.get(lake.pid(r["photo_id"]))
+            return respond(lake, {"user_id": user_id, "known": True, "cold_start": all(r["cold_start"] for r in rows),
+                                  "recommendations": rows})
+        popular = lake.popular[:k]
+        by_pid = search.cards(lake, popular)
+        why = "this user has no recommendations in the lake" if uid is not None else "unknown user"
+        return respond(lake, {"user_id": user_id, "known": uid is not None, "cold_start": True, "note": why + \
+                              ": the most downloaded photos instead", "recommendations": [
+                                  {"model": "popularity", "rank": n + 1, "photo_id": by_pid[p]["photo_id"],
+                                   "score": None, "reason": "popular: among the most downloaded photos",
+                                   "strategy": "popularity", "cold_start": True, "photo": by_pid[p]}
+                                  for n, p in enumerate(popular)]})
+
+    # ---- clusters, stats -----------------------------------------------------------------------------------
+
+    @app.get(f"{API}/clusters", tags=["clusters"])
+    def clusters(lake: Lake, points: Annotated[int, Query(ge=0, le=20_000, description="map points")] = 2000):
+        return respond(lake, {
+            "clusters": lake.rows("SELECT * FROM cluster_summary ORDER BY cluster"),
+            "points": lake.rows("SELECT photo_id, cluster, pca_x AS x, pca_y AS y FROM map_points "
+                                "WHERE sample_rank <= ? ORDER BY sample_rank", [points])})
+
+    @app.get(f"{API}/clusters/{{cluster}}", tags=["clusters"])
+    def cluster(lake: Lake, cluster: Annotated[int, PathParam(ge=0, le=100_000)],
+                limit: Annotated[int, Query(ge=1, le=200, description="member photos")] = 48,
+                points: Annotated[int, Query(ge=0, le=20_000)] = 2000):
+        summary = lake.rows("SELECT * FROM cluster_summary WHERE cluster = ?", [cluster])
+        if not summary:
+            raise Problem(404, f"no cluster {cluster} in this lake")
+        members = [p for p, _ in lake.index.page(lake.index.cluster == cluster, "downloads", None, None, limit)]
+        by_pid = search.cards(lake, members)
+        return respond(lake, {"cluster": summary[0], "photos": [by_pid[p] for p in members],
+                              "points": lake.rows("SELECT photo_id, pca_x AS x, pca_y AS y FROM map_points WHERE "
+                                                  "cluster = ? ORDER BY sample_rank LIMIT ?", [cluster, points])})
+
+    @app.get(f"{API}/stats", tags=["stats"])
+    def stats(lake: Lake):
+        return respond(lake, lake.stats)
+
+    # ---- images --------------------------------------------------------------------------------------------
+
+    @app.get(f"{API}/images/{{photo_id}}", tags=["images"])
+    def image(request: Request, photo_id: PhotoId, size: Literal["thumb", "small", "full"] = "small",
+              v: Annotated[str | None, Query(max_length=64, description="the lake version, for caching")] = None):
+        lake = holder.current
+        if lake is None:
+            raise Problem(503, f"no lake is being served: {holder.problem}")
+        unknown = sorted(set(request.query_params) - _allowed_parameters(request))
+        if unknown:
+            raise Problem(422, "invalid parameters", [{"parameter": n, "message": "is not a parameter of this "
+                                                       "endpoint (it takes: size, v)"} for n in unknown])
+        pid = pid_of(lake, photo_id)
+        path = lake.cards["path"][pid].as_py()
+        try:
+            real = images.checked_path(path, lake.images_root)
+        except images.ImageMissing as exc:
+            raise Problem(404, f"{photo_id}: {exc}") from None
+        tag = images.etag(real, size)
+        headers = {"ETag": f'"{tag}"', "Cache-Control": "public, max-age=31536000, immutable" if v
+                   else "public, max-age=3600"}
+        if request.headers.get("if-none-match", "").strip('W/" ') == tag:
+            return Response(status_code=304, headers=headers)
+        if size == "full":
+            return FileResponse(real, headers=headers)
+        try:
+            cached = images.resized(real, size, holder.settings.thumbs_dir, tag)
+        except OSError as exc:
+            raise Problem(404, f"{photo_id}: the image cannot be read ({type(exc).__name__})") from None
+        return FileResponse(cached, media_type="image/jpeg", headers=headers)
+
+    # ---- the web app --------------------------------------------------------------------------------------
+
+    def page(name: str) -> HTMLResponse:
+        return HTMLResponse((WEB / name).read_text(encoding="utf-8"), headers={"Cache-Control": "no-cache"})
+
+    @app.get("/", include_in_schema=False)
+    def gallery_page():
+        return page("index.html")
+
+    @app.get("/photos/{photo_id}", include_in_schema=False)
+    def photo_page(photo_id: str):
+        return page("photo.html")
+
+    @app.get("/map", include_in_schema=False)
+    def map_page():
+        return page("map.html")
+
+    @app.get("/users/{user_id}", include_in_schema=False)
+    def user_page(user_id: str):
+        return page("user.html")
+
+    @app.get("/users", include_in_schema=False)
+    def users_page():
+        return page("user.html")
+
+    app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
+    return app

@@ -1,0 +1,350 @@
+"""One version of the lake, loaded into an in-memory DuckDB database for the service.
+
+Each per-photo table gets the photo's integer key ``pid`` (its rank in photo_id order) and is sorted by it,
+so a lookup reads one row group (DuckDB's zone maps) instead of an index; ``ids`` maps a photo_id to its
+pid with a binary search. Search runs on numpy arrays (photolake.serve.index) made from ``pix`` (one
+row per photo with every filter and sort column) and its side tables (the words of descriptions, keywords,
+objects, palette colours), which are dropped once they are arrays; gallery cards come from an Arrow copy of
+``pix``. Tables the lake lacks are created empty in their lake schema, so every query runs on any lake.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import posixpath
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+from pyspark.sql.pandas.types import to_arrow_schema
+
+from photolake import lake_version, storage
+from photolake.errors import PhotolakeError
+from photolake.schemas import LAKE_TABLES
+from photolake.serve.colour import srgb_to_lab
+from photolake.serve.features import Features, Lists
+from photolake.serve.index import SearchIndex
+
+log = logging.getLogger("photolake.serve")
+
+REQUIRED = ("photos",)
+CARD_COLUMNS = ("pid, photo_id, description, ai_description, width, height, main_hex, camera_make, country, city, "
+                "submitted_at, greatest(views, 0) AS views, greatest(downloads, 0) AS downloads, path, cluster")
+LOADED = ("photos", "keywords", "collections", "colors", "downloads", "image_metadata", "detections", "clusters",
+          "cluster_summary", "users", "profiles", "interactions", "recommendations", "rec_metrics")
+PER_PHOTO = ("photos", "collections", "colors", "downloads", "image_metadata", "detections", "clusters")
+PER_USER = ("users", "profiles", "interactions", "recommendations")
+MAP_POINTS = 20_000  # the cluster map's sample, most
+WORDS = r"[^\pL\pN]+"  # how descriptions and queries split into words (RE2 in DuckDB, the same classes below)
+_PY_WORDS = re.compile(r"[\W_]+")
+
+
+class LakeUnavailable(PhotolakeError):
+    """The lake (or a table the service needs) is missing or cannot be read."""
+
+
+def words(text: str) -> list[str]:
+    """A query's words, split and lower-cased as descriptions are at load."""
+    return [w for w in _PY_WORDS.split(text.lower()) if w]
+
+
+def _glob(lake: str, table: str) -> str | None:
+    folder = posixpath.join(storage.absolute(lake), table)
+    files = [f for f in storage.list_files(folder, recursive=True) if f.endswith(".parquet")] \
+        if storage.is_dir(folder) else []
+    return posixpath.join(folder, "**", "*.parquet") if files else None
+
+
+@dataclass
+class LoadedLake:
+    """A lake version in memory: the DuckDB database, photo and user keys, features for similar photos."""
+
+    path: str
+    version: lake_version.LakeVersion
+    settled: bool
+    con: duckdb.DuckDBPyConnection
+    ids: np.ndarray
+    user_ids: np.ndarray
+    features: Features
+    index: SearchIndex
+    cards: pa.Table  # per pid: what a gallery card shows, and the image's path
+    tables: dict[str, int]
+    missing: list[str]
+    detect_model: str | None
+    stats: dict
+    popular: list[int]
+    images_root: str | None
+    loaded_at: float = field(default_factory=time.time)
+    load_seconds: float = 0.0
+    all_facets: dict = field(default_factory=dict)  # the unfiltered search's total and facets, counted once
+    _local: threading.local = field(default_factory=threading.local)
+
+    @property
+    def tag(self) -> str:
+        return self.version.tag
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """This thread's cursor on the database (DuckDB cursors are not shared between threads)."""
+        cursor = getattr(self._local, "cursor", None)
+        if cursor is None:
+            cursor = self._local.cursor = self.con.cursor()
+            cursor.execute("USE lake")
+        return cursor
+
+    def pid(self, photo_id: str) -> int | None:
+        at = int(np.searchsorted(self.ids, photo_id))
+        return at if at < len(self.ids) and self.ids[at] == photo_id else None
+
+    def uid(self, user_id: str) -> int | None:
+        at = int(np.searchsorted(self.user_ids, user_id))
+        return at if at < len(self.user_ids) and self.user_ids[at] == user_id else None
+
+    def rows(self, sql: str, params: list | tuple = ()) -> list[dict]:
+        cursor = self.cursor()
+        cursor.execute(sql, list(params))
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def _source(con: duckdb.DuckDBPyConnection, lake: str, table: str) -> tuple[str, bool]:
+    """(what to select from, whether the lake has it): the table's Parquet with hive partitions as columns, or
+    an empty table in its lake schema, so every query runs on a lake without it."""
+    glob = _glob(lake, table)
+    if glob is not None:
+        quoted = glob.replace("'", "''")
+        return f"read_parquet('{quoted}', hive_partitioning = true, union_by_name = true)", True
+    con.register(f"empty_{table}", to_arrow_schema(LAKE_TABLES[table], timezone="UTC").empty_table())
+    return f"empty_{table}", False
+
+
+def _parquet_rows(lake: str, table: str) -> int:
+    import pyarrow.dataset as ds
+
+    glob = _glob(lake, table)
+    if glob is None:
+        return 0
+    return ds.dataset(posixpath.dirname(posixpath.dirname(glob)), format="parquet", partitioning="hive").count_rows()
+
+
+def _choose_detector(con: duckdb.DuckDBPyConnection, wanted: str) -> str | None:
+    models = dict(con.execute("SELECT model, count(*) FROM detections WHERE status = 'ok' GROUP BY model").fetchall())
+    if wanted:
+        return wanted if wanted in models else None
+    return max(models, key=lambda m: (models[m], m)) if models else None
+
+
+def load(lake: str, images_root: str | None = None, detect_model: str = "", threads: int = 0,
+         memory_mb: int = 1024, spill_dir: str | None = None) -> LoadedLake:
+    """Load the lake as it is now. Raises LakeUnavailable when it or its photos table is missing or damaged.
+    Past ``memory_mb`` DuckDB keeps table blocks in ``spill_dir`` (read back through the OS's file cache)."""
+    started = time.time()
+    lake = storage.absolute(lake)
+    if not storage.is_dir(lake):
+        raise LakeUnavailable(f"no lake at {lake}: run the pipeline first (make demo, or ./spark-submit.sh pipeline)")
+    for table in REQUIRED:
+        if _glob(lake, table) is None:
+            raise LakeUnavailable(f"the lake at {lake} has no {table} table: run ingest (or the pipeline) first")
+    version, settled = lake_version.current(lake)
+    config = {"threads": threads or os.cpu_count() or 1, "memory_limit": f"{memory_mb}MB"}
+    if spill_dir:
+        config["temp_directory"] = spill_dir
+    con = duckdb.connect(":memory:", config=config)
+    try:
+        return _load_into(con, lake, version, settled, images_root, detect_model, started)
+    except duckdb.Error as exc:
+        con.close()
+        raise LakeUnavailable(f"the lake at {lake} cannot be read: {str(exc).splitlines()[0][:300]}") from None
+
+
+def _keyed(con: duckdb.DuckDBPyConnection, table: str, source: str, key: str) -> None:
+    """``table`` with the photo's pid or the user's uid, sorted by it (so a lookup reads one row group)."""
+    keys, column, join = ("photo_keys", "photo_id", "JOIN") if key == "pid" else ("user_keys", "user_id", "LEFT JOIN")
+    con.execute(f"CREATE TABLE {table} AS SELECT k.{key}, t.* FROM {source} t {join} {keys} k USING ({column}) "
+                f"ORDER BY k.{key} NULLS LAST")
+
+
+def _load_into(con, lake, version, settled, images_root, detect_model, started) -> LoadedLake:
+    # In-memory tables compress (dictionaries, bit-packing, FSST) when checkpointed: 5-10x smaller.
+    con.execute("ATTACH ':memory:' AS lake (COMPRESS)")
+    con.execute("USE lake")
+    sources = {table: _source(con, lake, table) for table in LOADED}
+    present = {table: has for table, (_, has) in sources.items()}
+    con.execute("CREATE TABLE photo_keys AS SELECT (row_number() OVER (ORDER BY photo_id) - 1)::INTEGER AS pid, "
+                f"photo_id FROM (SELECT DISTINCT photo_id FROM {sources['photos'][0]}) ORDER BY pid")
+    ids = con.execute("SELECT photo_id FROM photo_keys ORDER BY pid").fetchnumpy()["photo_id"].astype(str)
+    for table in PER_PHOTO:
+        _keyed(con, table, sources[table][0], "pid")
+        con.execute("CHECKPOINT")
+    con.execute("CREATE TABLE user_keys AS SELECT (row_number() OVER (ORDER BY user_id) - 1)::INTEGER AS uid, "
+                f"user_id FROM (SELECT DISTINCT user_id FROM {sources['users'][0]}) ORDER BY uid")
+    user_ids = con.execute("SELECT user_id FROM user_keys ORDER BY uid").fetchnumpy()["user_id"].astype(str)
+    for table in PER_USER:
+        _keyed(con, table, sources[table][0], "uid")
+    for table in ("cluster_summary", "rec_metrics"):
+        con.execute(f"CREATE TABLE {table} AS SELECT * FROM {sources[table][0]}")
+    con.execute("CHECKPOINT")
+
+    detector = _choose_detector(con, detect_model)
+    _derive(con, sources["keywords"][0], detector)
+    con.execute("CHECKPOINT")
+    tags = Lists.build(con, "SELECT kid AS term, pid FROM kw ORDER BY kid, pid",
+                       "SELECT keyword AS name FROM kw_names ORDER BY kid", len(ids), idf=True)
+    objects = Lists.build(con, "SELECT lid AS term, pid FROM objs ORDER BY lid, pid",
+                          "SELECT label AS name FROM obj_names ORDER BY lid", len(ids), idf=False)
+    features = Features.build(con, len(ids), tags, objects)
+    index = SearchIndex.build(con, len(ids), tags, objects)
+    stats = _stats(con)
+    cards = con.sql(f"SELECT {CARD_COLUMNS} FROM pix ORDER BY pid").to_arrow_table().combine_chunks()
+    popular = [pid for (pid,) in con.execute("SELECT pid FROM pix ORDER BY downloads DESC, views DESC, pid LIMIT 1000")
+               .fetchall()]
+    for side_table in ("pix", "terms", "term_names", "kw_words", "kw", "objs", "cols"):  # numpy and arrow hold them
+        con.execute(f"DROP TABLE {side_table}")
+    con.execute("CHECKPOINT")
+    counts = {"keywords": len(tags.by_photo)}
+    tables = {table: counts.get(table) or con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+              for table in LOADED if present[table]}
+    for table in sorted(set(LAKE_TABLES) - set(LOADED)):
+        rows = _parquet_rows(lake, table)
+        if rows:
+            tables[table] = rows
+    for table, (name, has) in sources.items():
+        if not has:
+            con.unregister(name)
+    loaded = LoadedLake(
+        path=lake, version=version, settled=settled, con=con, ids=ids, user_ids=user_ids, features=features,
+        index=index, cards=cards, tables=tables, missing=[t for t in LOADED if not present[t]], detect_model=detector,
+        stats=stats, popular=popular,
+        images_root=images_root and os.path.realpath(images_root))
+    total, all_facets = index.facets(None)
+    loaded.all_facets = {"total": total, "facets": all_facets}
+    loaded.load_seconds = time.time() - started
+    _release_freed_memory()
+    return loaded
+
+
+def _release_freed_memory() -> None:
+    """Hand the loading's freed temporaries back to the OS (glibc keeps them otherwise, counted as in use)."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
+def _derive(con: duckdb.DuckDBPyConnection, keywords: str, detector: str | None) -> None:
+    """The search tables: one row per photo with its filter and sort columns, and the side tables."""
+    con.execute("""
+        CREATE TABLE pix AS
+        SELECT p.pid, p.photo_id, p.photo_submitted_at AS submitted_at,
+               coalesce(epoch_us(p.photo_submitted_at), -1) AS newest_key,
+               coalesce(p.stats_views, -1) AS views, coalesce(p.stats_downloads, -1) AS downloads,
+               p.camera_make, p.camera_model, m.orientation_class AS orientation, m.size_category AS size,
+               p.photo_location_country AS country, p.photo_location_city AS city,
+               p.photo_location_latitude IS NOT NULL AND p.photo_location_longitude IS NOT NULL AS has_location,
+               c.cluster, c.pca_x, c.pca_y, p.photo_description AS description, p.ai_description,
+               p.photo_width AS width, p.photo_height AS height,
+               CASE WHEN d.status = 'ok' THEN d.path END AS path,
+               m.dominant_colors[1].hex AS main_hex, m.phash
+        FROM photos p
+        LEFT JOIN image_metadata m USING (pid) LEFT JOIN clusters c USING (pid) LEFT JOIN downloads d USING (pid)
+        ORDER BY p.pid""")
+    # keywords: each distinct one once (kw_names), and which photos have it (kw, sorted by keyword)
+    con.execute(f"""
+        CREATE TEMP TABLE kw_pairs AS SELECT DISTINCT lower(trim(t.keyword)) AS keyword, k.pid FROM {keywords} t
+        JOIN photo_keys k USING (photo_id) WHERE t.keyword IS NOT NULL AND trim(t.keyword) <> ''""")
+    con.execute("CREATE TABLE kw_names AS SELECT (row_number() OVER (ORDER BY keyword) - 1)::INTEGER AS kid, keyword "
+                "FROM (SELECT DISTINCT keyword FROM kw_pairs) ORDER BY kid")
+    con.execute("CREATE TABLE kw AS SELECT n.kid, p.pid FROM kw_pairs p JOIN kw_names n USING (keyword) "
+                "ORDER BY n.kid, p.pid")
+    con.execute("DROP TABLE kw_pairs")
+    # words: of descriptions per photo (terms), of keywords per keyword (kw_words); how many photos have each
+    con.execute(f"""
+        CREATE TEMP TABLE term_pairs AS SELECT term, pid, weight FROM (
+          SELECT unnest(regexp_split_to_array(lower(description), '{WORDS}')) AS term, pid, 2.0::FLOAT AS weight
+          FROM pix WHERE description IS NOT NULL
+          UNION ALL SELECT unnest(regexp_split_to_array(lower(ai_description), '{WORDS}')), pid, 1.0::FLOAT
+          FROM pix WHERE ai_description IS NOT NULL)
+        WHERE term <> ''""")
+    con.execute("CREATE TABLE term_names AS SELECT (row_number() OVER (ORDER BY term) - 1)::INTEGER AS tid, term "
+                "FROM (SELECT DISTINCT term FROM term_pairs) ORDER BY tid")
+    con.execute("CREATE TABLE terms AS SELECT n.tid, t.pid, t.weight FROM term_pairs t JOIN term_names n USING (term) "
+                "ORDER BY n.tid, t.pid")
+    con.execute("DROP TABLE term_pairs")
+    con.execute(f"""
+        CREATE TABLE kw_words AS SELECT DISTINCT term, kid FROM (
+          SELECT unnest(regexp_split_to_array(keyword, '{WORDS}')) AS term, kid FROM kw_names) WHERE term <> ''
+        ORDER BY term""")
+    con.execute("""
+        CREATE TABLE obj_names AS SELECT (row_number() OVER (ORDER BY label) - 1)::INTEGER AS lid, label FROM (
+          SELECT DISTINCT o.label FROM (SELECT unnest(objects) AS o FROM detections WHERE status = 'ok' AND model = ?)
+          WHERE o.label IS NOT NULL) ORDER BY lid""", [detector or ""])
+    con.execute("""
+        CREATE TABLE objs AS SELECT n.lid, d.pid, max(d.o.confidence) AS score FROM (
+          SELECT pid, unnest(objects) AS o FROM detections WHERE status = 'ok' AND model = ?) d
+        JOIN obj_names n ON n.label = d.o.label GROUP BY n.lid, d.pid ORDER BY n.lid, d.pid""", [detector or ""])
+    cols = con.sql("""
+        SELECT pid, c.hex, c.name, c.family, c.share, c.r, c.g, c.b FROM (
+          SELECT pid, unnest(dominant_colors) AS c FROM image_metadata WHERE status = 'ok')
+        WHERE c.r IS NOT NULL ORDER BY pid""").to_arrow_table()
+    lab = srgb_to_lab(np.stack([cols[c].to_numpy(zero_copy_only=False) for c in ("r", "g", "b")], axis=1)
+                      if cols.num_rows else np.zeros((0, 3)))
+    for n, name in enumerate(("l", "a", "b_")):
+        cols = cols.append_column(name, pa.array(lab[:, n], pa.float32()))
+    con.register("cols_arrow", cols)
+    con.execute("CREATE TABLE cols AS SELECT * FROM cols_arrow")
+    con.unregister("cols_arrow")
+    con.execute(f"""
+        CREATE TABLE map_points AS SELECT * FROM (
+          SELECT pid, photo_id, cluster, pca_x, pca_y,
+                 (row_number() OVER (ORDER BY hash(photo_id)))::INTEGER AS sample_rank
+          FROM pix WHERE cluster IS NOT NULL AND pca_x IS NOT NULL)
+        WHERE sample_rank <= {MAP_POINTS} ORDER BY sample_rank""")
+
+
+TOP = 50
+
+
+def _stats(con: duckdb.DuckDBPyConnection) -> dict:
+    """The analytics the service answers without a query: counts per camera, colour, object, country, month..."""
+    queries = {
+        "cameras": "SELECT camera_make AS value, count(*) AS photos FROM pix WHERE camera_make IS NOT NULL "
+                   "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 50",
+        "camera_models": "SELECT camera_make || ' ' || camera_model AS value, count(*) AS photos FROM pix "
+                         "WHERE camera_model IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 50",
+        "colors": "SELECT family AS value, count(DISTINCT pid) AS photos, round(sum(share), 1) AS image_equivalents "
+                  "FROM cols GROUP BY 1 ORDER BY 2 DESC, 1",
+        "color_names": "SELECT name AS value, count(DISTINCT pid) AS photos, first(hex) AS example_hex FROM cols "
+                       "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 50",
+        "objects": "SELECT n.label AS value, count(*) AS photos, round(avg(score), 3) AS mean_confidence FROM objs "
+                   "JOIN obj_names n USING (lid) GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 50",
+        "keywords": "SELECT n.keyword AS value, count(*) AS photos FROM kw JOIN kw_names n USING (kid) "
+                    "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 50",
+        "countries": "SELECT country AS value, count(*) AS photos FROM pix WHERE country IS NOT NULL "
+                     "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 50",
+        "months": "SELECT strftime(date_trunc('month', submitted_at), '%Y-%m') AS value, count(*) AS photos, "
+                  "sum(greatest(downloads, 0)) AS downloads FROM pix WHERE submitted_at IS NOT NULL "
+                  "GROUP BY 1 ORDER BY 1",
+        "orientations": "SELECT orientation AS value, count(*) AS photos FROM pix WHERE orientation IS NOT NULL "
+                        "GROUP BY 1 ORDER BY 2 DESC",
+        "sizes": "SELECT size AS value, count(*) AS photos FROM pix WHERE size IS NOT NULL GROUP BY 1 ORDER BY 2 DESC",
+        "downloads": "SELECT status AS value, count(*) AS photos FROM downloads GROUP BY 1 ORDER BY 2 DESC",
+        "clusters": "SELECT cluster AS value, count(*) AS photos FROM pix WHERE cluster IS NOT NULL "
+                    "GROUP BY 1 ORDER BY 1",
+        "recommendations": "SELECT model AS value, count(DISTINCT user_id) AS users, count(*) AS rows "
+                           "FROM recommendations GROUP BY 1 ORDER BY 1",
+    }
+    out = {}
+    for name, sql in queries.items():
+        cursor = con.execute(sql)
+        names = [d[0] for d in cursor.description]
+        out[name] = [dict(zip(names, row)) for row in cursor.fetchall()]
+    out["metrics"] = [dict(zip([d[0] for d in c.description], row)) for c in [con.execute(
+        "SELECT model, k, precision_at_k, recall_at_k, ndcg_at_k, map_at_k, coverage, users FROM rec_metrics "
+        "ORDER BY model, k")] for row in c.fetchall()]
+    out["photos"] = con.execute("SELECT count(*) FROM pix").fetchall()[0][0]
+    return out
