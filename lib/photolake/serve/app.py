@@ -250,12 +250,11 @@ def create_app(holder: LakeHolder) -> FastAPI:
         uid = lake.uid(user_id)
         if uid is None:
             raise Problem(404, f"no user {user_id!r} in this lake")
-        history = lake.rows("SELECT k.pid, i.event, i.weight, i.at, i.keyword FROM interactions i "
-                            "JOIN photo_keys k USING (photo_id) WHERE i.uid = ? ORDER BY i.at DESC NULLS LAST, k.pid "
-                            "LIMIT ?", [uid, limit])
+        history = lake.rows("SELECT pid, event, weight, \"at\", keyword FROM interactions WHERE uid = ? AND pid >= 0 "
+                            "ORDER BY \"at\" DESC NULLS LAST, pid LIMIT ?", [uid, limit])
         by_pid = search.cards(lake, [h["pid"] for h in history])
         return respond(lake, {
-            "user": next(iter(lake.rows("SELECT * EXCLUDE (uid) FROM users WHERE uid = ?", [uid])), None),
+            "user": lake.rows("SELECT * EXCLUDE (uid) FROM users WHERE uid = ?", [uid])[0],
             "profile": next(iter(lake.rows("SELECT * EXCLUDE (uid) FROM profiles WHERE uid = ?", [uid])), None),
             "history": [{"photo": by_pid.get(h.pop("pid")), **h} for h in history],
         })
@@ -266,12 +265,12 @@ def create_app(holder: LakeHolder) -> FastAPI:
                         k: Annotated[int, Query(ge=1, le=100)] = 10):
         uid = lake.uid(user_id)
         rows = [] if uid is None else lake.rows(
-            "SELECT model, rank, photo_id, score, reason, strategy, cold_start FROM recommendations "
+            "SELECT pid, model, rank, photo_id, score, reason, strategy, cold_start FROM recommendations "
             "WHERE uid = ? AND (? = 'all' OR model = ?) AND rank <= ? ORDER BY model, rank", [uid, model, model, k])
         if rows:
-            by_pid = search.cards(lake, [p for p in (lake.pid(r["photo_id"]) for r in rows) if p is not None])
+            by_pid = search.cards(lake, [r["pid"] for r in rows if r["pid"] >= 0])
             for r in rows:
-                r["photo"] = by_pid.get(lake.pid(r["photo_id"]))
+                r["photo"] = by_pid.get(r.pop("pid"))
             return respond(lake, {"user_id": user_id, "known": True, "cold_start": all(r["cold_start"] for r in rows),
                                   "recommendations": rows})
         popular = lake.popular[:k]

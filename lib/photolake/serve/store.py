@@ -39,7 +39,7 @@ CARD_COLUMNS = ("pid, photo_id, description, ai_description, width, height, main
 LOADED = ("photos", "keywords", "collections", "colors", "downloads", "image_metadata", "detections", "clusters",
           "cluster_summary", "users", "profiles", "interactions", "recommendations", "rec_metrics")
 PER_PHOTO = ("photos", "collections", "colors", "downloads", "image_metadata", "detections", "clusters")
-PER_USER = ("users", "profiles", "interactions", "recommendations")
+PER_USER = ("users", "interactions", "recommendations")  # those with a photo_id; profiles are keyed in load
 MAP_POINTS = 20_000  # the cluster map's sample, most
 WORDS = r"[^\pL\pN]+"  # how descriptions and queries split into words (RE2 in DuckDB, the same classes below)
 _PY_WORDS = re.compile(r"[\W_]+")
@@ -163,10 +163,14 @@ def load(lake: str, images_root: str | None = None, detect_model: str = "", thre
 
 
 def _keyed(con: duckdb.DuckDBPyConnection, table: str, source: str, key: str) -> None:
-    """``table`` with the photo's pid or the user's uid, sorted by it (so a lookup reads one row group)."""
-    keys, column, join = ("photo_keys", "photo_id", "JOIN") if key == "pid" else ("user_keys", "user_id", "LEFT JOIN")
-    con.execute(f"CREATE TABLE {table} AS SELECT k.{key}, t.* FROM {source} t {join} {keys} k USING ({column}) "
-                f"ORDER BY k.{key} NULLS LAST")
+    """``table`` with the photo's pid or the user's uid, sorted by it (so a lookup reads one row group); a
+    per-user table also gets the pid of each row's photo (-1: not in the lake), so no lookup joins."""
+    if key == "pid":
+        con.execute(f"CREATE TABLE {table} AS SELECT k.pid, t.* FROM {source} t JOIN photo_keys k USING (photo_id) "
+                    f"ORDER BY k.pid")
+        return
+    con.execute(f"CREATE TABLE {table} AS SELECT k.uid, coalesce(p.pid, -1) AS pid, t.* FROM {source} t "
+                f"LEFT JOIN user_keys k USING (user_id) LEFT JOIN photo_keys p USING (photo_id) ORDER BY k.uid NULLS LAST")
 
 
 def _load_into(con, lake, version, settled, images_root, detect_model, started) -> LoadedLake:
@@ -184,8 +188,12 @@ def _load_into(con, lake, version, settled, images_root, detect_model, started) 
     con.execute("CREATE TABLE user_keys AS SELECT (row_number() OVER (ORDER BY user_id) - 1)::INTEGER AS uid, "
                 f"user_id FROM (SELECT DISTINCT user_id FROM {sources['users'][0]}) ORDER BY uid")
     user_ids = con.execute("SELECT user_id FROM user_keys ORDER BY uid").fetchnumpy()["user_id"].astype(str)
-    for table in PER_USER:
+    con.execute(f"CREATE TABLE users AS SELECT k.uid, t.* FROM {sources['users'][0]} t JOIN user_keys k "
+                f"USING (user_id) ORDER BY k.uid")
+    for table in PER_USER[1:]:
         _keyed(con, table, sources[table][0], "uid")
+    con.execute(f"CREATE TABLE profiles AS SELECT k.uid, t.* FROM {sources['profiles'][0]} t JOIN user_keys k "
+                f"USING (user_id) ORDER BY k.uid")
     for table in ("cluster_summary", "rec_metrics"):
         con.execute(f"CREATE TABLE {table} AS SELECT * FROM {sources[table][0]}")
     con.execute("CHECKPOINT")
@@ -221,6 +229,11 @@ def _load_into(con, lake, version, settled, images_root, detect_model, started) 
         index=index, cards=cards, tables=tables, missing=[t for t in LOADED if not present[t]], detect_model=detector,
         stats=stats, popular=popular,
         images_root=images_root and os.path.realpath(images_root))
+    for table in PER_PHOTO:  # an ART index: a lookup reads one row, not its whole row group
+        con.execute(f"CREATE INDEX {table}_pid ON {table} (pid)")
+    for table in (*PER_USER, "profiles"):
+        con.execute(f"CREATE INDEX {table}_uid ON {table} (uid)")
+    con.execute("SET threads = 1")  # from now on many small queries at once: each on its own request's thread
     total, all_facets = index.facets(None)
     loaded.all_facets = {"total": total, "facets": all_facets}
     loaded.load_seconds = time.time() - started
