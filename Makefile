@@ -1,4 +1,4 @@
-# photolake: make setup | make demo | make test | make test-fast | make models | make bench
+# photolake: make setup | make demo | make serve | make test | make test-fast | make models | make bench
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -7,12 +7,13 @@ STAMP := $(VENV)/.installed
 SUBMIT := ./spark-submit.sh
 DEMO_PHOTOS ?= 200
 DEMO_PORT ?= 8765
+SERVE_PORT ?= 8000
 # detect's model files: ../shared/models where it exists (development machines), else the user cache,
 # else downloaded
 PHOTOLAKE_SHARED ?= ../shared
 export PHOTOLAKE_MODELS ?= $(wildcard $(PHOTOLAKE_SHARED)/models)
 
-.PHONY: setup demo models test test-fast bench clean check-java
+.PHONY: setup demo serve models test test-fast bench clean check-java
 
 setup: $(STAMP)
 
@@ -63,6 +64,11 @@ demo: setup
 	@echo "  notebooks    notebooks/ (01 download ... 06 users and recommendations) read output/lake"
 	@echo "  lake         output/lake (./spark-submit.sh sql --lake output/lake \"SELECT * FROM image_shapes\"; queries in docs/analytics.md)"
 	@echo "  images       output/images, with detected boxes in output/annotated; the release in output/sample"
+	@echo "  service      make serve: search, browse and the recommendations on http://127.0.0.1:$(SERVE_PORT)/"
+
+# The service over the lake (the demo's by default): the web app on http://127.0.0.1:8000/, the API under /api/v1
+serve: setup
+	$(SUBMIT) serve --lake output/lake --images output/images --port $(SERVE_PORT)
 
 # The detection models' files, fetched ahead of time (for a machine that is online once, or an offline cluster)
 models: setup
@@ -87,6 +93,7 @@ bench: setup
 	$(PY) bench/recommend.py
 	$(PY) bench/search.py
 	$(PY) bench/scale.py
+	$(PY) bench/serve.py
 
 clean:
 	rm -rf output dist .pytest_cache

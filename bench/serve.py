@@ -10,7 +10,7 @@ with keep-alive HTTP/1.1 connections over asyncio:
 
 - the mix, closed loop at 16 and 64 connections: each connection sends its next request when the last
   answer is in, for --seconds; requests/s and p50/p95/p99 per endpoint;
-- the mix offered at --rate requests/s (open loop, 64 connections): latency is counted from when each
+- the mix offered at --rate requests/s (default 100; open loop, 64 connections): latency is counted from when each
   request was due, so time spent waiting for a free connection is included.
 
 The mix (by request count): photo 25%, search with facets 20% (one to three filters drawn from every kind:
@@ -139,7 +139,8 @@ async def _one(reader, writer, path: str) -> int:
     writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
     head = await reader.readuntil(b"\r\n\r\n")
     status = int(head[9:12])
-    length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
+    length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                  if line.lower().startswith(b"content-length"))
     await reader.readexactly(length)
     return status
 
@@ -214,7 +215,7 @@ def main() -> None:
     parser.add_argument("--photos", default="25000,1000000", help="lake sizes, comma-separated")
     parser.add_argument("--dir", default="/tmp/photolake-bench-serve", help="where the generated lakes are kept")
     parser.add_argument("--seconds", type=float, default=20, help="length of each load run")
-    parser.add_argument("--rate", type=float, default=500, help="the open-loop run's requests/s")
+    parser.add_argument("--rate", type=float, default=100, help="the open-loop run's requests/s")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; the load "

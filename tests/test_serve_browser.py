@@ -10,10 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
-
 from photolake.sample.lake import LakeShape, generate_lake
 from photolake.serve.app import create_app
 from photolake.serve.holder import LakeHolder, ServiceSettings
+
 from tests.browser import broken_images, screenshot
 
 SHOTS = Path(__file__).resolve().parents[1] / "output" / "screenshots"
@@ -103,8 +103,8 @@ def test_gallery_filter_photo_similar_back_user_and_map(service, browser):
     # a user's page: the history and every model's recommendations with their reasons
     user_id = holder.current.rows("SELECT user_id FROM users ORDER BY interactions DESC LIMIT 1")[0]["user_id"]
     browser.get(f"{url}/users/{user_id}")
-    models = wait_for(browser, "document.querySelectorAll('#recommendations > [data-model]').length === 4 && "
-                               "[...document.querySelectorAll('#recommendations > [data-model]')].map(m => m.dataset.model)")
+    columns = "document.querySelectorAll('#recommendations > [data-model]')"
+    models = wait_for(browser, f"{columns}.length === 4 && [...{columns}].map(m => m.dataset.model)")
     assert models == ["als", "content", "hybrid", "popularity"]
     assert len(browser.find_elements("css selector", "#recommendations .rec small")) >= 40
     assert browser.find_elements("css selector", "#history .card")
@@ -118,8 +118,8 @@ def test_gallery_filter_photo_similar_back_user_and_map(service, browser):
     scale = canvas.size["width"] / 1000
     from selenium.webdriver import ActionChains
 
-    ActionChains(browser).move_to_element_with_offset(
-        canvas, point["px"] * scale - canvas.size["width"] / 2, point["py"] * scale - canvas.size["height"] / 2).click().perform()
+    x, y = point["px"] * scale - canvas.size["width"] / 2, point["py"] * scale - canvas.size["height"] / 2
+    ActionChains(browser).move_to_element_with_offset(canvas, x, y).click().perform()
     wait_for(browser, "location.pathname.startsWith('/photos/')")
     screenshot(browser, SHOTS / "serve-map-click.png")
 

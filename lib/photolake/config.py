@@ -173,7 +173,8 @@ KINDS: dict[str, Callable[[Any], Any]] = {
 KIND_NAMES = {"text": "text", "int": "a whole number", "float": "a number", "bool": "true or false",
               "hosts": "a list of hosts", "networks": "a list of networks", "width": "pixels or 'original'",
               "release": "a version or 'auto'", "master": "a Spark master URL", "header": "text",
-              "url": "a URL", "origins": "a list of origins", "list[int]": "a list of whole numbers", "list[float]": "a list of numbers"}
+              "url": "a URL", "origins": "a list of origins", "list[int]": "a list of whole numbers",
+              "list[float]": "a list of numbers"}
 
 
 @dataclass(frozen=True)
@@ -339,7 +340,10 @@ SETTINGS: tuple[Setting, ...] = (
        non_empty=True),
     _S("serve.table_memory_mb", 1024, "memory for the lake's tables in DuckDB; past it they spill to serve.cache_dir",
        low=64),
-    _S("serve.query_threads", 0, "DuckDB's threads (0: one per core)", low=0, high=256),
+    _S("serve.query_threads", 0, "DuckDB's threads while loading a lake version (0: one per core); each "
+       "request's queries then run on its own thread", low=0, high=256),
+    _S("serve.threads", 4, "requests worked on at once on threads (lookups); more than about twice the cores only "
+       "adds contention (bench/serve.py)", low=1, high=256),
     _S("serve.detect_model", "", "whose detections the service shows and searches (empty: the model with the "
        "most)", choices=("", *MODELS)),
     _S("serve.cors_origins", [], "origins other sites may call the API from (CORS is off when empty)", "origins"),

@@ -24,8 +24,8 @@ from photolake import lake_version
 from photolake.camera import normalise_make
 from photolake.extract.colors import color_family, nearest_css_name
 from photolake.extract.image import size_category
-from photolake.schemas import LAKE_TABLES, RECOMMEND_MODELS
 from photolake.sample import vocabulary as vocab
+from photolake.schemas import LAKE_TABLES, RECOMMEND_MODELS
 
 # The detector's classes the generated photos show, most common first (COCO's names).
 OBJECTS = ("person", "car", "dog", "cat", "bird", "boat", "bicycle", "chair", "bottle", "cup", "potted plant",
@@ -87,6 +87,10 @@ def _structs(fields: dict[str, np.ndarray], offsets: np.ndarray, struct_type: pa
     return pa.ListArray.from_arrays(pa.array(offsets, type=pa.int32()), values)
 
 
+def _draw(rng: np.random.Generator, values: list, n: int) -> np.ndarray:
+    return np.array(values, dtype=object)[rng.integers(0, len(values), n)]
+
+
 def _offsets(counts: np.ndarray) -> np.ndarray:
     return np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
 
@@ -129,8 +133,8 @@ def generate_lake(root: str | Path, shape: LakeShape = LakeShape()) -> dict[str,
         "photo_width": width, "photo_height": height, "photo_aspect_ratio": np.round(width / height, 2),
         "photo_description": pick(vocab.DESCRIPTIONS, descriptions, rng.random(n) < 0.6),
         "photographer_username": np.char.add("user", rng.integers(0, max(1, n // 5), n).astype(str)),
-        "photographer_first_name": np.array(vocab.FIRST_NAMES, dtype=object)[rng.integers(0, len(vocab.FIRST_NAMES), n)],
-        "photographer_last_name": np.array(vocab.LAST_NAMES, dtype=object)[rng.integers(0, len(vocab.LAST_NAMES), n)],
+        "photographer_first_name": _draw(rng, vocab.FIRST_NAMES, n),
+        "photographer_last_name": _draw(rng, vocab.LAST_NAMES, n),
         "exif_camera_make": np.where(has_camera, makes[camera], None),
         "exif_camera_model": np.where(has_camera, models[camera], None),
         "camera_make": np.where(has_camera, brands[camera], None),
@@ -144,7 +148,7 @@ def generate_lake(root: str | Path, shape: LakeShape = LakeShape()) -> dict[str,
         "photo_location_longitude": np.where(located, np.array([p[4] for p in vocab.PLACES])[place], None),
         "stats_views": views,
         "stats_downloads": np.round(views * rng.uniform(0.002, 0.03, n)).astype(np.int64),
-        "ai_description": np.array(vocab.AI_DESCRIPTIONS, dtype=object)[rng.integers(0, len(vocab.AI_DESCRIPTIONS), n)],
+        "ai_description": _draw(rng, vocab.AI_DESCRIPTIONS, n),
     })
 
     # ---- keywords, collections ------------------------------------------------------------------------------
@@ -165,7 +169,8 @@ def generate_lake(root: str | Path, shape: LakeShape = LakeShape()) -> dict[str,
     rows["collections"] = _write(root, "collections", {
         "photo_id": ids[collected], "collection_id": collection.astype(str),
         "collection_title": np.array(vocab.COLLECTION_TITLES, dtype=object)[collection],
-        "photo_collected_at": _timestamps(submitted[collected] + 86400), "collection_type": ["featured"] * len(collected),
+        "photo_collected_at": _timestamps(submitted[collected] + 86400),
+        "collection_type": ["featured"] * len(collected),
     })
 
     # ---- downloads, image_metadata ----------------------------------------------------------------------------
@@ -187,7 +192,8 @@ def generate_lake(root: str | Path, shape: LakeShape = LakeShape()) -> dict[str,
     colours = np.where(ok, rng.integers(3, 6, n), 0)
     colour_rgb = np.clip(palette_rgb[rng.integers(0, len(palette_rgb), colours.sum())]
                          + rng.integers(-12, 13, (colours.sum(), 3)), 0, 255)
-    names = {tuple(c): (nearest_css_name(np.array(c)), color_family(*c)) for c in map(tuple, np.unique(colour_rgb, axis=0))}
+    names = {tuple(c): (nearest_css_name(np.array(c)), color_family(*c))
+             for c in map(tuple, np.unique(colour_rgb, axis=0))}
     shares = rng.dirichlet(np.ones(5), n)
     share = np.concatenate([np.sort(shares[i, :c])[::-1] / shares[i, :c].sum() for i, c in enumerate(colours) if c]) \
         if colours.sum() else np.zeros(0)
@@ -272,7 +278,8 @@ def generate_lake(root: str | Path, shape: LakeShape = LakeShape()) -> dict[str,
     photos_seen = np.bincount(event_user, minlength=users)
     rows["users"] = _write(root, "users", {
         "user_id": user_ids, "source": np.full(users, "synthetic", dtype=object),
-        "activity": seen.astype(float), "interactions": photos_seen.astype(np.int64), "photos": photos_seen.astype(np.int64),
+        "activity": seen.astype(float), "interactions": photos_seen.astype(np.int64),
+        "photos": photos_seen.astype(np.int64),
         "first_at": _timestamps(np.full(users, start + 9 * 365 * 86400)),
         "last_at": _timestamps(np.full(users, start + 10 * 365 * 86400)),
     })
@@ -307,7 +314,8 @@ def generate_lake(root: str | Path, shape: LakeShape = LakeShape()) -> dict[str,
         "elapsed_s": [0.0], "config": [json.dumps(asdict(shape))]})
     if shape.images:
         first = _offsets(colours)[:shape.images]
-        _paint_images(paths[:shape.images], colour_rgb[np.minimum(first, len(colour_rgb) - 1)], landscape[:shape.images])
+        main_colour = colour_rgb[np.minimum(first, len(colour_rgb) - 1)]
+        _paint_images(paths[:shape.images], main_colour, landscape[:shape.images])
     lake_version.mark(str(root), f"generated-{shape.seed}-{n}", at=now + timedelta(seconds=shape.seed))
     return rows
 

@@ -6,13 +6,16 @@ otherwise silently widen a search. Every answer carries the lake version as its 
 back gets 304 until a new pipeline run is served.
 """
 
+import contextlib
 import logging
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 
+import anyio.to_thread
 import orjson
-from fastapi import Depends, FastAPI, Path as PathParam, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -63,7 +66,14 @@ def _allowed_parameters(request: Request) -> set[str]:
 
 
 def create_app(holder: LakeHolder) -> FastAPI:
-    app = FastAPI(title="photolake", version="1", docs_url="/docs", redoc_url=None,
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        # the requests that run on threads (lookups in DuckDB, which frees the GIL): more threads than about
+        # twice the cores only add contention for the GIL (bench/serve.py: 4 beat 2, 8 and 40 on 2 cores)
+        anyio.to_thread.current_default_thread_limiter().total_tokens = holder.settings.threads
+        yield
+
+    app = FastAPI(title="photolake", version="1", docs_url="/docs", redoc_url=None, lifespan=lifespan,
                   openapi_url=f"{API}/openapi.json",
                   description="Search, browse and recommend over a photolake lake (read-only).")
     app.state.holder = holder
@@ -99,12 +109,13 @@ def create_app(holder: LakeHolder) -> FastAPI:
         log.exception("%s %s failed", request.method, request.url.path)
         return _json({"error": "internal error: the service's log has the details"}, 500)
 
-    def lake_for(request: Request) -> LoadedLake:
+    async def lake_for(request: Request) -> LoadedLake:
         unknown = sorted(set(request.query_params) - _allowed_parameters(request))
         if unknown:
-            raise Problem(422, "invalid parameters", [{"parameter": name, "message": "is not a parameter of this "
-                                                       f"endpoint (it takes: {', '.join(sorted(_allowed_parameters(request))) or 'none'})"}
-                                                      for name in unknown])
+            takes = ", ".join(sorted(_allowed_parameters(request))) or "none"
+            raise Problem(422, "invalid parameters", [
+                {"parameter": name, "message": f"is not a parameter of this endpoint (it takes: {takes})"}
+                for name in unknown])
         lake = holder.current
         if lake is None:
             raise Problem(503, f"no lake is being served: {holder.problem}", headers={"Retry-After": "10"})
@@ -124,11 +135,11 @@ def create_app(holder: LakeHolder) -> FastAPI:
     # ---- service ---------------------------------------------------------------------------------------
 
     @app.get("/healthz", tags=["service"])
-    def healthz():
+    async def healthz():
         return _json({"status": "ok"})
 
     @app.get("/readyz", tags=["service"])
-    def readyz():
+    async def readyz():
         lake = holder.current
         if lake is None:
             return _json({"status": "unavailable", "reason": holder.problem}, 503)
@@ -189,11 +200,10 @@ def create_app(holder: LakeHolder) -> FastAPI:
                                                 [pid])), None)
         dataset = one("photos")
         metadata = one("image_metadata")
-        cluster = one("clusters")
-        if cluster:
-            summary = lake.rows("SELECT description, top_tags, top_objects FROM cluster_summary WHERE cluster = ?",
-                                [cluster["cluster"]])
-            cluster["summary"] = summary[0] if summary else None
+        card = lake.cards.slice(pid, 1).to_pylist()[0]
+        cluster = None if card["cluster"] is None else {
+            "cluster": card["cluster"], "pca_x": card["pca_x"], "pca_y": card["pca_y"],
+            "summary": lake.cluster_summaries.get(card["cluster"])}
         detections = lake.rows("SELECT model, status, error, image_width, image_height, objects, labels "
                                "FROM detections WHERE pid = ? ORDER BY model = ? DESC, model",
                                [pid, lake.detect_model or ""])
@@ -211,7 +221,7 @@ def create_app(holder: LakeHolder) -> FastAPI:
                                      "WHERE pid = ? ORDER BY photo_collected_at", [pid]),
             "cluster": cluster,
             "download": one("downloads"),
-            "images": search.image_urls(lake, photo_id, lake.cards["path"][pid].is_valid),
+            "images": search.image_urls(lake, photo_id, card["path"] is not None),
         })
 
     @app.get(f"{API}/photos/{{photo_id}}/similar", tags=["photos"])
@@ -222,7 +232,8 @@ def create_app(holder: LakeHolder) -> FastAPI:
         found = lake.features.nearest(pid, by, k)
         by_pid = search.cards(lake, [p for p, _ in found])
         return respond(lake, {"photo_id": photo_id, "by": by, "similar": [
-            {"photo": by_pid[p], "score": round(score, 4), "why": lake.features.why(pid, p, by)} for p, score in found]})
+            {"photo": by_pid[p], "score": round(score, 4), "why": lake.features.why(pid, p, by)}
+            for p, score in found]})
 
     @app.get(f"{API}/photos/{{photo_id}}/duplicates", tags=["photos"])
     def duplicates(lake: Lake, photo_id: PhotoId,
@@ -288,7 +299,7 @@ def create_app(holder: LakeHolder) -> FastAPI:
     @app.get(f"{API}/clusters", tags=["clusters"])
     def clusters(lake: Lake, points: Annotated[int, Query(ge=0, le=20_000, description="map points")] = 2000):
         return respond(lake, {
-            "clusters": lake.rows("SELECT * FROM cluster_summary ORDER BY cluster"),
+            "clusters": list(lake.cluster_summaries.values()),
             "points": lake.rows("SELECT photo_id, cluster, pca_x AS x, pca_y AS y FROM map_points "
                                 "WHERE sample_rank <= ? ORDER BY sample_rank", [points])})
 
@@ -296,12 +307,12 @@ def create_app(holder: LakeHolder) -> FastAPI:
     def cluster(lake: Lake, cluster: Annotated[int, PathParam(ge=0, le=100_000)],
                 limit: Annotated[int, Query(ge=1, le=200, description="member photos")] = 48,
                 points: Annotated[int, Query(ge=0, le=20_000)] = 2000):
-        summary = lake.rows("SELECT * FROM cluster_summary WHERE cluster = ?", [cluster])
-        if not summary:
+        summary = lake.cluster_summaries.get(cluster)
+        if summary is None:
             raise Problem(404, f"no cluster {cluster} in this lake")
         members = [p for p, _ in lake.index.page(lake.index.cluster == cluster, "downloads", None, None, limit)]
         by_pid = search.cards(lake, members)
-        return respond(lake, {"cluster": summary[0], "photos": [by_pid[p] for p in members],
+        return respond(lake, {"cluster": summary, "photos": [by_pid[p] for p in members],
                               "points": lake.rows("SELECT photo_id, pca_x AS x, pca_y AS y FROM map_points WHERE "
                                                   "cluster = ? ORDER BY sample_rank LIMIT ?", [cluster, points])})
 

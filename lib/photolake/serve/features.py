@@ -103,7 +103,8 @@ class Features:
         lab[mean["pid"].astype(np.int64)] = np.stack([mean["l"], mean["a"], mean["b"]], axis=1)
         return cls(
             photos=photos, phash=base["h"].astype(np.uint64), has_hash=base["has"].astype(np.float32),
-            families=families, lab=lab, lab_squared=(lab ** 2).sum(axis=1), has_colour=(norms[:, 0] > 0).astype(np.float32),
+            families=families, lab=lab, lab_squared=(lab ** 2).sum(axis=1),
+            has_colour=(norms[:, 0] > 0).astype(np.float32),
             cluster=base["cluster"].astype(np.int32),
             tags=tags, objects=objects)
 

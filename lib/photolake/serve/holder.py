@@ -30,6 +30,7 @@ class ServiceSettings:
     detect_model: str = ""
     query_threads: int = 0
     table_memory_mb: int = 1024
+    threads: int = 4
 
     @property
     def thumbs_dir(self) -> str:

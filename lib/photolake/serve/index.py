@@ -37,8 +37,9 @@ class Coded:
     def build(cls, con: duckdb.DuckDBPyConnection, column: str, photos: int) -> "Coded":
         names = con.execute(f"SELECT DISTINCT {column} AS v FROM pix WHERE {column} IS NOT NULL ORDER BY v"
                             ).fetchnumpy()["v"].astype(str)
-        rows = con.execute(f"SELECT p.pid, n.code FROM pix p JOIN (SELECT v, row_number() OVER (ORDER BY v) - 1 AS code "
-                           f"FROM (SELECT DISTINCT {column} AS v FROM pix WHERE {column} IS NOT NULL)) n "
+        rows = con.execute(f"SELECT p.pid, n.code FROM pix p JOIN ("
+                           f"SELECT v, row_number() OVER (ORDER BY v) - 1 AS code FROM ("
+                           f"SELECT DISTINCT {column} AS v FROM pix WHERE {column} IS NOT NULL)) n "
                            f"ON p.{column} = n.v").fetchnumpy()
         codes = np.full(photos, -1, dtype=np.int32)
         codes[rows["pid"].astype(np.int64)] = rows["code"]
@@ -70,9 +71,11 @@ class SearchIndex:
     objects: Lists
     object_scores: np.ndarray  # in objects.by_term order
     object_entry_pid: np.ndarray  # the photo of each objects.by_photo entry
-    # colours: every palette entry (photo, CIELAB), and each photo's families as bits
+    # colours: every palette entry (photo, CIELAB) sorted by its cell of the CIELAB grid, where each cell's
+    # entries start (so a distance query reads only the cells near its colour), each photo's families as bits
     colour_pid: np.ndarray
     colour_lab: np.ndarray
+    colour_cell_starts: np.ndarray
     colour_bits: np.ndarray
 
     @classmethod
@@ -98,13 +101,13 @@ class SearchIndex:
             coded={column: Coded.build(con, column, photos) for column in CODED},
             cluster=base["cluster"].astype(np.int32), has_location=base["has_location"].astype(bool),
             words={str(w): n for n, w in enumerate(names)},
-            word_offsets=np.concatenate([[0], np.cumsum(np.bincount(terms["tid"], minlength=len(names)))]).astype(np.int64),
+            word_offsets=np.concatenate([[0], np.cumsum(np.bincount(terms["tid"], minlength=len(names)))]
+                                        ).astype(np.int64),
             word_pids=terms["pid"].astype(np.int32), word_weights=terms["weight"].astype(np.float32),
             keyword_words=keyword_words,
             tags=tags, objects=objects, object_scores=scores,
             object_entry_pid=np.repeat(np.arange(photos, dtype=np.int32), np.diff(objects.photo_offsets)),
-            colour_pid=cols["pid"].astype(np.int32),
-            colour_lab=np.stack([cols["l"], cols["a"], cols["b_"]], axis=1).astype(np.float32), colour_bits=bits)
+            **_colour_grid(cols["pid"], np.stack([cols["l"], cols["a"], cols["b_"]], axis=1)), colour_bits=bits)
 
     # ---- filters: each a boolean mask over all photos --------------------------------------------------
 
@@ -155,11 +158,16 @@ class SearchIndex:
         return (self.colour_bits & (1 << COLOR_FAMILIES.index(name))) != 0
 
     def colour_near(self, lab: np.ndarray, distance: float) -> np.ndarray:
-        """Photos with a palette colour within ``distance`` (CIE76 delta E) of ``lab``."""
-        d = (self.colour_lab[:, 0] - lab[0]) ** 2
-        d += (self.colour_lab[:, 1] - lab[1]) ** 2
-        d += (self.colour_lab[:, 2] - lab[2]) ** 2
-        return self._of_pids(self.colour_pid[d <= distance ** 2])
+        """Photos with a palette colour within ``distance`` (CIE76 delta E) of ``lab``: the entries of the grid
+        cells the sphere touches, then the exact distance."""
+        low = np.clip(_cell(lab - distance), 0, np.array(GRID) - 1)
+        high = np.clip(_cell(lab + distance), 0, np.array(GRID) - 1)
+        slices = [slice(self.colour_cell_starts[first], self.colour_cell_starts[first + high[2] - low[2] + 1])
+                  for i in range(low[0], high[0] + 1) for j in range(low[1], high[1] + 1)
+                  for first in [(i * GRID[1] + j) * GRID[2] + low[2]]]
+        entries = np.concatenate([np.arange(s.start, s.stop) for s in slices]) if slices else np.zeros(0, int)
+        near = ((self.colour_lab[entries] - lab) ** 2).sum(axis=1) <= distance ** 2
+        return self._of_pids(self.colour_pid[entries[near]])
 
     # ---- results -----------------------------------------------------------------------------------------
 
@@ -170,10 +178,17 @@ class SearchIndex:
         if after is not None:
             later = (keys < after[0]) | ((keys == after[0]) & (np.arange(self.photos) < after[1]))
             mask = later if mask is None else mask & later
-        if sort_key is not None:  # walk the precomputed order
+        if sort_key is not None:  # walk the precomputed order, a stretch at a time, until the page is full
             order = self.orders[sort_key]
-            chosen = order if mask is None else order[mask[order]]
-            chosen = chosen[:size]
+            if mask is None:
+                chosen = order[:size]
+            else:
+                found, start, stretch = [], 0, 16_384
+                while start < len(order) and sum(map(len, found)) < size:
+                    part = order[start:start + stretch]
+                    found.append(part[mask[part]])
+                    start, stretch = start + stretch, stretch * 4
+                chosen = np.concatenate(found)[:size] if found else order[:0]
         else:
             candidates = np.flatnonzero(mask)
             if len(candidates) > size:
@@ -195,6 +210,25 @@ class SearchIndex:
             counts = np.bincount(coded.codes[chosen] + 1, minlength=len(coded.names) + 1)[1:]  # code -1: none
             out[facet] = _top(counts, coded.names)
         return len(chosen), {facet: out[facet] for facet in FACETS}
+
+
+GRID_STEP = 8.0  # delta E per cell side
+GRID = (14, 33, 33)  # cells along L* (0-100) and a*, b* (-128-127)
+_GRID_ORIGIN = np.array([0.0, -128.0, -128.0])
+
+
+def _cell(lab: np.ndarray) -> np.ndarray:
+    return np.floor((np.asarray(lab) - _GRID_ORIGIN) / GRID_STEP).astype(np.int64)
+
+
+def _colour_grid(pid: np.ndarray, lab: np.ndarray) -> dict[str, np.ndarray]:
+    """The palette entries sorted by grid cell, and where each cell's entries start."""
+    cells = np.clip(_cell(lab), 0, np.array(GRID) - 1) if len(lab) else np.zeros((0, 3), dtype=np.int64)
+    cell = (cells[:, 0] * GRID[1] + cells[:, 1]) * GRID[2] + cells[:, 2]
+    order = np.argsort(cell, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(np.bincount(cell, minlength=int(np.prod(GRID))))])
+    return {"colour_pid": pid[order].astype(np.int32), "colour_lab": lab[order].astype(np.float32),
+            "colour_cell_starts": starts.astype(np.int64)}
 
 
 def _top(counts: np.ndarray, names: np.ndarray) -> list[dict]:

@@ -16,7 +16,7 @@ def settings_from(config: Config) -> ServiceSettings:
         lake=config["paths.lake"], images=config["paths.images"], cache_dir=config["serve.cache_dir"],
         reload_s=config["serve.reload_s"], cors_origins=tuple(config["serve.cors_origins"]),
         detect_model=config["serve.detect_model"], query_threads=config["serve.query_threads"],
-        table_memory_mb=config["serve.table_memory_mb"])
+        table_memory_mb=config["serve.table_memory_mb"], threads=config["serve.threads"])
 
 
 def serve(config: Config, wait: bool = False) -> int:

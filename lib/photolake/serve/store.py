@@ -35,7 +35,8 @@ log = logging.getLogger("photolake.serve")
 
 REQUIRED = ("photos",)
 CARD_COLUMNS = ("pid, photo_id, description, ai_description, width, height, main_hex, camera_make, country, city, "
-                "submitted_at, greatest(views, 0) AS views, greatest(downloads, 0) AS downloads, path, cluster")
+                "submitted_at, greatest(views, 0) AS views, greatest(downloads, 0) AS downloads, path, cluster, "
+                "pca_x, pca_y")
 LOADED = ("photos", "keywords", "collections", "colors", "downloads", "image_metadata", "detections", "clusters",
           "cluster_summary", "users", "profiles", "interactions", "recommendations", "rec_metrics")
 PER_PHOTO = ("photos", "collections", "colors", "downloads", "image_metadata", "detections", "clusters")
@@ -73,7 +74,8 @@ class LoadedLake:
     user_ids: np.ndarray
     features: Features
     index: SearchIndex
-    cards: pa.Table  # per pid: what a gallery card shows, and the image's path
+    cards: pa.Table  # per pid: what a gallery card shows, the image's path, the cluster and map point
+    cluster_summaries: dict[int, dict]
     tables: dict[str, int]
     missing: list[str]
     detect_model: str | None
@@ -106,10 +108,7 @@ class LoadedLake:
         return at if at < len(self.user_ids) and self.user_ids[at] == user_id else None
 
     def rows(self, sql: str, params: list | tuple = ()) -> list[dict]:
-        cursor = self.cursor()
-        cursor.execute(sql, list(params))
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
+        return _rows(self.cursor(), sql, params)
 
 
 def _source(con: duckdb.DuckDBPyConnection, lake: str, table: str) -> tuple[str, bool]:
@@ -144,7 +143,10 @@ def load(lake: str, images_root: str | None = None, detect_model: str = "", thre
     """Load the lake as it is now. Raises LakeUnavailable when it or its photos table is missing or damaged.
     Past ``memory_mb`` DuckDB keeps table blocks in ``spill_dir`` (read back through the OS's file cache)."""
     started = time.time()
-    lake = storage.absolute(lake)
+    if storage.has_scheme(lake) and not lake.startswith("file:"):
+        raise LakeUnavailable(f"the service reads a lake on a local or mounted filesystem, not {lake}: mount the "
+                              f"bucket (s3fs, gcsfuse, blobfuse) or copy the lake, and pass that folder")
+    lake = storage.absolute(lake).removeprefix("file://")
     if not storage.is_dir(lake):
         raise LakeUnavailable(f"no lake at {lake}: run the pipeline first (make demo, or ./spark-submit.sh pipeline)")
     for table in REQUIRED:
@@ -153,6 +155,10 @@ def load(lake: str, images_root: str | None = None, detect_model: str = "", thre
     version, settled = lake_version.current(lake)
     config = {"threads": threads or os.cpu_count() or 1, "memory_limit": f"{memory_mb}MB"}
     if spill_dir:
+        try:
+            os.makedirs(spill_dir, exist_ok=True)
+        except OSError as exc:
+            raise LakeUnavailable(f"the cache folder {spill_dir} cannot be made: {exc.strerror}") from None
         config["temp_directory"] = spill_dir
     con = duckdb.connect(":memory:", config=config)
     try:
@@ -170,7 +176,8 @@ def _keyed(con: duckdb.DuckDBPyConnection, table: str, source: str, key: str) ->
                     f"ORDER BY k.pid")
         return
     con.execute(f"CREATE TABLE {table} AS SELECT k.uid, coalesce(p.pid, -1) AS pid, t.* FROM {source} t "
-                f"LEFT JOIN user_keys k USING (user_id) LEFT JOIN photo_keys p USING (photo_id) ORDER BY k.uid NULLS LAST")
+                f"LEFT JOIN user_keys k USING (user_id) LEFT JOIN photo_keys p USING (photo_id) "
+                f"ORDER BY k.uid NULLS LAST")
 
 
 def _load_into(con, lake, version, settled, images_root, detect_model, started) -> LoadedLake:
@@ -226,7 +233,9 @@ def _load_into(con, lake, version, settled, images_root, detect_model, started) 
             con.unregister(name)
     loaded = LoadedLake(
         path=lake, version=version, settled=settled, con=con, ids=ids, user_ids=user_ids, features=features,
-        index=index, cards=cards, tables=tables, missing=[t for t in LOADED if not present[t]], detect_model=detector,
+        index=index, cards=cards, tables=tables, missing=[t for t in LOADED if not present[t]],
+        cluster_summaries={row["cluster"]: row for row in _rows(con, "SELECT * FROM cluster_summary ORDER BY cluster")},
+        detect_model=detector,
         stats=stats, popular=popular,
         images_root=images_root and os.path.realpath(images_root))
     for table in PER_PHOTO:  # an ART index: a lookup reads one row, not its whole row group
@@ -322,6 +331,13 @@ def _derive(con: duckdb.DuckDBPyConnection, keywords: str, detector: str | None)
 TOP = 50
 
 
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | tuple = ()) -> list[dict]:
+    """A query's rows as dicts of column name -> value."""
+    cursor = con.execute(sql, list(params))
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
 def _stats(con: duckdb.DuckDBPyConnection) -> dict:
     """The analytics the service answers without a query: counts per camera, colour, object, country, month..."""
     queries = {
@@ -351,13 +367,8 @@ def _stats(con: duckdb.DuckDBPyConnection) -> dict:
         "recommendations": "SELECT model AS value, count(DISTINCT user_id) AS users, count(*) AS rows "
                            "FROM recommendations GROUP BY 1 ORDER BY 1",
     }
-    out = {}
-    for name, sql in queries.items():
-        cursor = con.execute(sql)
-        names = [d[0] for d in cursor.description]
-        out[name] = [dict(zip(names, row)) for row in cursor.fetchall()]
-    out["metrics"] = [dict(zip([d[0] for d in c.description], row)) for c in [con.execute(
-        "SELECT model, k, precision_at_k, recall_at_k, ndcg_at_k, map_at_k, coverage, users FROM rec_metrics "
-        "ORDER BY model, k")] for row in c.fetchall()]
+    out = {name: _rows(con, sql) for name, sql in queries.items()}
+    out["metrics"] = _rows(con, "SELECT model, k, precision_at_k, recall_at_k, ndcg_at_k, map_at_k, coverage, users "
+                                "FROM rec_metrics ORDER BY model, k")
     out["photos"] = con.execute("SELECT count(*) FROM pix").fetchall()[0][0]
     return out
