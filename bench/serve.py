@@ -145,42 +145,17 @@ async def _one(reader, writer, path: str) -> int:
     return status
 
 
-async def closed_loop(port: int, work: list, connections: int, seconds: float) -> dict:
+async def drive(port: int, connections: int, next_request) -> dict:
+    """Send ``next_request()``'s (due time, endpoint, path) on keep-alive connections until it gives None;
+    latency counts from when each request was due."""
     latencies, bad = defaultdict(list), []
-    cursor = itertools.cycle(work)
-    deadline = time.perf_counter() + seconds
 
     async def connection():
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        while time.perf_counter() < deadline:
-            kind, path = next(cursor)
-            started = time.perf_counter()
-            status = await _one(reader, writer, path)
-            latencies[kind].append(time.perf_counter() - started)
-            if status != 200:
-                bad.append((status, path))
-        writer.close()
-
-    started = time.perf_counter()
-    await asyncio.gather(*(connection() for _ in range(connections)))
-    return {"latencies": latencies, "bad": bad, "seconds": time.perf_counter() - started}
-
-
-async def open_loop(port: int, work: list, connections: int, rate: float, seconds: float) -> dict:
-    latencies, bad = defaultdict(list), []
-    queue: asyncio.Queue = asyncio.Queue()
-    start = time.perf_counter() + 0.2
-    total = int(rate * seconds)
-    for n in range(total):
-        queue.put_nowait((start + n / rate, *work[n % len(work)]))
-
-    async def connection():
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        while not queue.empty():
-            due, kind, path = queue.get_nowait()
-            wait = due - time.perf_counter()
-            if wait > 0:
-                await asyncio.sleep(wait)
+        while (request := next_request()) is not None:
+            due, kind, path = request
+            if due > time.perf_counter():
+                await asyncio.sleep(due - time.perf_counter())
             status = await _one(reader, writer, path)
             latencies[kind].append(time.perf_counter() - due)
             if status != 200:
@@ -190,6 +165,20 @@ async def open_loop(port: int, work: list, connections: int, rate: float, second
     began = time.perf_counter()
     await asyncio.gather(*(connection() for _ in range(connections)))
     return {"latencies": latencies, "bad": bad, "seconds": time.perf_counter() - began}
+
+
+def closed_loop(port: int, work: list, connections: int, seconds: float):
+    """Each connection sends its next request as soon as the last answer is in."""
+    cursor, deadline = itertools.cycle(work), time.perf_counter() + seconds
+    return drive(port, connections, lambda: (time.perf_counter(), *next(cursor))
+                 if time.perf_counter() < deadline else None)
+
+
+def open_loop(port: int, work: list, connections: int, rate: float, seconds: float):
+    """Requests due at ``rate`` a second, whether or not the earlier ones are answered."""
+    start = time.perf_counter() + 0.2
+    schedule = iter([(start + n / rate, *work[n % len(work)]) for n in range(int(rate * seconds))])
+    return drive(port, connections, lambda: next(schedule, None))
 
 
 def report(title: str, result: dict) -> dict:

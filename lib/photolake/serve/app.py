@@ -30,6 +30,8 @@ log = logging.getLogger("photolake.serve")
 WEB = Path(__file__).parent / "web"
 API = "/api/v1"
 HISTORY = 50
+PAGES = {"/": "index.html", "/photos/{photo_id}": "photo.html", "/map": "map.html", "/users": "user.html",
+         "/users/{user_id}": "user.html"}
 
 
 class Problem(Exception):
@@ -353,28 +355,9 @@ def create_app(holder: LakeHolder) -> FastAPI:
 
     # ---- the web app --------------------------------------------------------------------------------------
 
-    def page(name: str) -> HTMLResponse:
-        return HTMLResponse((WEB / name).read_text(encoding="utf-8"), headers={"Cache-Control": "no-cache"})
-
-    @app.get("/", include_in_schema=False)
-    def gallery_page():
-        return page("index.html")
-
-    @app.get("/photos/{photo_id}", include_in_schema=False)
-    def photo_page(photo_id: str):
-        return page("photo.html")
-
-    @app.get("/map", include_in_schema=False)
-    def map_page():
-        return page("map.html")
-
-    @app.get("/users/{user_id}", include_in_schema=False)
-    def user_page(user_id: str):
-        return page("user.html")
-
-    @app.get("/users", include_in_schema=False)
-    def users_page():
-        return page("user.html")
+    for route, name in PAGES.items():  # each page reads what it shows from the API
+        app.add_api_route(route, lambda name=name: HTMLResponse(
+            (WEB / name).read_text(encoding="utf-8"), headers={"Cache-Control": "no-cache"}), include_in_schema=False)
 
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     return app
