@@ -197,7 +197,7 @@ def generate_lake(root: str | Path, shape: LakeShape = LakeShape()) -> dict[str,
     shares = rng.dirichlet(np.ones(5), n)
     share = np.concatenate([np.sort(shares[i, :c])[::-1] / shares[i, :c].sum() for i, c in enumerate(colours) if c]) \
         if colours.sum() else np.zeros(0)
-    hexes = np.array([f"#{r:02x}{g:02x}{b:02x}" for r, g, b in colour_rgb], dtype=object)
+    hexes = np.array([f"{r:02X}{g:02X}{b:02X}" for r, g, b in colour_rgb], dtype=object)  # as extract writes it
     with_exif = ok & has_camera & (rng.random(n) < 0.3)
     exif = [({"Make": makes[c], "Model": models[c], "ISOSpeedRatings": str(vocab.ISOS[c % len(vocab.ISOS)])}
              if e else None) for c, e in zip(camera, with_exif)]

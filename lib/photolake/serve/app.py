@@ -46,7 +46,9 @@ class NotModified(Exception):
 
 
 def _json(payload, status: int = 200, headers: dict | None = None) -> Response:
-    return Response(orjson.dumps(payload, default=str, option=orjson.OPT_NON_STR_KEYS), status_code=status,
+    # the lake's timestamps are UTC (every session runs in UTC), whether or not Parquet says so
+    return Response(orjson.dumps(payload, default=str, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_NAIVE_UTC),
+                    status_code=status,
                     media_type="application/json", headers=headers)
 
 

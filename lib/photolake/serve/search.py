@@ -162,9 +162,9 @@ def card(lake: LoadedLake, row: dict) -> dict:
     """A photo as a gallery shows it."""
     return {
         "photo_id": row["photo_id"], "description": row["description"] or row["ai_description"],
-        "width": row["width"], "height": row["height"], "color": row["main_hex"], "camera_make": row["camera_make"],
-        "country": row["country"], "city": row["city"],
-        "submitted_at": row["submitted_at"].isoformat() if row["submitted_at"] else None,
+        "width": row["width"], "height": row["height"], "color": row["main_hex"] and f"#{row['main_hex']}",
+        "camera_make": row["camera_make"], "country": row["country"], "city": row["city"],
+        "submitted_at": row["submitted_at"],
         "views": row["views"], "downloads": row["downloads"], "cluster": row["cluster"],
         "images": image_urls(lake, row["photo_id"], row["path"] is not None),
     }
