@@ -395,6 +395,9 @@ def test_health_and_readiness(client, tmp_path):
     ready = idle.get("/readyz")
     assert ready.status_code == 503 and "no lake at" in ready.json()["reason"]
     assert idle.get(f"{API}/photos").status_code == 503
+    assert waiting.check_now() is False  # still nothing there
+    generate_lake(tmp_path / "none", LakeShape(photos=30, seed=5))  # the first run finishes
+    assert waiting.check_now() is True and idle.get("/readyz").json()["photos"] == 30
     with pytest.raises(store.LakeUnavailable, match="no lake at .*run the pipeline first"):
         LakeHolder(ServiceSettings(lake=str(tmp_path / "none"))).start()
     (tmp_path / "empty").mkdir()
@@ -443,6 +446,8 @@ def test_a_broken_new_version_is_refused_and_the_old_one_kept(generated_lake, tm
         part.write_bytes(b"not parquet at all")
     lake_version.mark(str(lake), "broken-run", at=datetime(2026, 12, 1, tzinfo=timezone.utc))
     assert holder.check_now() is False and holder.current.tag == old_tag
+    holder.load = lambda: pytest.fail("a refused version is not loaded again")
+    assert holder.check_now() is False  # until another run finishes
     ready = TestClient(create_app(holder)).get("/readyz").json()
     assert ready["status"] == "ready" and "could not be loaded, still serving the old one" in ready["warning"]
 

@@ -42,6 +42,7 @@ class LakeHolder:
         self.settings = settings
         self.current: store.LoadedLake | None = None
         self.problem: str | None = None  # why nothing is served, or why the last new version was refused
+        self._refused: str | None = None  # the version that failed to load
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -72,13 +73,12 @@ class LakeHolder:
         """Look for a new finished version and swap it in; returns whether it swapped."""
         version, settled = lake_version.current(self.settings.lake)
         loaded = self.current
-        if loaded is not None and (version.tag == loaded.tag or not settled):
-            return False
-        if loaded is None and not settled and version.run_id == "unmarked" and self.problem is None:
+        if not settled or version.tag in (loaded and loaded.tag, self._refused):
             return False
         try:
             fresh = self.load()
         except store.LakeUnavailable as exc:
+            self._refused = version.tag  # not tried again until another run finishes
             self.problem = f"the new lake version could not be loaded, still serving the old one: {exc}" \
                 if loaded else str(exc)
             log.warning("%s", self.problem)
