@@ -396,8 +396,6 @@ def test_health_and_readiness(client, tmp_path):
     assert ready.status_code == 503 and "no lake at" in ready.json()["reason"]
     assert idle.get(f"{API}/photos").status_code == 503
     assert waiting.check_now() is False  # still nothing there
-    generate_lake(tmp_path / "none", LakeShape(photos=30, seed=5))  # the first run finishes
-    assert waiting.check_now() is True and idle.get("/readyz").json()["photos"] == 30
     with pytest.raises(store.LakeUnavailable, match="no lake at .*run the pipeline first"):
         LakeHolder(ServiceSettings(lake=str(tmp_path / "none"))).start()
     (tmp_path / "empty").mkdir()
@@ -405,6 +403,8 @@ def test_health_and_readiness(client, tmp_path):
         LakeHolder(ServiceSettings(lake=str(tmp_path / "empty"))).start()
     with pytest.raises(store.LakeUnavailable, match="local or mounted filesystem.*mount the bucket"):
         LakeHolder(ServiceSettings(lake="s3a://bucket/lake")).start()
+    generate_lake(tmp_path / "none", LakeShape(photos=30, seed=5))  # the first run finishes
+    assert waiting.check_now() is True and idle.get("/readyz").json()["photos"] == 30
 
 
 def test_a_new_run_is_served_without_a_restart_and_a_half_written_one_never(generated_lake, tmp_path):
