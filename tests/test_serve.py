@@ -366,7 +366,7 @@ def test_a_failure_inside_is_a_500_without_a_stack_trace(generated_lake, tmp_pat
     holder = holder_for(generated_lake, tmp_path)
     holder.current.features.nearest = lambda *args: 1 / 0
     answer = TestClient(create_app(holder), raise_server_exceptions=False).get(
-        f"{API}/photos/{holder.current.ids[0]}/similar")
+        f"{API}/photos/{holder.current.photo_id(0)}/similar")
     assert answer.status_code == 500 and answer.json() == {"error": "internal error: the service's log has the details"}
 
 

@@ -225,7 +225,7 @@ def create_app(holder: LakeHolder) -> FastAPI:
                                      "WHERE pid = ? ORDER BY photo_collected_at", [pid]),
             "cluster": cluster,
             "download": one("downloads"),
-            "images": search.image_urls(lake, photo_id, card["path"] is not None),
+            "images": search.image_urls(lake, photo_id, card["has_image"]),
         })
 
     @app.get(f"{API}/photos/{{photo_id}}/similar", tags=["photos"])
@@ -337,7 +337,8 @@ def create_app(holder: LakeHolder) -> FastAPI:
             raise Problem(422, "invalid parameters", [{"parameter": n, "message": "is not a parameter of this "
                                                        "endpoint (it takes: size, v)"} for n in unknown])
         pid = pid_of(lake, photo_id)
-        path = lake.cards["path"][pid].as_py()
+        found = lake.rows("SELECT path FROM downloads WHERE pid = ? AND status = 'ok'", [pid])
+        path = found[0]["path"] if found else None
         try:
             real = images.checked_path(path, lake.images_root)
         except images.ImageMissing as exc:

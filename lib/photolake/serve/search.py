@@ -135,7 +135,7 @@ def search(lake: LoadedLake, f: Filters, sort: str, limit: int, cursor: str | No
     after = None
     if cursor:
         after_key, after_id = decode_cursor(cursor, sort)
-        after = after_key, int(np.searchsorted(lake.ids, after_id))  # where that photo is (or would be) in pid order
+        after = after_key, lake.position(after_id)
     result: dict = {"sort": sort}
     if facets:
         if mask is None:
@@ -148,7 +148,7 @@ def search(lake: LoadedLake, f: Filters, sort: str, limit: int, cursor: str | No
     page = page[:limit]
     by_pid = cards(lake, [pid for pid, _ in page])
     result["photos"] = [by_pid[pid] for pid, _ in page]
-    result["next_cursor"] = encode_cursor(sort, page[-1][1], str(lake.ids[page[-1][0]])) if more else None
+    result["next_cursor"] = encode_cursor(sort, page[-1][1], lake.photo_id(page[-1][0])) if more else None
     return result
 
 
@@ -166,7 +166,7 @@ def card(lake: LoadedLake, row: dict) -> dict:
         "camera_make": row["camera_make"], "country": row["country"], "city": row["city"],
         "submitted_at": row["submitted_at"],
         "views": row["views"], "downloads": row["downloads"], "cluster": row["cluster"],
-        "images": image_urls(lake, row["photo_id"], row["path"] is not None),
+        "images": image_urls(lake, row["photo_id"], row["has_image"]),
     }
 
 
