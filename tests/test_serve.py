@@ -358,8 +358,10 @@ def test_unknown_ids_are_404_and_other_mistakes_4xx(client):
     assert client.get(f"{API}/users/u0000001/recommendations?k=101").status_code == 422
     assert client.get(f"{API}/users/u0000001/recommendations?model=magic").status_code == 422
     assert client.get(f"{API}/clusters?points=20001").status_code == 422
-    assert client.post(f"{API}/photos").status_code == 405  # read-only
-    assert client.get(f"{API}/nothing-here").status_code == 404
+    written = client.post(f"{API}/photos")
+    assert written.status_code == 405 and written.json() == {"error": "Method Not Allowed: POST /api/v1/photos"}
+    assert written.headers["allow"] == "GET"  # read-only
+    assert client.get(f"{API}/nothing-here").json() == {"error": "Not Found: GET /api/v1/nothing-here"}
 
 
 def test_a_failure_inside_is_a_500_without_a_stack_trace(generated_lake, tmp_path):

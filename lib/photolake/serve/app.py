@@ -19,6 +19,7 @@ from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from photolake.schemas import RECOMMEND_MODELS
 from photolake.serve import images, search
@@ -103,6 +104,11 @@ def create_app(holder: LakeHolder) -> FastAPI:
         problems = [{"parameter": ".".join(str(part) for part in e["loc"][1:]) or e["loc"][0],
                      "message": e["msg"], "value": e.get("input")} for e in exc.errors()]
         return _json({"error": "invalid parameters", "problems": problems}, 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def no_route(request: Request, exc: StarletteHTTPException):  # an unknown path, a write method
+        return _json({"error": f"{exc.detail}: {request.method} {request.url.path}"}, exc.status_code,
+                     getattr(exc, "headers", None))
 
     @app.exception_handler(NotModified)
     async def not_modified(request: Request, exc: NotModified):
