@@ -16,8 +16,6 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-import pyarrow.fs as pafs
-
 from photolake import storage
 
 MARKER = "_lake_version.json"
@@ -38,15 +36,8 @@ class LakeVersion:
 
 def files_hash(lake: str) -> str:
     """A hash of every table file (path, size, mtime) under ``lake``, staging and trash left out."""
-    fs, inner = storage.filesystem(storage.absolute(lake))
-    try:
-        infos = fs.get_file_info(pafs.FileSelector(inner, recursive=True, allow_not_found=True))
-    except OSError:
-        infos = []
-    entries = sorted(
-        (rel, f.size, f.mtime_ns or 0) for f in infos if f.type == pafs.FileType.File
-        for rel in [posixpath.relpath(f.path, inner)]
-        if rel not in _NOT_TABLE_FILES and not rel.startswith((".staging", ".trash")))
+    entries = [entry for entry in storage.file_listing(lake)
+               if entry[0] not in _NOT_TABLE_FILES and not entry[0].startswith((".staging", ".trash"))]
     return hashlib.sha256(json.dumps(entries).encode()).hexdigest()
 
 

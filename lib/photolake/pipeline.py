@@ -20,7 +20,6 @@ import traceback
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-import pyarrow.fs as pafs
 from pyspark.sql import SparkSession
 
 from photolake import faults, lake, lake_version, stages, storage
@@ -59,24 +58,12 @@ class StepOutcome:
     note: str = ""
 
 
-def _listing(path: str) -> list[tuple[str, int, int]]:
-    """(relative path, size, mtime ns) of every file under ``path`` (or of ``path`` itself)."""
-    fs, inner = storage.filesystem(storage.absolute(path))
-    info = fs.get_file_info(inner)
-    if info.type == pafs.FileType.NotFound:
-        return []
-    if info.type == pafs.FileType.File:
-        return [(info.base_name, info.size, info.mtime_ns or 0)]
-    return sorted((posixpath.relpath(f.path, inner), f.size, f.mtime_ns or 0)
-                  for f in fs.get_file_info(pafs.FileSelector(inner, recursive=True)) if f.type == pafs.FileType.File)
-
-
 def fingerprint(config: Config, step: str) -> str:
     reads, prefixes, _ = STEP_IO[step]
     parts = {"config": {k: config[k] for k in sorted(config) if k.startswith(prefixes)},
-             "tables": {t: _listing(lake.table_path(config["paths.lake"], t)) for t in reads}}
+             "tables": {t: storage.file_listing(lake.table_path(config["paths.lake"], t)) for t in reads}}
     if step == "ingest":
-        parts["release"] = _listing(config["paths.dataset"])
+        parts["release"] = storage.file_listing(config["paths.dataset"])
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 

@@ -9,6 +9,7 @@ import collections
 import contextlib
 import io
 import os
+import posixpath
 import stat
 import uuid
 import zipfile
@@ -64,6 +65,19 @@ def list_files(path: str, recursive: bool = False) -> list[str]:
     fs, inner = filesystem(path)
     infos = fs.get_file_info(pafs.FileSelector(inner, recursive=recursive))
     return sorted(_join(path, i.path) for i in infos if i.type == pafs.FileType.File)
+
+
+def file_listing(path: str) -> list[tuple[str, int, int]]:
+    """(relative path, size, mtime ns) of every file under ``path`` (or of ``path`` itself), sorted: what
+    changes when any file is rewritten (the pipeline's fingerprints, the lake's version marker)."""
+    fs, inner = filesystem(absolute(path))
+    info = fs.get_file_info(inner)
+    if info.type == pafs.FileType.NotFound:
+        return []
+    if info.type == pafs.FileType.File:
+        return [(info.base_name, info.size, info.mtime_ns or 0)]
+    return sorted((posixpath.relpath(f.path, inner), f.size, f.mtime_ns or 0)
+                  for f in fs.get_file_info(pafs.FileSelector(inner, recursive=True)) if f.type == pafs.FileType.File)
 
 
 def list_dirs(path: str) -> list[str]:

@@ -70,6 +70,17 @@ def _allowed_parameters(request: Request) -> set[str]:
     return _ALLOWED[id(route)]
 
 
+def refuse_unknown_parameters(request: Request) -> None:
+    """A 422 for query parameters the endpoint does not declare: a typo would otherwise widen a search."""
+    allowed = _allowed_parameters(request)
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        takes = ", ".join(sorted(allowed)) or "none"
+        raise Problem(422, "invalid parameters", [
+            {"parameter": name, "message": f"is not a parameter of this endpoint (it takes: {takes})"}
+            for name in unknown])
+
+
 def create_app(holder: LakeHolder) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -120,12 +131,7 @@ def create_app(holder: LakeHolder) -> FastAPI:
         return _json({"error": "internal error: the service's log has the details"}, 500)
 
     async def lake_for(request: Request) -> LoadedLake:
-        unknown = sorted(set(request.query_params) - _allowed_parameters(request))
-        if unknown:
-            takes = ", ".join(sorted(_allowed_parameters(request))) or "none"
-            raise Problem(422, "invalid parameters", [
-                {"parameter": name, "message": f"is not a parameter of this endpoint (it takes: {takes})"}
-                for name in unknown])
+        refuse_unknown_parameters(request)
         lake = holder.current
         if lake is None:
             raise Problem(503, f"no lake is being served: {holder.problem}", headers={"Retry-After": "10"})
@@ -190,7 +196,7 @@ def create_app(holder: LakeHolder) -> FastAPI:
         date_to: Annotated[date | None, Query(description="submitted on or before (YYYY-MM-DD)")] = None,
         cluster: Annotated[int | None, Query(ge=0, le=100_000)] = None,
         has_location: bool | None = None,
-        sort: Annotated[Literal["newest", "most_viewed", "most_downloaded", "relevance"] | None,
+        sort: Annotated[Literal[tuple(search.SORTS)] | None,
                         Query(description="default: relevance with q, else newest")] = None,
         limit: Annotated[int, Query(ge=1, le=search.MAX_LIMIT)] = 48,
         cursor: Annotated[str | None, Query(max_length=400, description="next_cursor of the previous page")] = None,
@@ -338,10 +344,7 @@ def create_app(holder: LakeHolder) -> FastAPI:
         lake = holder.current
         if lake is None:
             raise Problem(503, f"no lake is being served: {holder.problem}")
-        unknown = sorted(set(request.query_params) - _allowed_parameters(request))
-        if unknown:
-            raise Problem(422, "invalid parameters", [{"parameter": n, "message": "is not a parameter of this "
-                                                       "endpoint (it takes: size, v)"} for n in unknown])
+        refuse_unknown_parameters(request)
         pid = pid_of(lake, photo_id)
         found = lake.rows("SELECT path FROM downloads WHERE pid = ? AND status = 'ok'", [pid])
         path = found[0]["path"] if found else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
 import numpy as np
@@ -18,10 +18,8 @@ from photolake.extract.colors import COLOR_FAMILIES
 from photolake.serve.colour import parse_colour, srgb_to_lab
 from photolake.serve.store import LoadedLake, words
 
-# sort name -> (key column in pix, or None for relevance; what it means)
-SORTS = {"newest": ("newest_key", "newest first"), "most_viewed": ("views", "most viewed first"),
-         "most_downloaded": ("downloads", "most downloaded first"),
-         "relevance": (None, "best text match first (needs q)")}
+# sort name -> the search index's key it sorts by, descending (relevance: the text match's score)
+SORTS = {"newest": "newest_key", "most_viewed": "views", "most_downloaded": "downloads", "relevance": None}
 MAX_LIMIT = 200
 
 
@@ -52,9 +50,6 @@ class Filters:
     date_to: date | None = None
     cluster: int | None = None
     has_location: bool | None = None
-
-    def key(self) -> tuple:
-        return tuple(getattr(self, f.name) for f in fields(self))
 
 
 def _day_key(day: date) -> int:
@@ -143,7 +138,7 @@ def search(lake: LoadedLake, f: Filters, sort: str, limit: int, cursor: str | No
         else:
             total, counts = lake.index.facets(mask)
             result.update(total=total, facets=counts)
-    page = lake.index.page(mask, SORTS[sort][0], relevance, after, limit + 1)
+    page = lake.index.page(mask, SORTS[sort], relevance, after, limit + 1)
     more = len(page) > limit
     page = page[:limit]
     by_pid = cards(lake, [pid for pid, _ in page])
