@@ -1,4 +1,4 @@
-# photolake: make setup | make demo | make serve | make test | make test-fast | make models | make bench
+# photolake: make setup | make demo | make serve | make test | make test-fast | make lint | make docs | make models | make bench
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -13,7 +13,7 @@ SERVE_PORT ?= 8000
 PHOTOLAKE_SHARED ?= ../shared
 export PHOTOLAKE_MODELS ?= $(wildcard $(PHOTOLAKE_SHARED)/models)
 
-.PHONY: setup demo serve models test test-fast bench clean check-java
+.PHONY: setup demo serve models lint docs test test-fast bench clean check-java
 
 setup: $(STAMP)
 
@@ -74,7 +74,15 @@ serve: setup
 models: setup
 	$(SUBMIT) models fetch yolov3 yolov3-tiny yolox-nano
 
-test: setup
+# pyflakes, pycodestyle and import order ([tool.ruff] in pyproject.toml)
+lint: setup
+	$(VENV)/bin/ruff check lib jobs tests bench
+
+# README's option tables and docs/configuration.md, from the steps' declarations (photolake.stages, config)
+docs: setup
+	$(PY) -m photolake.docs
+
+test: lint
 	$(PY) -m pytest
 
 # The tests that need no Spark session and run no job: a minute, for a quick check while editing

@@ -64,11 +64,12 @@ def serve(port: int, photos: list[str], sent, window) -> None:
 
 def make_lake(lake: Path, urls: list[str]) -> None:
     sys.path.insert(0, str(ROOT / "lib"))
+    from pyspark.sql import functions as F
+
     from photolake import lake as lake_io
     from photolake.config import load_config
     from photolake.schemas import LAKE_TABLES
     from photolake.session import build_session
-    from pyspark.sql import functions as F
 
     spark = build_session("bench-setup", load_config(env={}))
     rows = [(f"b{n:010d}", url) for n, url in enumerate(urls)]

@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, os.environ.get("PHOTOLAKE_LIB", str(ROOT / "lib")))
 
 import numpy as np  # noqa: E402
+
 from photolake import lake  # noqa: E402
 from photolake.cluster.features import photo_features  # noqa: E402
 from photolake.cluster.model import fit_clusters  # noqa: E402
@@ -71,7 +72,8 @@ def planted_photos(spark, folder: str, photos: int):
         photo_id = f"{kind}-{n:07d}"
         truth[photo_id] = kind
         shares = rng.dirichlet(np.array(list(families.values())) * 30)
-        metadata.append({"photo_id": photo_id, "status": "ok", "brightness": float(np.clip(light + rng.normal(0, .08), 0, 1)),
+        brightness = float(np.clip(light + rng.normal(0, .08), 0, 1))
+        metadata.append({"photo_id": photo_id, "status": "ok", "brightness": brightness,
                          "dominant_colors": [{"family": f, "share": float(s)} for f, s in zip(families, shares)],
                          "colorfulness": float(rng.uniform(10, 60)), "orientation_class": orientation,
                          "size_category": size, "iso": None if rng.random() < 0.2 else int(iso * rng.uniform(.7, 1.4)),
@@ -100,9 +102,9 @@ def bench_cluster(spark, photos: int) -> None:
         seconds = time.time() - started
     ids = sorted(truth)
     ari = adjusted_rand_index([truth[i] for i in ids], [found[i] for i in ids])
-    print(f"cluster   {photos:>7,} photos  {seconds:7.1f} s  k={result.k}  silhouette {result.silhouettes[result.k]:.3f}"
-          f"  ARI {ari:.3f}  (silhouettes: " + ", ".join(f"{k}:{s:.3f}" for k, s in result.silhouettes.items()) + ")",
-          flush=True)
+    tried = ", ".join(f"{k}:{s:.3f}" for k, s in result.silhouettes.items())
+    print(f"cluster   {photos:>7,} photos  {seconds:7.1f} s  k={result.k}  "
+          f"silhouette {result.silhouettes[result.k]:.3f}  ARI {ari:.3f}  (silhouettes: {tried})", flush=True)
 
 
 def bench_grid(spark, photos: int, users: int) -> None:

@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT / "lib"))
 
 import numpy as np  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
+
 from photolake import lake_version  # noqa: E402
 from photolake.sample.lake import OBJECTS, LakeShape, generate_lake  # noqa: E402
 from photolake.sample.vocabulary import CAMERAS, COMMON_KEYWORDS, PLACES  # noqa: E402

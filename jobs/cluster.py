@@ -7,21 +7,14 @@ VectorAssembler -> StandardScaler -> KMeans, k chosen by silhouette over --k-min
 given. Writes clusters (photo_id, cluster, pca_x, pca_y) and cluster_summary (what each cluster is).
 """
 
-from photolake import stages
-from photolake.cli import job_parser, resolve_config, run_job, run_step
-
-JOB = "cluster"
+from photolake.cli import run_job
+from photolake.stage import stage_job
+from photolake.stages import STAGES
 
 
 def main(argv=None) -> int:
-    parser = job_parser(JOB, __doc__)
-    parser.add_argument("--k", type=int, metavar="N", help="number of clusters (default: chosen by silhouette)")
-    parser.add_argument("--k-min", type=int, metavar="N", help="smallest k tried (default 2)")
-    parser.add_argument("--k-max", type=int, metavar="N", help="largest k tried (default 10)")
-    args = parser.parse_args(argv)
-    config = resolve_config(args, {"cluster.k": args.k, "cluster.k_min": args.k_min, "cluster.k_max": args.k_max})
-    return run_step(JOB, config, stages.cluster)
+    return stage_job(STAGES["cluster"], __doc__, argv)
 
 
 if __name__ == "__main__":
-    run_job(JOB, main)
+    run_job("cluster", main)

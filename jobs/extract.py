@@ -6,23 +6,14 @@ name with typed camera columns, dominant colours with CSS names, brightness, col
 hash, and a status and error for every file that cannot be read.
 """
 
-from photolake import stages
-from photolake.cli import existing_folder, job_parser, resolve_config, run_job, run_step
-
-JOB = "extract"
+from photolake.cli import run_job
+from photolake.stage import stage_job
+from photolake.stages import STAGES
 
 
 def main(argv=None) -> int:
-    parser = job_parser(JOB, __doc__)
-    parser.add_argument("--from-dir", metavar="DIR", type=existing_folder,
-                        help="extract every image file under DIR instead of downloads")
-    parser.add_argument("--colors", type=int, metavar="K", help="dominant colours per image (k-means k, default 5)")
-    parser.add_argument("--follow-links", action="store_true",
-                        help="with --from-dir: also read files and folders that links under DIR lead out to")
-    args = parser.parse_args(argv)
-    config = resolve_config(args, {"extract.colors": args.colors})
-    return run_step(JOB, config, stages.extract, from_dir=args.from_dir, follow_links=args.follow_links)
+    return stage_job(STAGES["extract"], __doc__, argv)
 
 
 if __name__ == "__main__":
-    run_job(JOB, main)
+    run_job("extract", main)

@@ -10,12 +10,13 @@ then runs the statements of FILE over the lake in the same application, as the s
 
 import sys
 
-from photolake.cli import host_list, job_parser, resolve_config, run_job
+from photolake.cli import Flag, add_flags, flag_values, job_parser, resolve_config, run_job
 from photolake.pipeline import STEPS, run_pipeline, select_steps
 from photolake.session import build_session
 from photolake.sql import read_statements, run_statements
 
 JOB = "pipeline"
+FLAGS = (Flag("--allow-hosts", "download.extra_hosts", "H1,H2"),)
 
 
 def main(argv=None) -> int:
@@ -23,17 +24,16 @@ def main(argv=None) -> int:
     parser.add_argument("--from", dest="first", metavar="STEP", help=f"start at this step ({', '.join(STEPS)})")
     parser.add_argument("--to", dest="last", metavar="STEP", help="stop after this step")
     parser.add_argument("--force", action="store_true", help="run the steps even if their inputs are unchanged")
-    parser.add_argument("--allow-hosts", metavar="H1,H2", type=host_list, default=[],
-                        help="image hosts to allow besides download.allow_hosts (host or host:port)")
     parser.add_argument("--sql", metavar="FILE", help="then run the statements of FILE over the lake (';' between "
                                                       "them), each result under its '--' title")
+    add_flags(parser, FLAGS, "step options")
     args = parser.parse_args(argv)
-    config = resolve_config(args)
+    config = resolve_config(args, flag_values(args, FLAGS))
     steps = select_steps(args.first, args.last)
     statements = read_statements([], args.sql)
     spark = build_session(JOB, config)
     try:
-        run_pipeline(spark, config, steps, args.force, {"download": {"extra_hosts": args.allow_hosts}})
+        run_pipeline(spark, config, steps, args.force)
         if statements:
             print(flush=True)
             run_statements(spark, config["paths.lake"], statements, "table", sys.stdout)

@@ -9,21 +9,14 @@ taste), refitted on all interactions, and the top --k unseen photos per user are
 (recommendations). Users with too few interactions get content or popularity, and their rows say so.
 """
 
-from photolake import stages
-from photolake.cli import job_parser, resolve_config, run_job, run_step
-from photolake.schemas import RECOMMEND_MODELS
-
-JOB = "recommend"
+from photolake.cli import run_job
+from photolake.stage import stage_job
+from photolake.stages import STAGES
 
 
 def main(argv=None) -> int:
-    parser = job_parser(JOB, __doc__)
-    parser.add_argument("--k", type=int, metavar="N", help="photos recommended per user (default 10)")
-    parser.add_argument("--model", choices=RECOMMEND_MODELS + ("all",), help="the recommender (default all)")
-    args = parser.parse_args(argv)
-    config = resolve_config(args, {"recommend.k": args.k, "recommend.model": args.model})
-    return run_step(JOB, config, stages.recommend)
+    return stage_job(STAGES["recommend"], __doc__, argv)
 
 
 if __name__ == "__main__":
-    run_job(JOB, main)
+    run_job("recommend", main)

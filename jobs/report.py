@@ -6,19 +6,14 @@ boxes, and, when those tables exist, users' preferences and recommendation metri
 tables are missing is listed with what it needs instead of failing the report.
 """
 
-from photolake import stages
-from photolake.cli import job_parser, resolve_config, run_job, run_step
-
-JOB = "report"
+from photolake.cli import run_job
+from photolake.stage import stage_job
+from photolake.stages import STAGES
 
 
 def main(argv=None) -> int:
-    parser = job_parser(JOB, __doc__)
-    parser.add_argument("--out", metavar="DIR", help="where index.html and charts/ go (default output/report)")
-    args = parser.parse_args(argv)
-    config = resolve_config(args, {"paths.report": args.out})
-    return run_step(JOB, config, stages.report)
+    return stage_job(STAGES["report"], __doc__, argv)
 
 
 if __name__ == "__main__":
-    run_job(JOB, main)
+    run_job("report", main)

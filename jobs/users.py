@@ -8,22 +8,14 @@ downloaded after a search) into users and interactions; both does both. Writes u
 synthetic users' hidden tastes), interactions and profiles.
 """
 
-from photolake import stages
-from photolake.cli import job_parser, resolve_config, run_job, run_step
-from photolake.users.run import SOURCES
-
-JOB = "users"
+from photolake.cli import run_job
+from photolake.stage import stage_job
+from photolake.stages import STAGES
 
 
 def main(argv=None) -> int:
-    parser = job_parser(JOB, __doc__)
-    parser.add_argument("--users", type=int, metavar="N", help="synthetic users to draw (default 1000)")
-    parser.add_argument("--source", choices=SOURCES, help="where users come from (default synthetic)")
-    parser.add_argument("--seed", type=int, metavar="S", help="random seed of the synthetic users (default 42)")
-    args = parser.parse_args(argv)
-    config = resolve_config(args, {"users.users": args.users, "users.source": args.source, "users.seed": args.seed})
-    return run_step(JOB, config, stages.users)
+    return stage_job(STAGES["users"], __doc__, argv)
 
 
 if __name__ == "__main__":
-    run_job(JOB, main)
+    run_job("users", main)

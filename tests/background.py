@@ -41,7 +41,8 @@ def run_config(settings, overrides: dict) -> str:
 
 def submit_pipeline(config_file: Path, master: str, log: Path, submit_args: str = "") -> subprocess.Popen:
     return subprocess.Popen(
-        [*BACKGROUND, str(ROOT / "spark-submit.sh"), "pipeline", "--config", str(config_file), "--master", master], cwd=ROOT,
+        [*BACKGROUND, str(ROOT / "spark-submit.sh"), "pipeline", "--config", str(config_file), "--master", master],
+        cwd=ROOT,
         text=True,
         stdout=open(log, "w"), stderr=subprocess.STDOUT, process_group=0,
         env={**os.environ, "PHOTOLAKE_PYTHON": sys.executable, "PHOTOLAKE_DRIVER_MEMORY": "2g",

@@ -71,7 +71,8 @@ def analysed_release(shared, tmp_path_factory):
             download__retries=1, download__backoff_s=0.05, download__rate_per_host=0.0,
             download__connections_per_host=0, download__threads=4, download__rows_per_partition=4,
             download__resize_rows_per_partition=4, progress__every_s=60.0, extract__rows_per_partition=16,
-            detect__model="yolox-nano", detect__models_dir=str(shared / "models"), detect__cache_dir=str(root / "cache"),
+            detect__model="yolox-nano", detect__models_dir=str(shared / "models"),
+            detect__cache_dir=str(root / "cache"),
             detect__annotate_dir=str(root / "annotated"), detect__rows_per_partition=16, cluster__k=3,
             users__source="both", users__users=120, users__seed=5, recommend__k=5, recommend__ranks=[8],
             recommend__reg_params=[0.1], recommend__alphas=[1.0], recommend__max_iter=5)

@@ -58,7 +58,8 @@ class Cluster:
 
     def _spawn(self, *args: str, log: str) -> None:
         out = open(self.folder / log, "w")
-        self.processes.append(subprocess.Popen([*BACKGROUND, str(SPARK_HOME / "bin" / "spark-class"), *args], env=self.env,
+        self.processes.append(subprocess.Popen([*BACKGROUND, str(SPARK_HOME / "bin" / "spark-class"), *args],
+                                               env=self.env,
                                                stdout=out, stderr=subprocess.STDOUT, process_group=0))
 
     def start(self) -> None:

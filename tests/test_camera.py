@@ -1,6 +1,7 @@
 """Every messy form of the dataset's free-text EXIF (reference/unsplash-dataset-format.md) and its value."""
 
 import pytest
+
 from photolake.camera import (
     is_no_value,
     normalise_make,

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from pyspark.sql import functions as F
+
 from photolake import lake
 from photolake.cluster.features import photo_features
 from photolake.cluster.model import fit_clusters, summarise
 from photolake.cluster.search import adjusted_rand_index
 from photolake.schemas import CLUSTER_SUMMARY, CLUSTERS, DETECTIONS, IMAGE_METADATA
-from pyspark.sql import functions as F
 
 # name -> (colour families with shares, brightness, orientation, size, iso, tags, objects)
 PLANTED = {
@@ -87,9 +88,10 @@ def test_planted_clusters_are_recovered(spark, tmp_path):
 
 
 def test_the_search_silhouette_is_sparks(spark):
-    from photolake.cluster.search import kmeans, silhouette
     from pyspark.ml.evaluation import ClusteringEvaluator
     from pyspark.ml.linalg import Vectors
+
+    from photolake.cluster.search import kmeans, silhouette
 
     rng = np.random.default_rng(3)
     points = np.vstack([rng.normal(centre, 1.0, (30, 4)) for centre in (0, 4, 9)] + [np.full((1, 4), 30.0)])

@@ -6,6 +6,7 @@ import math
 import re
 
 import pytest
+
 from photolake.config import SETTINGS, ConfigError, load_config, parse_set_options
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from photolake.ingest.coordinates import LatLonEvidence, decide_lat_lon, lat_lon_evidence
 
 LAT, LON, COUNTRY = "photo_location_latitude", "photo_location_longitude", "photo_location_country"

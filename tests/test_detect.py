@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
+
 from photolake import lake
 from photolake.detect.evaluate import Box, average_precision, evaluate_rows, iou_matrix, mean_average_precision
 from photolake.detect.models import MODELS, ModelFile, ModelFileError, download, resolve_model, sha256_of
@@ -24,8 +26,6 @@ from photolake.detect.yolo import (
 )
 from photolake.image_files import files_from_dir
 from photolake.schemas import DETECTIONS
-from PIL import Image
-
 from tests.http_servers import FaultyServer, png_header_only
 
 
@@ -268,7 +268,8 @@ def test_detect_job_over_a_folder_with_tags_view(spark, shared, models, tmp_path
     assert set(rows) == {p.name for p in folder.iterdir()}
     assert rows["broken.jpg"].status == "unreadable" and rows["grey.png"].status == "ok"
     assert {"person", "dog", "horse"} <= set(rows["person.jpg"].labels)
-    assert rows["person.jpg"].model == "yolov3-tiny" and (rows["person.jpg"].image_width, rows["person.jpg"].image_height) == (640, 424)
+    assert rows["person.jpg"].model == "yolov3-tiny" and (rows["person.jpg"].image_width,
+                                                          rows["person.jpg"].image_height) == (640, 424)
     assert Path(rows["dog.jpg"].annotated_path).is_file() and rows["broken.jpg"].annotated_path is None
     with Image.open(rows["dog.jpg"].annotated_path) as drawn:
         assert drawn.size == (768, 576)

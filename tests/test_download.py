@@ -11,13 +11,13 @@ import time
 from pathlib import Path
 
 import pytest
+from pyspark.sql import functions as F
+
 from photolake import lake
 from photolake.download.fetch import FetchSettings
 from photolake.download.plan import merge, photos_in_scope, plan
 from photolake.download.run import download_counts, fetch_all, task_budget
 from photolake.schemas import DOWNLOADS, PHOTOS
-from pyspark.sql import functions as F
-
 from tests.conftest import ROOT
 from tests.http_servers import FaultyServer
 
@@ -39,7 +39,8 @@ def download(spark, lake_dir: Path, images: Path, server, retry_failed=False, li
     base = {"allow_hosts": ("images.unsplash.com", server.host), "timeout_s": 0.5, "retries": 1, "backoff_s": 0.05,
             "width": None}
     work = plan(photos_in_scope(photos, where), previous, retry_failed, limit)
-    results, total, by_status = fetch_all(spark, work, FetchSettings(**{**base, **settings}), str(images), 0, 0, 4, 4, 60)
+    results, total, by_status = fetch_all(spark, work, FetchSettings(**{**base, **settings}), str(images), 0, 0, 4, 4,
+                                          60)
     lake.write_table(merge(previous, results), str(lake_dir), "downloads", f"run{time.time_ns()}")
     results.unpersist()
     rows = {r.photo_id: r for r in lake.read_table(spark, str(lake_dir), "downloads").collect()}
@@ -91,8 +92,8 @@ def test_one_run_gives_every_status_and_byte_exact_files(spark, server, photo_fi
 
 
 def test_rerun_fetches_nothing_twice_and_refetches_a_deleted_file(spark, server, photo_files, tmp_path):
-    make_photos(spark, tmp_path / "lake", {pid: f"{server.url}/photos/{f.name}"
-                                           for pid, f in zip(ids(8), photo_files)} | {"gone0000404": f"{server.url}/status/404"})
+    urls = {pid: f"{server.url}/photos/{f.name}" for pid, f in zip(ids(8), photo_files)}
+    make_photos(spark, tmp_path / "lake", urls | {"gone0000404": f"{server.url}/status/404"})
     first, _ = download(spark, tmp_path / "lake", tmp_path / "images", server, limit=5)
     assert len(first) == 5 and server.recorder.total == 5
     second, counts = download(spark, tmp_path / "lake", tmp_path / "images", server)

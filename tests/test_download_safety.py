@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
+
 from photolake.download.fetch import Fetcher, FetchSettings, HostLimiter, attempt_seconds
 from photolake.download.safety import check_url, internal_kind
-
 from tests.http_servers import FaultyServer
 
 PHOTO_ID = "oSf8ePoG9NU"

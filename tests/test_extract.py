@@ -10,6 +10,8 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from PIL import Image
+
 from photolake import lake
 from photolake.extract.accuracy import compare, render
 from photolake.extract.colors import color_features, dominant_colors, hamming, nearest_css_name, small_rgb
@@ -18,8 +20,6 @@ from photolake.extract.run import extract_all, extract_counts, observe_statuses
 from photolake.image_files import IMAGE_EXTENSIONS, files_from_dir
 from photolake.sample.images import CameraExif, sample_jpeg
 from photolake.schemas import IMAGE_METADATA
-from PIL import Image
-
 from tests.http_servers import png_header_only
 
 
@@ -197,8 +197,9 @@ def test_extract_job_over_a_folder(spark, samples, tmp_path):
 
 
 def test_exif_comparison_view(spark, tmp_path):
-    from photolake.schemas import PHOTOS
     from pyspark.sql import functions as F
+
+    from photolake.schemas import PHOTOS
 
     photos = spark.createDataFrame([("aaaaaaaaaaa", "Nikon", 400, 5.6), ("bbbbbbbbbbb", "Canon", 100, 2.8)],
                                    "photo_id string, camera_make string, iso int, aperture_f double")

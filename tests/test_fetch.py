@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
+
 from photolake import storage
 from photolake.download.failures import FetchFailure
 from photolake.download.fetch import (
@@ -23,8 +25,6 @@ from photolake.download.fetch import (
     shard_of,
 )
 from photolake.download.safety import check_url, parse_target
-from PIL import Image
-
 from tests.http_servers import FaultyServer
 
 PHOTO_ID = "oSf8ePoG9NU"
@@ -151,7 +151,8 @@ def test_redirect_within_the_allow_list_is_followed(server, photos, tmp_path):
 
 
 def test_opt_out_is_respected_unless_switched_off(server, photos, tmp_path):
-    assert fetcher(server, tmp_path).fetch(PHOTO_ID, f"{server.url}/noai/{photos[0].name}").error.startswith("opted out")
+    assert fetcher(server, tmp_path).fetch(PHOTO_ID,
+                                           f"{server.url}/noai/{photos[0].name}").error.startswith("opted out")
     assert fetcher(server, tmp_path, respect_opt_out=False).fetch(
         PHOTO_ID, f"{server.url}/noai/{photos[0].name}").status == "ok"
     assert opted_out("noai") and opted_out("otherbot: noimageai") and not opted_out("noindex")

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from photolake import lake, storage
 from photolake.extract.run import extract_all, extract_counts, observe_statuses
 from photolake.image_files import files_from_dir

@@ -10,12 +10,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from pyspark.sql import functions as F
+
 from photolake import lake
 from photolake.ingest.load import ingest_release
 from photolake.ingest.release import find_release
 from photolake.sample.release import QUIRKS_PHOTO, SampleOptions, generate_release, photo_id
 from photolake.schemas import DATASET_TABLES, LAKE_TABLES
-from pyspark.sql import functions as F
 
 PHOTOS = 60
 

@@ -76,3 +76,30 @@ def test_step_names_are_checked():
         select_steps("nope", None)
     with pytest.raises(PhotolakeError, match="comes after"):
         select_steps("export", "ingest")
+
+
+def test_every_option_that_changes_a_steps_output_is_in_its_fingerprint(own_lake, tmp_path):
+    config = own_lake
+    marks = {step: fingerprint(config, step) for step in STEPS}
+    hosts = config.with_values(download__extra_hosts=["images.example"])
+    assert fingerprint(hosts, "download") != marks["download"]
+    assert all(fingerprint(hosts, s) == marks[s] for s in STEPS if s != "download")
+    limited = config.with_values(download__limit=5, download__where="views > 3")
+    assert fingerprint(limited, "download") != marks["download"]
+    weights = tmp_path / "own.weights"
+    weights.write_bytes(b"1" * 10)
+    own = config.with_values(detect__weights=str(weights))
+    before = fingerprint(own, "detect")
+    assert before != marks["detect"]
+    weights.write_bytes(b"2" * 20)  # new weights under the same name: detect runs again
+    assert fingerprint(own, "detect") != before
+
+
+def test_real_steps_in_one_session_leave_it_as_they_found_it(spark, own_lake):
+    """cluster caches its features, users broadcasts its catalogue, and extract sets its Arrow batch size:
+    the step after each sees the session as it was."""
+    persistent = spark.sparkContext._jsc.getPersistentRDDs
+    before = (spark.conf.get("spark.sql.execution.arrow.maxRecordsPerBatch"), persistent().size())
+    outcomes = run_pipeline(spark, own_lake, select_steps("extract", "users"), force=True)
+    assert [o.status for o in outcomes] == ["ran"] * 4
+    assert (spark.conf.get("spark.sql.execution.arrow.maxRecordsPerBatch"), persistent().size()) == before

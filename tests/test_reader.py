@@ -4,6 +4,7 @@ import tracemalloc
 import zipfile
 
 import pytest
+
 from photolake.ingest.load import header_notes
 from photolake.ingest.reader import MAX_LINE_CHARS, NO_HEADER, ZipLimits, read_part
 from photolake.schemas import COLORS, KEYWORDS

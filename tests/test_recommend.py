@@ -17,6 +17,7 @@ from photolake.recommend.evaluate import (
     tune_als,
 )
 from photolake.recommend.models import ALSParams, RecommendSettings, catalogue_frame, fit_als, recommend
+from photolake.recommend.run import sized_grid
 from photolake.recommend.scoring import (
     als_reason,
     content_profile,
@@ -25,10 +26,10 @@ from photolake.recommend.scoring import (
     popularity_reason,
     top_unseen,
 )
-from photolake.recommend.run import sized_grid
 from photolake.recommend.split import holdout, user_photos
 from photolake.users.catalogue import themed_catalogue
 from photolake.users.synthetic import SyntheticOptions, synthetic_interactions, synthetic_tastes
+
 
 def planted_catalogue(photos_per_theme: int = 60):
     return themed_catalogue(photos_per_theme)
@@ -148,7 +149,8 @@ def test_models_beat_popularity_and_never_recommend_seen_photos(spark, planted):
     params, tuning = tune_als(spark, train, catalogue, [ALSParams(10, 0.1, 10.0, 10), ALSParams(10, 0.1, 1.0, 10)],
                               settings, 0.2, 5, 42)
     assert tuning["chosen"].sum() == 1 and params == ALSParams(*tuning.loc[tuning["chosen"], ["rank", "reg_param",
-                                                                                            "alpha", "max_iter"]].iloc[0])
+                                                                                            "alpha",
+    "max_iter"]].iloc[0])
     factors = fit_als(train, catalogue.size, params)
     scored = recommend(spark, train, test, catalogue, ("als", "popularity", "content", "hybrid"), settings,
                        factors).cache()
@@ -215,5 +217,6 @@ def test_a_run_of_one_model_keeps_the_other_models_rows(spark, tmp_path):
     _replace_models(rows("als", 3).unionByName(rows("content", 2)), lake_dir, "recommendations", ("als", "content"),
                     "r1", RECOMMENDATIONS)
     _replace_models(rows("als", 5), lake_dir, "recommendations", ("als",), "r2", RECOMMENDATIONS)
-    counts = {r.model: r["count"] for r in lake.read_table(spark, lake_dir, "recommendations").groupBy("model").count().collect()}
+    counts = {r.model: r["count"] for r in lake.read_table(spark, lake_dir,
+                                                           "recommendations").groupBy("model").count().collect()}
     assert counts == {"als": 5, "content": 2}

@@ -11,13 +11,14 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
+
 from photolake import lake_version
 from photolake.sample.lake import LakeShape, generate_lake
 from photolake.serve import store
 from photolake.serve.app import create_app
 from photolake.serve.colour import srgb_to_lab
 from photolake.serve.holder import LakeHolder, ServiceSettings
-from PIL import Image
 
 SHAPE = LakeShape(photos=400, images=40, seed=3)
 API = "/api/v1"

@@ -10,10 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
+
 from photolake.sample.lake import LakeShape, generate_lake
 from photolake.serve.app import create_app
 from photolake.serve.holder import LakeHolder, ServiceSettings
-
 from tests.browser import broken_images, screenshot
 
 SHOTS = Path(__file__).resolve().parents[1] / "output" / "screenshots"

@@ -2,11 +2,12 @@
 
 from datetime import datetime
 
+from pyspark.sql import Row
+from pyspark.testing import assertDataFrameEqual
+
 from photolake.ingest.load import raw_schema, typed_rows
 from photolake.ingest.transform import lake_rows, rejects
 from photolake.schemas import COLORS, PHOTOS
-from pyspark.sql import Row
-from pyspark.testing import assertDataFrameEqual
 
 
 def raw_frame(spark, table, rows):

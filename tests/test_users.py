@@ -44,7 +44,8 @@ def test_the_same_seed_gives_the_same_user_and_another_seed_another():
     catalogue, _ = planted_catalogue(20)
     options = SyntheticOptions(seed=3)
     pd.testing.assert_frame_equal(draw_interactions(5, catalogue, options), draw_interactions(5, catalogue, options))
-    assert not draw_interactions(5, catalogue, options).equals(draw_interactions(5, catalogue, SyntheticOptions(seed=4)))
+    assert not draw_interactions(5, catalogue, options).equals(draw_interactions(5, catalogue,
+                                                                                 SyntheticOptions(seed=4)))
 
 
 def test_activity_is_heavy_tailed_and_choices_follow_tastes():
@@ -92,7 +93,8 @@ def test_conversions_become_interactions_and_bad_ones_are_counted(spark):
     photos = spark.createDataFrame([("p1",), ("p2",)], "photo_id string")
     interactions, rejects = conversion_interactions(conversions, photos)
     assert sorted((r.user_id, r.photo_id, r.event, r.weight, r.keyword, r.source) for r in interactions.collect()) == [
-        ("user-a", "p1", "download", 5.0, "sea", "conversions"), ("user-a", "p2", "download", 5.0, "sea", "conversions")]
+        ("user-a", "p1", "download", 5.0, "sea", "conversions"), ("user-a", "p2", "download", 5.0, "sea",
+                                                                  "conversions")]
     assert sorted(r.reason for r in rejects.collect()) == ["no anonymous_user_id or photo_id",
                                                           "photo not in the photos table"]
 
@@ -113,4 +115,5 @@ def test_profiles_and_users_weigh_events(spark):
           ["p1", "p3", "p2"])], PROFILES)
     assertDataFrameEqual(profiles(users_table(interactions), interactions, attributes), expected)
     users = users_table(interactions).collect()
-    assert [(u.user_id, u.source, u.interactions, u.photos, u.activity) for u in users] == [("u", "synthetic", 4, 3, None)]
+    assert [(u.user_id, u.source, u.interactions, u.photos, u.activity) for u in users] == [("u", "synthetic", 4, 3,
+                                                                                             None)]

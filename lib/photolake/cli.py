@@ -7,18 +7,19 @@ import logging
 import os
 import re
 import sys
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from photolake import faults, lake_version, storage
+from photolake import faults, storage
 from photolake.config import (
     DEFAULT_CONF_FILE,
+    SETTINGS_BY_KEY,
     Config,
     ConfigError,
-    host_entry,
+    Setting,
     load_config,
     parse_set_options,
 )
-from photolake.errors import StepSkipped
 
 log = logging.getLogger("photolake")
 
@@ -59,17 +60,6 @@ def non_negative(text: str) -> float:
     if not 0 <= value < float("inf"):
         raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
     return value
-
-
-def host_list(text: str) -> list[str]:
-    """An argparse type: comma-separated allow-list entries (host, host:port, *.domain, [IPv6]:port)."""
-    hosts = [h.strip() for h in text.split(",") if h.strip()]
-    for host in hosts:
-        try:
-            host_entry(host)
-        except ValueError as why:
-            raise argparse.ArgumentTypeError(str(why)) from None
-    return hosts
 
 
 def release_version(text: str) -> str:
@@ -129,6 +119,64 @@ def job_parser(job: str, doc: str | None) -> argparse.ArgumentParser:
     return parser
 
 
+@dataclass(frozen=True)
+class Flag:
+    """A job's command-line option that sets one config key: its type, range, default and help are the key's
+    declaration (photolake.config.SETTINGS)."""
+
+    name: str  # --width
+    key: str  # download.width
+    metavar: str = ""
+
+    @property
+    def setting(self) -> Setting:
+        return SETTINGS_BY_KEY[self.key]
+
+    @property
+    def dest(self) -> str:
+        return self.name.lstrip("-").replace("-", "_")
+
+    @property
+    def is_switch(self) -> bool:
+        """A true/false key whose default is false: given as a bare --flag."""
+        return self.setting.value_kind == "bool" and self.setting.default is False
+
+    def help(self) -> str:
+        return f"{self.setting.help} ({describe_default(self.setting)}; config {self.key})"
+
+
+def describe_default(setting: Setting) -> str:
+    default = setting.default
+    if isinstance(default, bool):
+        return f"default {str(default).lower()}"
+    if default in ("", []):
+        return "default: none"
+    return "default " + (",".join(map(str, default)) if isinstance(default, list) else str(default))
+
+
+def add_flags(parser: argparse.ArgumentParser, flags: tuple[Flag, ...], title: str) -> None:
+    """The flags as options of ``parser``; a bad value is argparse's one-line error (exit 2)."""
+    group = parser.add_argument_group(title)
+    for flag in flags:
+        if flag.is_switch:
+            group.add_argument(flag.name, dest=flag.dest, action="store_true", default=None, help=flag.help())
+            continue
+
+        def parse(text: str, setting: Setting = flag.setting) -> Any:
+            try:
+                return setting.check(text)
+            except ValueError as why:
+                raise argparse.ArgumentTypeError(f"{setting.key} = {text}: {why}") from None
+
+        metavar = flag.metavar or {"int": "N", "float": "X"}.get(flag.setting.value_kind, "TEXT")
+        group.add_argument(flag.name, dest=flag.dest, metavar=metavar, type=parse, help=flag.help())
+
+
+def flag_values(args: argparse.Namespace, flags: tuple[Flag, ...]) -> dict[str, Any]:
+    """{config key: value} of the flags given."""
+    return {flag.key: getattr(args, flag.dest) for flag in flags if getattr(args, flag.dest, None) is not None}
+
+
 def resolve_config(args: argparse.Namespace, job_keys: Mapping[str, Any] | None = None) -> Config:
     """The effective config: defaults < file < env < --set < explicit flags (common and the job's own)."""
     overrides = parse_set_options(args.set_options)
@@ -172,23 +220,4 @@ def run_job(job: str, main: Callable[[], int | None]) -> None:
         print(f"photolake {job}: error: {explained}", file=sys.stderr)
         sys.exit(2)
     sys.exit(code or 0)
-
-
-
-def run_step(job: str, config: Config, step: Callable, **options: Any) -> int:
-    """Run one pipeline step (photolake.stages) as a job: its own session, its run summary recorded."""
-    from photolake.runs import RunSummary, new_run_id
-    from photolake.session import build_session
-
-    spark = build_session(job, config)
-    summary = RunSummary(job, new_run_id(job), config)
-    try:
-        with summary.recorded(spark, config["paths.lake"]):
-            step(spark, config, summary, **options)
-    except StepSkipped as skipped:
-        print(f"photolake {job}: skipped: {skipped}", file=sys.stderr)
-    finally:
-        spark.stop()
-    lake_version.mark_finished(config["paths.lake"], summary.run_id)
-    return 0
 

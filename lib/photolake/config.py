@@ -10,6 +10,7 @@ known is an error (a typo in a config file should not be silently ignored), exce
 from __future__ import annotations
 
 import copy
+import dataclasses
 import ipaddress
 import json
 import math
@@ -23,7 +24,7 @@ import tomllib
 
 from photolake.detect.models import MODELS
 from photolake.errors import PhotolakeError
-from photolake.schemas import RECOMMEND_MODELS, USER_SOURCE_CHOICES
+from photolake.schemas import DATASET_TABLES, RECOMMEND_MODELS, USER_SOURCE_CHOICES
 
 DEFAULT_CONF_FILE = "conf/local.toml"
 ENV_PREFIX = "PHOTOLAKE_"
@@ -163,17 +164,27 @@ def _url_prefix(value: Any) -> str:
     return text
 
 
+def _folder(value: Any) -> str:
+    """A folder that exists, a URI (checked where it is read), or nothing."""
+    text = _text(value).strip()
+    if text and "://" not in text and not os.path.isdir(os.path.expanduser(text)):
+        raise ValueError("is a file, not a folder" if os.path.exists(text) else f"{text} does not exist")
+    return text
+
+
 KINDS: dict[str, Callable[[Any], Any]] = {
     "text": _text, "int": _integer, "float": _number, "bool": _boolean, "hosts": _hosts,
     "networks": _networks, "width": _width, "release": _release, "master": _master, "header": _header_text,
-    "url": _url_prefix, "origins": _origins,
+    "url": _url_prefix, "origins": _origins, "folder": _folder,
+    "list[text]": lambda v: [_text(x).strip() for x in _items(v) if _text(x).strip()],
     "list[int]": lambda v: [_integer(x) for x in _items(v)],
     "list[float]": lambda v: [_number(x) for x in _items(v)],
 }
 KIND_NAMES = {"text": "text", "int": "a whole number", "float": "a number", "bool": "true or false",
               "hosts": "a list of hosts", "networks": "a list of networks", "width": "pixels or 'original'",
               "release": "a version or 'auto'", "master": "a Spark master URL", "header": "text",
-              "url": "a URL", "origins": "a list of origins", "list[int]": "a list of whole numbers",
+              "url": "a URL", "origins": "a list of origins", "folder": "a folder",
+              "list[text]": "a list of names", "list[int]": "a list of whole numbers",
               "list[float]": "a list of numbers"}
 
 
@@ -254,6 +265,8 @@ SETTINGS: tuple[Setting, ...] = (
        choices=("auto", "swapped", "as_given")),
     _S("ingest.max_member_bytes", 100 * 2**30, "largest uncompressed size of one zip member: a larger one is "
        "rejected unread", low=1),
+    _S("ingest.tables", [], "only these tables of the release (all it has when empty)", "list[text]",
+       choices=tuple(DATASET_TABLES)),
     _S("ingest.max_zip_ratio", 200.0, "largest uncompressed/compressed ratio of a zip member (TSV text compresses "
        "3-15x, a zip bomb about 1000x): a member over it is rejected unread", above=1),
     _S("sample.photos", 200, "photos in a sample release", low=1),
@@ -261,6 +274,11 @@ SETTINGS: tuple[Setting, ...] = (
     _S("sample.image_base_url", "http://127.0.0.1:8765", "what the sample's photo_image_url values start with",
        "url", non_empty=True),
     _S("sample.rows_per_part", 0, "start a new part file every N records (0: one part per table)", low=0),
+    _S("download.where", "", "a SQL condition on the photos table, e.g. \"camera_make = 'Canon'\": only those "
+       "photos (all when empty)"),
+    _S("download.limit", 0, "fetch at most N photos this run, by photo_id; rechecks of ok rows do not count (0: all)",
+       low=0),
+    _S("download.retry_failed", False, "also fetch the photos whose last attempt failed"),
     _S("download.width", "1080", "imgix hosts: the width asked for; other hosts: the longest side after a local "
        "resize; or original", "width"),
     _S("download.quality", 85, "JPEG quality of imgix's and the local resize's output", low=1, high=100),
@@ -275,6 +293,7 @@ SETTINGS: tuple[Setting, ...] = (
        "hosts"),
     _S("download.allow_networks", [], "internal networks image hosts may resolve to (loopback, private, "
        "link-local... are refused otherwise), e.g. 10.0.0.0/8", "networks"),
+    _S("download.extra_hosts", [], "hosts allowed besides allow_hosts, for one run: host or host:port", "hosts"),
     _S("download.imgix_hosts", ["images.unsplash.com"], "hosts that resize on the server (?w=&q=&fm=)", "hosts"),
     _S("download.resize_local", True, "resize images of other hosts locally to --width"),
     _S("download.draft_decode", True, "a local resize of 2x or more skips a progressive JPEG's last refinement "
@@ -288,10 +307,18 @@ SETTINGS: tuple[Setting, ...] = (
     _S("download.respect_opt_out", True, "honour X-Robots-Tag: noai / noimageai"),
     _S("download.user_agent", "photolake/0.1 (image dataset downloader; +https://github.com/photolake/photolake)",
        "the User-Agent header", "header"),
+    _S("extract.from_dir", "", "read every image file under this folder instead of the downloads table "
+       "(photo_id: the path relative to it)", "folder"),
+    _S("extract.follow_links", False, "with from_dir: also read the files and folders that links lead out to"),
     _S("extract.colors", 5, "dominant colours per image (k-means k)", low=1, high=32),
     _S("extract.rows_per_partition", 512, "images per task", low=1),
     _S("extract.arrow_batch_rows", 64, "image rows per Arrow batch", low=1),
     _S("detect.model", "yolov3", "the detector", choices=tuple(MODELS)),
+    _S("detect.from_dir", "", "detect in every image file under this folder instead of the downloads table "
+       "(photo_id: the path relative to it)", "folder"),
+    _S("detect.follow_links", False, "with from_dir: also read the files and folders that links lead out to"),
+    _S("detect.weights", "", "the weights (.weights or .onnx) instead of the model's own"),
+    _S("detect.cfg", "", "the Darknet cfg instead of the model's own"),
     _S("detect.required", True, "a model whose files can be neither found nor downloaded stops the pipeline; "
        "false: the detect step is skipped and the later steps go on without detections"),
     _S("detect.conf", 0.25, "minimum confidence of a box", low=0, high=1),
@@ -351,6 +378,17 @@ SETTINGS: tuple[Setting, ...] = (
 )
 SETTINGS_BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
 DEFAULTS: dict[str, Any] = {s.key: s.default for s in SETTINGS}
+
+def bind(cls: type, config: Mapping[str, Any], section: str, **given: Any) -> Any:
+    """A step's settings class (a dataclass whose defaults are ``DEFAULTS``) from the config: each field not
+    ``given`` is read from ``<section>.<field name>``, a list as a tuple."""
+    values = dict(given)
+    for field in dataclasses.fields(cls):
+        key = f"{section}.{field.name}"
+        if field.name not in values and key in config:
+            values[field.name] = tuple(config[key]) if isinstance(config[key], list) else config[key]
+    return cls(**values)
+
 
 # Short env names for the options every job has (PHOTOLAKE_LAKE rather than PHOTOLAKE_PATHS__LAKE).
 ENV_SHORTCUTS = {

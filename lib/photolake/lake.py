@@ -18,7 +18,7 @@ from pyspark.sql.types import ArrayType, DataType, StructType
 
 from photolake import faults, storage
 from photolake.errors import LakeTableMissing, LakeTableOutdated, StorageFailed
-from photolake.schemas import LAKE_TABLES
+from photolake.schemas import LAKE_TABLES, PARTITION_COLUMNS
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,12 @@ TRASH = ".trash"
 
 def table_path(lake: str, table: str) -> str:
     return posixpath.join(storage.absolute(lake), table)
+
+
+def partition(table: str, *values: str) -> str:
+    """One part of a table written in parts (schemas.PARTITION_COLUMNS), as ``write_table`` replaces it alone:
+    ``partition("detections", "yolov3")`` is ``detections/model=yolov3``."""
+    return table + "".join(f"/{c}={v}" for c, v in zip(PARTITION_COLUMNS[table], values, strict=True))
 
 
 def _hadoop(spark: SparkSession, path: str):
@@ -113,7 +119,8 @@ def list_tables(lake: str) -> list[str]:
 def read_table(spark: SparkSession, lake: str, table: str, schema: StructType | None = None) -> DataFrame:
     path = table_path(lake, table)
     if not storage.exists(path):
-        raise LakeTableMissing(f"table {table!r} is not in the lake at {storage.absolute(lake)}: run the job that makes it first")
+        raise LakeTableMissing(f"table {table!r} is not in the lake at {storage.absolute(lake)}: run the job that "
+                               f"makes it first")
     reader = spark.read.schema(schema) if schema is not None else spark.read
     try:
         frame = reader.parquet(path)  # reads footers: a damaged file shows here or when rows are read

@@ -2,11 +2,12 @@
 report, export, in that order (photolake.stages).
 
 A step is skipped when its inputs have not changed since its last successful run: the fingerprint of a
-step is a hash of the files of the tables it reads (path, size, modification time), of the release's
-files for ingest, and of its config section. A step that rewrites a table changes the fingerprint of
-every step that reads it, so what follows a change reruns and nothing else does. The fingerprints of
-successful runs are kept in ``<lake>/_pipeline.json``. A failed step stops the run; the next run skips
-what already succeeded and resumes there.
+step is a hash of the files of the tables it reads (path, size, modification time), of the files outside
+the lake it reads (the release for ingest, a --from-dir folder, model files), and of every config key that
+changes what it writes, all as its declaration says (photolake.stages.STAGES). A step that rewrites a table
+changes the fingerprint of every step that reads it, so what follows a change reruns and nothing else does.
+The fingerprints of successful runs are kept in ``<lake>/_pipeline.json``. A failed step stops the run; the
+next run skips what already succeeded and resumes there.
 """
 
 from __future__ import annotations
@@ -26,27 +27,11 @@ from photolake import faults, lake, lake_version, stages, storage
 from photolake.config import Config
 from photolake.errors import LakeDamaged, PhotolakeError, StepSkipped
 from photolake.runs import RunSummary, failure_reason, new_run_id
+from photolake.stage import run_stage
 
 log = logging.getLogger("photolake.pipeline")
 
-STEPS = tuple(stages.STEPS)
-ALL_TABLES = ("photos", "keywords", "collections", "conversions", "colors", "downloads", "image_metadata",
-              "detections", "clusters", "cluster_summary", "users", "user_tastes", "interactions", "profiles",
-              "recommendations", "rec_metrics", "rec_tuning")
-# step -> (lake tables it reads, config key prefixes it depends on, what it writes)
-STEP_IO: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
-    "ingest": ((), ("ingest.", "paths.dataset"), ("photos",)),
-    "download": (("photos",), ("download.", "paths.images"), ("downloads",)),
-    "extract": (("downloads",), ("extract.",), ("image_metadata",)),
-    "detect": (("downloads",), ("detect.",), ("detections",)),
-    "cluster": (("photos", "keywords", "image_metadata", "detections"), ("cluster.",), ("clusters", "cluster_summary")),
-    "users": (("photos", "keywords", "conversions", "image_metadata", "detections", "clusters"), ("users.",),
-              ("users", "interactions", "profiles")),
-    "recommend": (("photos", "keywords", "image_metadata", "detections", "clusters", "users", "user_tastes",
-                   "interactions"), ("recommend.", "users.max_tags"), ("recommendations", "rec_metrics")),
-    "report": (ALL_TABLES, ("paths.report",), ("report:index.html",)),
-    "export": (ALL_TABLES, ("paths.export",), ("export:photolake.sqlite",)),
-}
+STEPS = tuple(stages.STAGES)
 STATE_FILE = "_pipeline.json"
 
 
@@ -59,12 +44,21 @@ class StepOutcome:
 
 
 def fingerprint(config: Config, step: str) -> str:
-    reads, prefixes, _ = STEP_IO[step]
-    parts = {"config": {k: config[k] for k in sorted(config) if k.startswith(prefixes)},
-             "tables": {t: storage.file_listing(lake.table_path(config["paths.lake"], t)) for t in reads}}
-    if step == "ingest":
-        parts["release"] = storage.file_listing(config["paths.dataset"])
+    stage = stages.STAGES[step]
+    parts = {"config": {k: config[k] for k in stage.setting_keys(config)},
+             "tables": {t: storage.file_listing(lake.table_path(config["paths.lake"], t)) for t in stage.reads},
+             "inputs": {k: storage.file_listing(storage.absolute(config[k])) for k in stage.inputs if config[k]}}
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def dependencies() -> dict[str, tuple[str, ...]]:
+    """step -> the earlier steps that write a table it reads."""
+    writers: dict[str, str] = {}
+    graph = {}
+    for name, stage in stages.STAGES.items():
+        graph[name] = tuple(dict.fromkeys(writers[t] for t in stage.reads if t in writers))
+        writers.update({t: name for t in (*stage.writes, *stage.optional_writes)})
+    return graph
 
 
 def _output_path(config: Config, output: str) -> str:
@@ -75,7 +69,7 @@ def _output_path(config: Config, output: str) -> str:
 
 
 def outputs_present(config: Config, step: str) -> bool:
-    return all(storage.exists(_output_path(config, output)) for output in STEP_IO[step][2])
+    return all(storage.exists(_output_path(config, output)) for output in stages.STAGES[step].writes)
 
 
 def _state_path(config: Config) -> str:
@@ -114,10 +108,10 @@ def select_steps(first: str | None, last: str | None) -> tuple[str, ...]:
     return STEPS[start:end + 1]
 
 
-def run_pipeline(spark: SparkSession, config: Config, steps: tuple[str, ...] = STEPS, force: bool = False,
-                 options: dict[str, dict] | None = None) -> list[StepOutcome]:
-    """Run ``steps`` in order, each with its own run summary in ``_runs``; ``options`` gives a step its
-    keyword options (download's extra_hosts...). A failed step raises PhotolakeError after recording it."""
+def run_pipeline(spark: SparkSession, config: Config, steps: tuple[str, ...] = STEPS,
+                 force: bool = False) -> list[StepOutcome]:
+    """Run ``steps`` in order, each with its own run summary in ``_runs`` and the session as it was before
+    it (photolake.stage.run_stage). A failed step raises PhotolakeError after recording it."""
     state = load_state(config)
     outcomes = []
     for n, step in enumerate(steps):
@@ -130,8 +124,7 @@ def run_pipeline(spark: SparkSession, config: Config, steps: tuple[str, ...] = S
         summary = RunSummary(step, new_run_id(step), config)
         started = time.time()
         try:
-            with summary.recorded(spark, config["paths.lake"]):
-                stages.STEPS[step](spark, config, summary, **(options or {}).get(step, {}))
+            run_stage(spark, stages.STAGES[step], config, summary)
         except StepSkipped as skipped:  # allowed not to run: the later steps go on without its tables
             outcomes.append(StepOutcome(step, "skipped", time.time() - started, str(skipped)))
             continue

@@ -12,8 +12,8 @@ from datetime import datetime, timezone
 from pyspark.sql import SparkSession
 
 from photolake import faults, lake
-from photolake.errors import StepSkipped
 from photolake.config import Config
+from photolake.errors import StepSkipped
 from photolake.schemas import RUNS
 from photolake.session import rows_frame
 
@@ -123,7 +123,8 @@ class RunSummary:
         config = json.dumps(dict(self.config), default=str, sort_keys=True) if self.config else None
         rows = [
             (self.run_id, self.job, t.table, t.status if self.status == "ok" else self.status, started, finished,
-             t.elapsed_s, t.rows_in, t.rows_out, t.rows_rejected, t.values_rejected, (t.rows_in / t.elapsed_s) if t.elapsed_s else None, config,
+             t.elapsed_s, t.rows_in, t.rows_out, t.rows_rejected, t.values_rejected,
+             (t.rows_in / t.elapsed_s) if t.elapsed_s else None, config,
              t.notes + self.notes)
             for t in self.tables
         ] or [(self.run_id, self.job, None, self.status, started, finished, self.elapsed_s, None, None, None,

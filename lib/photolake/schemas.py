@@ -435,6 +435,11 @@ REC_TUNING = StructType([
     StructField("tuned_at", TimestampType(), True),
 ])
 
+# The tables written in parts, by these columns: a run replaces only the parts it made.
+PARTITION_COLUMNS: dict[str, tuple[str, ...]] = {
+    "detections": ("model",), "recommendations": ("model",), "rec_metrics": ("model",), "_rejects": ("table",),
+}
+
 LAKE_TABLES: dict[str, StructType] = {
     **{name: t.schema for name, t in DATASET_TABLES.items()},
     "downloads": DOWNLOADS,

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
 import sys
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import pyarrow as pa
+from pyspark import StorageLevel
+from pyspark.broadcast import Broadcast
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.pandas.types import to_arrow_schema
 from pyspark.sql.types import StructType
@@ -56,9 +60,6 @@ def build_session(app: str, config: Config | None = None, extra_conf: Mapping[st
     """
     master = (config or {}).get("spark.master", "local[*]")
     log_level = (config or {}).get("spark.log_level", "WARN")
-    if is_local(master):
-        os.environ["PYSPARK_PYTHON"] = sys.executable
-        os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
     builder = SparkSession.builder.appName(f"photolake-{app}").master(master)
     conf = dict(BASE_SPARK_CONF)
     if is_local(master):
@@ -68,9 +69,71 @@ def build_session(app: str, config: Config | None = None, extra_conf: Mapping[st
     conf.update(extra_conf or {})
     for key, value in conf.items():
         builder = builder.config(key, value)
-    spark = builder.getOrCreate()
+    with _python_for_workers(sys.executable if is_local(master) else None):
+        spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(log_level)
     return spark
+
+
+@contextlib.contextmanager
+def _python_for_workers(python: str | None) -> Iterator[None]:
+    """PySpark reads the workers' interpreter from PYSPARK_PYTHON once, when the context starts: set it for
+    that moment only, so the caller's environment is left as it was."""
+    if python is None:
+        yield
+        return
+    saved = os.environ.get("PYSPARK_PYTHON")
+    os.environ["PYSPARK_PYTHON"] = python
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ["PYSPARK_PYTHON"]
+        else:
+            os.environ["PYSPARK_PYTHON"] = saved
+
+
+# What the running step cached and broadcast, released when it ends (photolake.stage.run_stage).
+_held: contextvars.ContextVar[list | None] = contextvars.ContextVar("photolake_held", default=None)
+
+
+def cached(df: DataFrame, level: StorageLevel | None = None) -> DataFrame:
+    """``df`` cached (or persisted at ``level``) until the running step ends, when the runner unpersists it."""
+    df = df.persist(level) if level is not None else df.cache()
+    held = _held.get()
+    if held is not None:
+        held.append(df)
+    return df
+
+
+def broadcast(spark: SparkSession, value: Any) -> Broadcast:
+    """A broadcast variable that lives until the running step ends, when the runner destroys it."""
+    shared = spark.sparkContext.broadcast(value)
+    held = _held.get()
+    if held is not None:
+        held.append(shared)
+    return shared
+
+
+@contextlib.contextmanager
+def released(spark: SparkSession) -> Iterator[None]:
+    """Unpersist what the body cached (through ``cached``, or inside Spark ML: ALS keeps its factors) and
+    destroy what it broadcast, however it ends."""
+    held: list = []
+    token = _held.set(held)
+    before = set(spark.sparkContext._jsc.getPersistentRDDs().keySet())
+    try:
+        yield
+    finally:
+        _held.reset(token)
+        for item in reversed(held):
+            if isinstance(item, Broadcast):
+                item.destroy()
+            else:
+                item.unpersist()
+        persistent = spark.sparkContext._jsc.getPersistentRDDs()
+        for rdd_id in set(persistent.keySet()) - before:
+            persistent.get(rdd_id).unpersist(False)
 
 
 def partitions_for(spark: SparkSession, rows: int, rows_per_partition: int) -> int:

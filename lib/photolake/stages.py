@@ -1,17 +1,17 @@
-"""The pipeline's steps, each as its job runs it: (session, effective config, run summary) in, lake tables
-out. A job in jobs/ parses its options into the config and runs one step; the pipeline job runs them all,
-in this order, in one Spark application."""
+"""The pipeline's steps: each a function of (session, effective config, run summary) that writes lake
+tables, and its declaration (photolake.stage.Stage) in ``STAGES``, in the pipeline's order. A job in jobs/
+runs one step (photolake.stage.stage_job); the pipeline job runs them all in one Spark application."""
 
 from __future__ import annotations
 
 from itertools import product
-from typing import Callable
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from photolake import lake, storage
-from photolake.config import Config
+from photolake.cli import Flag
+from photolake.config import Config, bind
 from photolake.detect.models import ModelFileError, ModelPaths, resolve_model
 from photolake.detect.run import DetectSettings, detect_all, detect_counts
 from photolake.download.fetch import FetchSettings
@@ -28,11 +28,12 @@ from photolake.extract.run import extract_all, extract_counts, observe_statuses
 from photolake.image_files import files_from_dir, files_from_downloads
 from photolake.ingest.load import ingest_release
 from photolake.ingest.reader import ZipLimits
-from photolake.ingest.release import find_release
+from photolake.ingest.release import Release, find_release
 from photolake.progress import Progress, driver_host
 from photolake.runs import RunSummary, TableCounts
 from photolake.sample.release import PAINTED_NOTE, painted_images
-from photolake.schemas import DOWNLOADS, RECOMMEND_MODELS
+from photolake.schemas import DATASET_TABLES, DOWNLOADS, LAKE_TABLES, RECOMMEND_MODELS
+from photolake.stage import Stage
 from photolake.users.run import make_users
 from photolake.users.synthetic import SyntheticOptions
 
@@ -42,10 +43,14 @@ from photolake.users.synthetic import SyntheticOptions
 ARROW_BATCH = "spark.sql.execution.arrow.maxRecordsPerBatch"
 
 
-def ingest(spark: SparkSession, config: Config, summary: RunSummary, tables: list[str] | None = None) -> None:
+def release_of(config: Config) -> Release:
+    """The release ingest reads, restricted to ingest.tables; a missing one is a one-line error."""
     release = find_release(config["paths.dataset"])
-    if tables:
-        release = release.only(tables)
+    return release.only(config["ingest.tables"]) if config["ingest.tables"] else release
+
+
+def ingest(spark: SparkSession, config: Config, summary: RunSummary) -> None:
+    release = release_of(config)
     summary.notes.append(f"release at {release.location}; lake at {lake.table_path(config['paths.lake'], '')}")
     if not storage.has_scheme(release.location) and painted_images(release.location):
         summary.notes.append(PAINTED_NOTE)
@@ -55,31 +60,22 @@ def ingest(spark: SparkSession, config: Config, summary: RunSummary, tables: lis
         summary.add(counts)
 
 
-def fetch_settings(config: Config, extra_hosts: list[str] = ()) -> FetchSettings:
+def fetch_settings(config: Config) -> FetchSettings:
     width = config["download.width"]
-    return FetchSettings(
-        width=None if width == "original" else int(width), quality=config["download.quality"],
-        timeout_s=config["download.timeout_s"], retries=config["download.retries"],
-        backoff_s=config["download.backoff_s"], max_redirects=config["download.max_redirects"],
-        allow_hosts=tuple(dict.fromkeys([*config["download.allow_hosts"], *extra_hosts])),
-        allow_networks=tuple(config["download.allow_networks"]),
-        imgix_hosts=tuple(config["download.imgix_hosts"]), resize_local=config["download.resize_local"],
-        draft_decode=config["download.draft_decode"],
-        user_agent=config["download.user_agent"], max_bytes=config["download.max_bytes"],
-        max_pixels=config["download.max_pixels"], respect_opt_out=config["download.respect_opt_out"],
-    )
+    return bind(FetchSettings, config, "download", width=None if width == "original" else int(width),
+                allow_hosts=tuple(dict.fromkeys([*config["download.allow_hosts"], *config["download.extra_hosts"]])))
 
 
-def download(spark: SparkSession, config: Config, summary: RunSummary, extra_hosts: list[str] = (),
-             where: str | None = None, limit: int | None = None, retry_failed: bool = False) -> None:
-    settings = fetch_settings(config, extra_hosts)
+def download(spark: SparkSession, config: Config, summary: RunSummary) -> None:
+    settings = fetch_settings(config)
     lake_dir, images = config["paths.lake"], storage.absolute(config["paths.images"])
     photos = lake.read_table(spark, lake_dir, "photos")
     try:
         previous = lake.read_table(spark, lake_dir, "downloads", DOWNLOADS)
     except LakeTableMissing:
         previous = None
-    work = plan(photos_in_scope(photos, where), previous, retry_failed, limit)
+    work = plan(photos_in_scope(photos, config["download.where"] or None), previous, config["download.retry_failed"],
+                config["download.limit"] or None)
     # Each task costs Spark 0.1-0.2 s of a core: tasks that only store bytes are made large; a local resize
     # costs ~20 ms a photo, so there smaller tasks balance the cores and report progress sooner.
     rows_per_task = config["download.resize_rows_per_partition" if settings.resizes_locally
@@ -88,7 +84,6 @@ def download(spark: SparkSession, config: Config, summary: RunSummary, extra_hos
                                           config["download.connections_per_host"], config["download.threads"],
                                           rows_per_task, config["progress.every_s"])
     lake.write_table(merge(previous, results), lake_dir, "downloads", summary.run_id)
-    results.unpersist()
     summary.add(download_counts(by_status, total, summary.elapsed_s))
     failure = storage_failure(by_status, images)
     if failure:
@@ -101,20 +96,17 @@ def progress(spark: SparkSession, config: Config, label: str, total: int | None,
     return Progress(label, total, unit, config["progress.every_s"], host=driver_host(spark), **options)
 
 
-def image_files(spark: SparkSession, config: Config, from_dir: str | None,
-                follow_links: bool) -> tuple[DataFrame, list[str]]:
-    """The files extract and detect read: the downloads' ok rows, or a folder's image files; and notes on
-    what a folder's walk left out."""
-    if from_dir:
-        return files_from_dir(spark, from_dir, follow_links)
+def image_files(spark: SparkSession, config: Config, section: str) -> tuple[DataFrame, list[str]]:
+    """The files extract and detect read: the downloads' ok rows, or the image files of <section>.from_dir;
+    and notes on what a folder's walk left out."""
+    if config[f"{section}.from_dir"]:
+        return files_from_dir(spark, config[f"{section}.from_dir"], config[f"{section}.follow_links"])
     return files_from_downloads(lake.read_table(spark, config["paths.lake"], "downloads")), []
 
 
-def extract(spark: SparkSession, config: Config, summary: RunSummary, from_dir: str | None = None,
-            follow_links: bool = False) -> None:
+def extract(spark: SparkSession, config: Config, summary: RunSummary) -> None:
     lake_dir = config["paths.lake"]
-    spark.conf.set(ARROW_BATCH, str(config["extract.arrow_batch_rows"]))  # image rows are heavy: small batches
-    files, notes = image_files(spark, config, from_dir, follow_links)
+    files, notes = image_files(spark, config, "extract")
     total = files.count()
     with progress(spark, config, "extract", total) as shown:
         rows, observed = observe_statuses(extract_all(files, config["extract.colors"],
@@ -126,16 +118,22 @@ def extract(spark: SparkSession, config: Config, summary: RunSummary, from_dir: 
     summary.add(counts)
 
 
-def model_paths(config: Config, weights: str | None = None, cfg: str | None = None) -> ModelPaths:
-    return resolve_model(config["detect.model"], weights=weights, cfg=cfg,
+def model_paths(config: Config) -> ModelPaths:
+    return resolve_model(config["detect.model"], weights=config["detect.weights"] or None,
+                         cfg=config["detect.cfg"] or None,
                          models_dir=config["detect.models_dir"] or None, cache_dir=config["detect.cache_dir"],
                          mirror=config["detect.mirror"] or None)
 
 
-def detect(spark: SparkSession, config: Config, summary: RunSummary, paths: ModelPaths | None = None,
-           from_dir: str | None = None, follow_links: bool = False) -> None:
+def check_model(config: Config) -> None:
+    """A required model whose files can be neither found nor downloaded: one line before Spark starts."""
+    if config["detect.required"]:
+        model_paths(config)
+
+
+def detect(spark: SparkSession, config: Config, summary: RunSummary) -> None:
     try:
-        paths = paths or model_paths(config)
+        paths = model_paths(config)
     except ModelFileError as missing:
         if config["detect.required"]:
             raise
@@ -143,16 +141,14 @@ def detect(spark: SparkSession, config: Config, summary: RunSummary, paths: Mode
                           f"them)") from None
     annotate = config["detect.annotate_dir"]
     lake_dir = config["paths.lake"]
-    spark.conf.set(ARROW_BATCH, str(config["detect.arrow_batch_rows"]))
-    settings = DetectSettings(
-        model=paths.spec.name, conf=config["detect.conf"], nms=config["detect.nms"], size=config["detect.size"],
-        max_pixels=config["detect.max_pixels"], threads=int(spark.conf.get("spark.task.cpus", "1")),
-        annotate_dir=storage.absolute(annotate) if annotate else None)
-    files, notes = image_files(spark, config, from_dir, follow_links)
+    settings = bind(DetectSettings, config, "detect", model=paths.spec.name,
+                    threads=int(spark.conf.get("spark.task.cpus", "1")),
+                    annotate_dir=storage.absolute(annotate) if annotate else None)
+    files, notes = image_files(spark, config, "detect")
     total = files.count()
     with progress(spark, config, f"detect ({settings.model})", total) as shown:
         rows = detect_all(files, paths, settings, config["detect.rows_per_partition"], total, shown.address)
-        lake.write_table(rows, lake_dir, f"detections/model={settings.model}", summary.run_id)
+        lake.write_table(rows, lake_dir, lake.partition("detections", settings.model), summary.run_id)
         shown.finish(total)
     counts = detect_counts(lake.read_table(spark, lake_dir, "detections").filter(f"model = '{settings.model}'"),
                            summary.elapsed_s)
@@ -170,7 +166,8 @@ def cluster(spark: SparkSession, config: Config, summary: RunSummary) -> None:
     optional = {name: spark.table(name) if name in present else None for name in ("photos", "detections", "photo_tags")}
     features, numeric = photo_features(metadata, optional["photos"], optional["detections"], optional["photo_tags"],
                                        config["cluster.top_objects"])
-    result = fit_clusters(features, numeric, config["cluster.k"] or None, (config["cluster.k_min"], config["cluster.k_max"]),
+    result = fit_clusters(features, numeric, config["cluster.k"] or None, (config["cluster.k_min"],
+                                                                           config["cluster.k_max"]),
                           config["cluster.tag_dimensions"], config["cluster.seed"])
     lake.write_table(result.clusters, lake_dir, "clusters", summary.run_id)
     clusters = lake.read_table(spark, lake_dir, "clusters")
@@ -189,10 +186,7 @@ def cluster(spark: SparkSession, config: Config, summary: RunSummary) -> None:
 
 
 def users(spark: SparkSession, config: Config, summary: RunSummary) -> None:
-    options = SyntheticOptions(
-        users=config["users.users"], seed=config["users.seed"], mean_photos=config["users.mean_photos"],
-        activity_spread=config["users.activity_spread"], taste_weight=config["users.taste_weight"],
-        popularity_weight=config["users.popularity_weight"], noise=config["users.noise"])
+    options = bind(SyntheticOptions, config, "users")
     make_users(spark, config["paths.lake"], config["users.source"], options, config["users.max_tags"], summary,
                config["progress.every_s"])
 
@@ -202,11 +196,10 @@ def recommend(spark: SparkSession, config: Config, summary: RunSummary) -> None:
     from photolake.recommend.run import Holdout, run_recommend
 
     models = RECOMMEND_MODELS if config["recommend.model"] == "all" else (config["recommend.model"],)
-    settings = RecommendSettings(k=config["recommend.k"], min_interactions=config["recommend.min_interactions"],
-                                 hybrid_weight=config["recommend.hybrid_weight"])
+    settings = bind(RecommendSettings, config, "recommend")
     grid = [ALSParams(int(rank), float(reg), float(alpha), config["recommend.max_iter"]) for rank, reg, alpha in
             product(config["recommend.ranks"], config["recommend.reg_params"], config["recommend.alphas"])]
-    split = Holdout(config["recommend.test_fraction"], config["recommend.min_test_photos"], config["recommend.seed"])
+    split = bind(Holdout, config, "recommend")
     run_recommend(spark, config["paths.lake"], models, settings, grid, split, config["users.max_tags"], summary,
                   config["progress.every_s"])
 
@@ -243,8 +236,45 @@ def export(spark: SparkSession, config: Config, summary: RunSummary) -> None:
     summary.notes.append(f"exports: {out}")
 
 
-# The pipeline, in order.
-STEPS: dict[str, Callable[[SparkSession, Config, RunSummary], None]] = {
-    "ingest": ingest, "download": download, "extract": extract, "detect": detect, "cluster": cluster,
-    "users": users, "recommend": recommend, "report": report, "export": export,
-}
+# The pipeline, in order. Report and export read every table but the bookkeeping ones (_runs, _rejects).
+EVERY_TABLE = tuple(t for t in LAKE_TABLES if not t.startswith("_"))
+STAGES: dict[str, Stage] = {stage.name: stage for stage in (
+    Stage("ingest", ingest, writes=("photos",), optional_writes=tuple(t for t in DATASET_TABLES if t != "photos"),
+          settings=("ingest.", "paths.dataset"), inputs=("paths.dataset",), check=release_of,
+          flags=(Flag("--tables", "ingest.tables", "T1,T2"), Flag("--release", "ingest.release", "VERSION"),
+                 Flag("--lat-lon", "ingest.lat_lon", "auto|swapped|as_given"))),
+    Stage("download", download, reads=("photos",), writes=("downloads",), settings=("download.", "paths.images"),
+          flags=(Flag("--limit", "download.limit"), Flag("--where", "download.where", "SQL"),
+                 Flag("--width", "download.width", "PX|original"), Flag("--threads", "download.threads"),
+                 Flag("--timeout", "download.timeout_s", "S"), Flag("--retries", "download.retries"),
+                 Flag("--allow-hosts", "download.extra_hosts", "H1,H2"),
+                 Flag("--retry-failed", "download.retry_failed"))),
+    Stage("extract", extract, reads=("downloads",), writes=("image_metadata",), settings=("extract.",),
+          inputs=("extract.from_dir",), spark_conf={ARROW_BATCH: "extract.arrow_batch_rows"},
+          flags=(Flag("--from-dir", "extract.from_dir", "DIR"), Flag("--colors", "extract.colors", "K"),
+                 Flag("--follow-links", "extract.follow_links"))),
+    Stage("detect", detect, reads=("downloads",), writes=("detections",), settings=("detect.",),
+          inputs=("detect.from_dir", "detect.weights", "detect.cfg"), check=check_model,
+          spark_conf={ARROW_BATCH: "detect.arrow_batch_rows"},
+          flags=(Flag("--from-dir", "detect.from_dir", "DIR"), Flag("--model", "detect.model", "NAME"),
+                 Flag("--conf", "detect.conf", "P"), Flag("--nms", "detect.nms", "IOU"),
+                 Flag("--size", "detect.size", "PX"), Flag("--annotate", "detect.annotate_dir", "DIR"),
+                 Flag("--weights", "detect.weights", "FILE"), Flag("--cfg", "detect.cfg", "FILE"),
+                 Flag("--follow-links", "detect.follow_links"))),
+    Stage("cluster", cluster, reads=("photos", "keywords", "image_metadata", "detections"),
+          writes=("clusters", "cluster_summary"), settings=("cluster.",),
+          flags=(Flag("--k", "cluster.k"), Flag("--k-min", "cluster.k_min"), Flag("--k-max", "cluster.k_max"))),
+    Stage("users", users, reads=("photos", "keywords", "conversions", "image_metadata", "detections", "clusters"),
+          writes=("users", "user_tastes", "interactions", "profiles"), settings=("users.",),
+          flags=(Flag("--users", "users.users"), Flag("--source", "users.source", "SOURCE"),
+                 Flag("--seed", "users.seed"))),
+    Stage("recommend", recommend, reads=("photos", "keywords", "image_metadata", "detections", "clusters", "users",
+                                         "user_tastes", "interactions"),
+          writes=("recommendations", "rec_metrics"), optional_writes=("rec_tuning",),
+          settings=("recommend.", "users.max_tags"),
+          flags=(Flag("--k", "recommend.k"), Flag("--model", "recommend.model", "MODEL"))),
+    Stage("report", report, reads=EVERY_TABLE, writes=("report:index.html",), settings=("paths.report",),
+          flags=(Flag("--out", "paths.report", "DIR"),)),
+    Stage("export", export, reads=EVERY_TABLE, writes=("export:photolake.sqlite",), settings=("paths.export",),
+          flags=(Flag("--out", "paths.export", "DIR"),)),
+)}

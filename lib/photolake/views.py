@@ -116,7 +116,8 @@ ANALYTICS: dict[str, tuple[tuple[str, ...], str]] = {
         SELECT source, kind, value, count(*) AS users, count_if(position = 0) AS users_first_choice FROM (
           SELECT source, 'color_family' AS kind, c AS value, position FROM profiles
             LATERAL VIEW posexplode(favourite_colors) AS position, c
-          UNION ALL SELECT source, 'tag', t, position FROM profiles LATERAL VIEW posexplode(favourite_tags) AS position, t
+          UNION ALL SELECT source, 'tag', t, position FROM profiles
+            LATERAL VIEW posexplode(favourite_tags) AS position, t
           UNION ALL SELECT source, 'object', o, position FROM profiles
             LATERAL VIEW posexplode(favourite_objects) AS position, o
           UNION ALL SELECT source, 'orientation', orientation, 0 FROM profiles WHERE orientation IS NOT NULL

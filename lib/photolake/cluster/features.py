@@ -66,7 +66,8 @@ def object_counts(detections: DataFrame, top: int) -> tuple[DataFrame, list[str]
     """log1p(count) of each of the ``top`` most frequent detected classes per photo."""
     objects = (detections.filter(F.col("status") == "ok")
                .select("photo_id", F.explode("objects").alias("o")).select("photo_id", F.col("o.label").alias("label")))
-    labels = [r["label"] for r in objects.groupBy("label").count().orderBy(F.desc("count"), "label").limit(top).collect()]
+    counted = objects.groupBy("label").count().orderBy(F.desc("count"), "label")
+    labels = [r["label"] for r in counted.limit(top).collect()]
     if not labels:
         return detections.select("photo_id").limit(0), []
     counts = (objects.filter(F.col("label").isin(labels)).groupBy("photo_id").pivot("label", labels).count())

@@ -17,6 +17,7 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from photolake.cluster.search import SEARCH_ROWS, search_k
+from photolake.session import cached
 
 log = logging.getLogger("photolake.cluster")
 
@@ -45,7 +46,7 @@ def fit_clusters(features: DataFrame, numeric: list[str], k: int | None = None, 
                  tag_dimensions: int = 64, seed: int = 42) -> ClusterResult:
     """MLlib KMeans on every photo, with ``k`` or the k of ``k_range`` whose silhouette is best on a sample
     (cluster.search); ``silhouettes`` holds each k's score on that sample, or the fitted k's score."""
-    data = scaled_features(features, numeric, tag_dimensions).cache()
+    data = cached(scaled_features(features, numeric, tag_dimensions))
     rows = data.count()
     candidates = [k] if k else list(range(k_range[0], min(k_range[1], rows - 1) + 1)) or [1]
     silhouettes: dict[int, float] = {}
@@ -126,9 +127,11 @@ def summarise(clusters: DataFrame, metadata: DataFrame, tags: DataFrame | None, 
              .otherwise("mid-tone"))
     description = F.concat_ws(
         "; ",
-        F.format_string("%d photos, mostly %s, %s", F.col("size"), F.coalesce("main_orientation", F.lit("mixed")), light),
+        F.format_string("%d photos, mostly %s, %s", F.col("size"), F.coalesce("main_orientation", F.lit("mixed")),
+                        light),
         F.when(F.size("top_colors") > 0, F.concat(F.lit("colours "), F.array_join("top_colors", ", "))),
         F.when(F.size("top_tags") > 0, F.concat(F.lit("tags "), F.array_join(F.slice("top_tags", 1, 3), ", "))),
-        F.when(F.size("top_objects") > 0, F.concat(F.lit("objects "), F.array_join(F.slice("top_objects", 1, 3), ", "))))
+        F.when(F.size("top_objects") > 0,
+               F.concat(F.lit("objects "), F.array_join(F.slice("top_objects", 1, 3), ", "))))
     return summary.select("cluster", "size", "share", "top_tags", "top_objects", "top_colors", "mean_brightness",
                           "main_orientation", description.alias("description")).orderBy("cluster")

@@ -134,7 +134,8 @@ def resolve_model(name: str, weights: str | None = None, cfg: str | None = None,
                       locate(names, COCO_NAMES))
 
 
-def where_found(name: str, models_dir: str | None = None, cache_dir: str | None = None) -> list[tuple[ModelFile, str | None]]:
+def where_found(name: str, models_dir: str | None = None, cache_dir: str | None = None) -> list[tuple[ModelFile,
+                                                                                                      str | None]]:
     """Each file of model ``name`` with where it is (models folder, then the cache), or None (by name)."""
     spec = model_spec(name)
     dirs = search_dirs(models_dir, cache_dir)

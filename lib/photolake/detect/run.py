@@ -18,6 +18,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StructField, StructType
 
 from photolake import storage
+from photolake.config import DEFAULTS
 from photolake.detect.models import ModelPaths
 from photolake.detect.yolo import DecodedImage, Detector, TooLarge, decode_image
 from photolake.image_files import batch_files
@@ -32,11 +33,13 @@ RESULT_SCHEMA = StructType([StructField(f.name, f.dataType, True) for f in DETEC
 
 @dataclass(frozen=True)
 class DetectSettings:
+    """The detect step's settings: detect.* (photolake.config, where the defaults and their meaning are)."""
+
     model: str
-    conf: float = 0.25
-    nms: float = 0.45
-    size: int = 416
-    max_pixels: int = 200_000_000
+    conf: float = DEFAULTS["detect.conf"]
+    nms: float = DEFAULTS["detect.nms"]
+    size: int = DEFAULTS["detect.size"]
+    max_pixels: int = DEFAULTS["detect.max_pixels"]
     threads: int = 1  # OpenCV threads per task: the task's cores (spark.task.cpus)
     annotate_dir: str | None = None
 

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
+from photolake.config import DEFAULTS
 from photolake.detect.models import ModelPaths
 from photolake.imaging import open_image
 
@@ -111,8 +112,8 @@ def darknet_cfg_with_threshold(cfg_text: str, conf: float) -> str:
 class Detector:
     """One loaded network and its post-processing; build once per Python worker, call for every image."""
 
-    def __init__(self, paths: ModelPaths, conf: float = 0.25, nms: float = 0.45, size: int = 416,
-                 threads: int | None = None):
+    def __init__(self, paths: ModelPaths, conf: float = DEFAULTS["detect.conf"], nms: float = DEFAULTS["detect.nms"],
+                 size: int = DEFAULTS["detect.size"], threads: int | None = None):
         if size % 32:
             raise ValueError(f"--size must be a multiple of 32, not {size}")
         if threads:

@@ -33,6 +33,7 @@ from urllib3.exceptions import HTTPError, LocationValueError, NewConnectionError
 from urllib3.exceptions import TimeoutError as HTTPTimeoutError
 
 from photolake import storage
+from photolake.config import DEFAULTS
 from photolake.download.failures import FetchFailure
 from photolake.download.http import DEADLINES, Attempt, checked_manager
 from photolake.download.safety import AddressPolicy, Target, check_url, host_allowed, parse_target
@@ -52,22 +53,24 @@ STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCE
 
 @dataclass(frozen=True)
 class FetchSettings:
-    width: int | None = 1080  # None: the original file
-    quality: int = 85
-    timeout_s: float = 10.0
-    retries: int = 3
-    backoff_s: float = 0.5
+    """The download step's settings: download.* (photolake.config, where the defaults and their meaning are)."""
+
+    width: int | None = int(DEFAULTS["download.width"])  # None: the original file
+    quality: int = DEFAULTS["download.quality"]
+    timeout_s: float = DEFAULTS["download.timeout_s"]
+    retries: int = DEFAULTS["download.retries"]
+    backoff_s: float = DEFAULTS["download.backoff_s"]
     max_backoff_s: float = 30.0
-    max_redirects: int = 5
-    allow_hosts: tuple[str, ...] = ("images.unsplash.com",)
-    allow_networks: tuple[str, ...] = ()
-    imgix_hosts: tuple[str, ...] = ("images.unsplash.com",)
-    resize_local: bool = True
-    draft_decode: bool = True  # a progressive JPEG reduced 2x or more: skip its last refinement scans
-    user_agent: str = "photolake/0.1 (image dataset downloader; +https://github.com/photolake/photolake)"
-    max_bytes: int = 50_000_000
-    max_pixels: int = 100_000_000
-    respect_opt_out: bool = True
+    max_redirects: int = DEFAULTS["download.max_redirects"]
+    allow_hosts: tuple[str, ...] = tuple(DEFAULTS["download.allow_hosts"])
+    allow_networks: tuple[str, ...] = tuple(DEFAULTS["download.allow_networks"])
+    imgix_hosts: tuple[str, ...] = tuple(DEFAULTS["download.imgix_hosts"])
+    resize_local: bool = DEFAULTS["download.resize_local"]
+    draft_decode: bool = DEFAULTS["download.draft_decode"]  # a progressive JPEG reduced 2x or more: skip its last scans
+    user_agent: str = DEFAULTS["download.user_agent"]
+    max_bytes: int = DEFAULTS["download.max_bytes"]
+    max_pixels: int = DEFAULTS["download.max_pixels"]
+    respect_opt_out: bool = DEFAULTS["download.respect_opt_out"]
 
     @property
     def resizes_locally(self) -> bool:
@@ -106,7 +109,8 @@ def shard_of(photo_id: str) -> str:
 def image_path(images_root: str, photo_id: str, extension: str = "jpg") -> str:
     """``<images>/<shard>/<photo_id>.<ext>``; the id must be a dataset id, never a path."""
     if not isinstance(photo_id, str) or not _PHOTO_ID.match(photo_id):
-        raise FetchFailure("invalid_url", f"photo_id {photo_id!r} is not an 11-character id: refusing it as a file name")
+        raise FetchFailure("invalid_url",
+                           f"photo_id {photo_id!r} is not an 11-character id: refusing it as a file name")
     return f"{images_root.rstrip('/')}/{shard_of(photo_id)}/{photo_id}.{extension}"
 
 
@@ -193,7 +197,8 @@ def inspect_image(data: bytes, max_pixels: int) -> tuple[str, int, int]:
     except Exception as exc:  # noqa: BLE001 - Pillow raises many kinds for non-images
         raise FetchFailure("not_image", f"not an image ({type(exc).__name__}: {exc})") from None
     if width * height > max_pixels:
-        raise FetchFailure("too_large", f"{width}x{height} = {width * height:,} pixels, over the limit of {max_pixels:,}")
+        raise FetchFailure("too_large",
+                           f"{width}x{height} = {width * height:,} pixels, over the limit of {max_pixels:,}")
     return fmt, width, height
 
 
@@ -381,7 +386,8 @@ class Fetcher:
                     if not body_read:  # a connection with a body left unread cannot serve another request
                         response.close()
                     response.release_conn()
-        raise FetchFailure("http_error", f"more than {s.max_redirects} redirects (a redirect loop?)", result.http_status)
+        raise FetchFailure("http_error", f"more than {s.max_redirects} redirects (a redirect loop?)",
+                           result.http_status)
 
     def _body(self, response: urllib3.BaseHTTPResponse, attempt: Attempt) -> tuple[bytes, str | None]:
         s = self.settings

@@ -28,7 +28,7 @@ from photolake.download.plan import KEPT
 from photolake.progress import Progress, driver_host, reporter
 from photolake.runs import TableCounts, by_status_note
 from photolake.schemas import DOWNLOAD_STATUSES, DOWNLOADS
-from photolake.session import partitions_for
+from photolake.session import cached, partitions_for
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +127,7 @@ def fetch_all(spark: SparkSession, work: DataFrame, settings: FetchSettings, ima
                   host=driver_host(spark)) as progress:
         function = download_function(settings, images_root, budget, progress.address)
         results = work.repartition(partitions).mapInPandas(function, RESULT_SCHEMA)
-        results = results.persist(StorageLevel.DISK_ONLY)
+        results = cached(results, StorageLevel.DISK_ONLY)
         by_status = results.groupBy("status").agg(F.count(F.lit(1)).alias("n"), F.sum("attempts").alias("requests"),
                                                   F.sum("bytes").alias("bytes"),
                                                   F.first("error", ignorenulls=True).alias("an_error")).collect()

@@ -38,6 +38,7 @@ from photolake.recommend.models import (
 )
 from photolake.recommend.scoring import intra_list_diversity
 from photolake.recommend.split import holdout
+from photolake.session import broadcast
 from photolake.users.catalogue import Catalogue
 
 log = logging.getLogger("photolake.recommend")
@@ -79,7 +80,7 @@ def ranking_metrics(frame: DataFrame, k: int, metrics: tuple[str, ...] = tuple(M
 
 def diversity(spark: SparkSession, scored: DataFrame, catalogue: Catalogue) -> dict[str, float]:
     """model -> mean intra-list diversity over users (lists of two or more photos)."""
-    shared = spark.sparkContext.broadcast(catalogue)
+    shared = broadcast(spark, catalogue)
 
     def per_list(batches):
         cat = shared.value
@@ -88,7 +89,8 @@ def diversity(spark: SparkSession, scored: DataFrame, catalogue: Catalogue) -> d
             yield pd.DataFrame({"model": batch["model"], "diversity": values})
 
     lists = ranked_lists(scored).mapInPandas(per_list, "model string, diversity double")
-    return {r["model"]: r["diversity"] for r in lists.groupBy("model").agg(F.avg("diversity").alias("diversity")).collect()}
+    means = lists.groupBy("model").agg(F.avg("diversity").alias("diversity"))
+    return {r["model"]: r["diversity"] for r in means.collect()}
 
 
 def taste_match(scored: DataFrame, tastes: DataFrame, attributes: DataFrame) -> dict[str, float]:

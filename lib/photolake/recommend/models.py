@@ -23,6 +23,7 @@ from pyspark.ml.recommendation import ALS
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from photolake.config import DEFAULTS
 from photolake.recommend.scoring import (
     als_reason,
     content_profile,
@@ -31,6 +32,7 @@ from photolake.recommend.scoring import (
     standardise,
     top_unseen,
 )
+from photolake.session import broadcast
 from photolake.users.catalogue import Catalogue
 
 SCORED_SCHEMA = ("user_id string, model string, rank int, item int, photo_id string, score double, reason string, "
@@ -40,17 +42,21 @@ USERS_PER_BLOCK = 256  # users scored by one matrix product: 256 x catalogue flo
 
 @dataclass(frozen=True)
 class ALSParams:
-    rank: int = 10
-    reg_param: float = 0.1
-    alpha: float = 10.0
-    max_iter: int = 10
+    """One point of the ALS grid (recommend.ranks x reg_params x alphas)."""
+
+    rank: int = DEFAULTS["recommend.ranks"][0]
+    reg_param: float = DEFAULTS["recommend.reg_params"][-1]
+    alpha: float = DEFAULTS["recommend.alphas"][-1]
+    max_iter: int = DEFAULTS["recommend.max_iter"]
 
 
 @dataclass(frozen=True)
 class RecommendSettings:
-    k: int = 10
-    min_interactions: int = 3
-    hybrid_weight: float = 0.7
+    """The recommenders' settings: recommend.* (photolake.config, where the defaults and their meaning are)."""
+
+    k: int = DEFAULTS["recommend.k"]
+    min_interactions: int = DEFAULTS["recommend.min_interactions"]
+    hybrid_weight: float = DEFAULTS["recommend.hybrid_weight"]
 
 
 @dataclass
@@ -79,7 +85,8 @@ def fit_als(train: DataFrame, catalogue_size: int, params: ALSParams, seed: int 
     for row in model.itemFactors.collect():
         items[row["id"]] = row["features"]
     users = (model.userFactors.withColumnRenamed("id", "user")
-             .join(indexed.select("user_id", "user").distinct(), "user").select("user_id", F.col("features").alias("factor")))
+             .join(indexed.select("user_id", "user").distinct(), "user", "inner")
+             .select("user_id", F.col("features").alias("factor")))
     return ALSFactors(users, items)
 
 
@@ -106,7 +113,8 @@ def score_block(users: pd.DataFrame, catalogue: Catalogue, item_factors: np.ndar
     has_factor = np.array([f is not None for f in users["factor"]])
     als_scores = None
     if item_factors is not None and has_factor.any():
-        factors = np.stack([np.asarray(f, dtype=np.float32) if f is not None else np.zeros(item_factors.shape[1], np.float32)
+        missing = np.zeros(item_factors.shape[1], np.float32)
+        factors = np.stack([np.asarray(f, dtype=np.float32) if f is not None else missing
                             for f in users["factor"]])
         als_scores = factors @ item_factors.T
     # popularity: users in the training data, then the release's downloads to break ties
@@ -154,8 +162,7 @@ def recommend(spark: SparkSession, train: DataFrame, for_users: DataFrame, catal
         users = users.join(als.users, "user_id", "left")
     else:
         users = users.withColumn("factor", F.lit(None).cast("array<float>"))
-    shared = spark.sparkContext.broadcast((catalogue, als.items if als is not None else None,
-                                           item_users(train, catalogue)))
+    shared = broadcast(spark, (catalogue, als.items if als is not None else None, item_users(train, catalogue)))
 
     def score(batches):
         cat, item_factors, popularity = shared.value

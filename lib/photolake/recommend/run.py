@@ -12,21 +12,25 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from photolake import lake
+from photolake.config import DEFAULTS
 from photolake.errors import LakeTableMissing, PhotolakeError
+from photolake.progress import Progress
 from photolake.recommend.evaluate import evaluate, tune_als
 from photolake.recommend.models import ALSParams, RecommendSettings, catalogue_frame, fit_als, recommend
 from photolake.recommend.split import holdout, user_photos
-from photolake.progress import Progress
 from photolake.runs import RunSummary, TableCounts
-from photolake.schemas import REC_METRICS, REC_TUNING, RECOMMENDATIONS
+from photolake.schemas import PARTITION_COLUMNS, REC_METRICS, REC_TUNING, RECOMMENDATIONS
+from photolake.session import cached
 from photolake.users.catalogue import collect_catalogue
 
 
 @dataclass(frozen=True)
 class Holdout:
-    fraction: float = 0.2  # of each user's photos, the latest, held out for testing
-    min_photos: int = 5  # users with fewer photos are not tested
-    seed: int = 42
+    """The time-based split: recommend.test_fraction, min_test_photos, seed (photolake.config)."""
+
+    test_fraction: float = DEFAULTS["recommend.test_fraction"]  # of each user's photos, the latest
+    min_test_photos: int = DEFAULTS["recommend.min_test_photos"]  # users with fewer photos are not tested
+    seed: int = DEFAULTS["recommend.seed"]
 
 
 def _replace_models(frame, lake_dir: str, table: str, models: tuple[str, ...], run_id: str, schema) -> None:
@@ -38,7 +42,7 @@ def _replace_models(frame, lake_dir: str, table: str, models: tuple[str, ...], r
         frame = frame.unionByName(kept.select(*columns))
     except LakeTableMissing:
         pass
-    lake.write_table(frame, lake_dir, table, run_id, partition_by=("model",))
+    lake.write_table(frame, lake_dir, table, run_id, partition_by=PARTITION_COLUMNS[table])
 
 
 RANK_SHARE = 0.1  # an ALS rank above this share of the photos only overfits: that many factors per photo
@@ -66,11 +70,11 @@ def _recommend(spark: SparkSession, lake_dir: str, models: tuple[str, ...], sett
         raise PhotolakeError(f"the lake at {lake_dir} has no interactions table: run the users job first")
     catalogue, attributes = collect_catalogue(spark, present, max_tags)
     interactions = spark.table("interactions")
-    all_pairs = user_photos(interactions).cache()
-    pairs = all_pairs.join(catalogue_frame(spark, catalogue), "photo_id").cache()
+    all_pairs = cached(user_photos(interactions))
+    pairs = cached(all_pairs.join(catalogue_frame(spark, catalogue), "photo_id", "inner"))
     n_pairs, n_all = pairs.count(), all_pairs.count()
-    train, test = holdout(pairs, split.fraction, split.min_photos)
-    train, test = train.cache(), test.cache()
+    train, test = holdout(pairs, split.test_fraction, split.min_test_photos)
+    train, test = cached(train), cached(test)
     now = datetime.now(timezone.utc)
 
     grid, dropped = sized_grid(grid, catalogue.size)
@@ -81,13 +85,14 @@ def _recommend(spark: SparkSession, lake_dir: str, models: tuple[str, ...], sett
     shown.total = (len(grid) if uses_als else 0) + 2  # the grid, the evaluation, the final lists
     params = grid[0]
     if uses_als:
-        params, tuning = tune_als(spark, train, catalogue, grid, settings, split.fraction, split.min_photos, split.seed,
-                                  shown.add)
+        params, tuning = tune_als(spark, train, catalogue, grid, settings, split.test_fraction, split.min_test_photos,
+                                  split.seed, shown.add)
         tuning["tuned_at"] = now
         lake.write_table(spark.createDataFrame(tuning[[f.name for f in REC_TUNING.fields]], REC_TUNING),
                          lake_dir, "rec_tuning", summary.run_id, files=1)
         summary.notes.append(f"ALS chosen by validation NDCG@{settings.k}: rank {params.rank}, regParam "
-                             f"{params.reg_param}, alpha {params.alpha}, maxIter {params.max_iter} (of {len(grid)} tried)")
+                             f"{params.reg_param}, alpha {params.alpha}, maxIter {params.max_iter} "
+                             f"(of {len(grid)} tried)")
     factors = fit_als(train, catalogue.size, params, split.seed) if uses_als else None
     scored = recommend(spark, train, test, catalogue, models, settings, factors)
     tastes = spark.table("user_tastes") if "user_tastes" in present else None

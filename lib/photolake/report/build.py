@@ -73,7 +73,8 @@ def _or_said(draw: Callable[[], bytes]) -> bytes | charts.OneValue:
 
 
 def _exif(spark, measure: str, title: str, xlabel: str):
-    frame = _frame(spark, f"SELECT bucket_label, photos FROM exif_histograms WHERE measure = '{measure}' ORDER BY bucket")
+    frame = _frame(spark,
+                   f"SELECT bucket_label, photos FROM exif_histograms WHERE measure = '{measure}' ORDER BY bucket")
     return charts.bars(frame, "bucket_label", "photos", title, xlabel, "photos")
 
 
@@ -87,12 +88,14 @@ def _palettes(spark):
 def _families(spark):
     frame = _frame(spark, "SELECT family, image_equivalents FROM color_families ORDER BY image_equivalents DESC")
     return charts.bars(frame, "family", "image_equivalents", "Colour families across all images", "colour family",
-                       "images' worth of pixels", colours=[charts.FAMILY_COLOURS.get(f, "#999999") for f in frame["family"]])
+                       "images' worth of pixels",
+                       colours=[charts.FAMILY_COLOURS.get(f, "#999999") for f in frame["family"]])
 
 
 def _montage(spark):
     rows = []
-    for cluster in [r.cluster for r in spark.sql("SELECT DISTINCT cluster FROM cluster_members ORDER BY cluster").collect()]:
+    clusters = spark.sql("SELECT DISTINCT cluster FROM cluster_members ORDER BY cluster").collect()
+    for cluster in [r.cluster for r in clusters]:
         paths = [r.path for r in spark.sql(f"SELECT path FROM cluster_members WHERE cluster = {int(cluster)} "
                                            "ORDER BY photo_id LIMIT 6").collect()]
         rows.append((f"cluster {cluster}", [t for t in map(_thumbnail, paths) if t is not None]))
@@ -186,7 +189,8 @@ PLAN: list[tuple[str, str, str, tuple[str, ...], Callable]] = [
      ("detections",), _detected),
     ("user_activity", "How active users are", "Users by the number of photos they interacted with, in doublings: a few "
      "users do most of the viewing, as on any real site.", ("user_activity",),
-     lambda s: charts.bars(_frame(s, "SELECT concat(photos_from, '+') AS photos, sum(users) AS users FROM user_activity "
+     lambda s: charts.bars(_frame(s,
+                                  "SELECT concat(photos_from, '+') AS photos, sum(users) AS users FROM user_activity "
                                      "GROUP BY photos_from ORDER BY photos_from"),
                            "photos", "users", "Users by photos interacted with", "photos per user (from)", "users")),
     ("preferences", "What users prefer", "Each user's profile weighs the photos they viewed, liked and downloaded: "
@@ -204,11 +208,11 @@ PLAN: list[tuple[str, str, str, tuple[str, ...], Callable]] = [
 
 def _why_absent(views: list[str]) -> str:
     """Which lake tables a chart lacks, and the step that makes them."""
-    from photolake.pipeline import STEP_IO
+    from photolake.stages import STAGES
     from photolake.views import ANALYTICS
 
     tables = sorted({t for v in views for t in ANALYTICS.get(v, ((v,), ""))[0] if t != "photo_tags"} or set(views))
-    makers = {table: step for step, (_, _, writes) in STEP_IO.items() for table in writes}
+    makers = {table: stage.name for stage in STAGES.values() for table in (*stage.writes, *stage.optional_writes)}
     return "; ".join(f"no {t} table yet" + (f" (the {makers[t]} step makes it, and may have been skipped: see the "
                                               f"pipeline's summary)" if t in makers else "") for t in tables)
 
@@ -274,7 +278,8 @@ figcaption {{ color: #555; font-size: .9rem; }} .missing {{ color: #a33; }}
 
 def lake_facts(spark: SparkSession, present: list[str]) -> dict[str, str]:
     """Headline counts: what the lake holds."""
-    queries = {"photos": "SELECT count(*) FROM photos", "images downloaded": "SELECT count_if(status = 'ok') FROM downloads",
+    queries = {"photos": "SELECT count(*) FROM photos",
+               "images downloaded": "SELECT count_if(status = 'ok') FROM downloads",
                "images analysed": "SELECT count_if(status = 'ok') FROM image_metadata",
                "objects detected": "SELECT sum(size(objects)) FROM detections",
                "clusters": "SELECT count(*) FROM cluster_summary", "users": "SELECT count(*) FROM users",

@@ -110,7 +110,8 @@ def heatmap(frame: pd.DataFrame, row: str, column: str, value: str, title: str, 
     def draw(figure):
         axes = figure.add_subplot()
         cells = axes.imshow(table.values, cmap="Blues", aspect="auto")
-        axes.set_xticks(range(table.shape[1]), [str(c) for c in table.columns], rotation=45 if table.shape[1] > 8 else 0)
+        axes.set_xticks(range(table.shape[1]), [str(c) for c in table.columns],
+                        rotation=45 if table.shape[1] > 8 else 0)
         axes.set_yticks(range(table.shape[0]), [str(r) for r in table.index])
         top = table.values.max() or 1
         if table.size <= 200:

@@ -112,7 +112,8 @@ def sample_jpeg(width: int, height: int, palette, seed: int, camera: CameraExif 
     kwargs = {"quality": quality}
     if camera is not None:
         if camera.orientation in TRANSPOSED_ORIENTATIONS:
-            image = image.transpose(Image.Transpose.ROTATE_90 if camera.orientation == 6 else Image.Transpose.ROTATE_270)
+            image = image.transpose(Image.Transpose.ROTATE_90 if camera.orientation == 6
+                                    else Image.Transpose.ROTATE_270)
         elif camera.orientation == 3:
             image = image.transpose(Image.Transpose.ROTATE_180)
         kwargs["exif"] = exif_bytes(camera)

@@ -284,7 +284,8 @@ class ReleaseGenerator:
             if rng.random() < 0.03:  # cameras that wrote no value
                 exif_text = exif_text[:3] + (str(rng.choice(["undef", "inf", "Inf"])),) + exif_text[4:]
             if rng.random() < 0.02:
-                exif_text = exif_text[:4] + (f"{focal:g}-{focal * 3:g}mm" if rng.random() < .5 else f"{focal:.1f} ~ {focal * 3:g}mm",) + exif_text[5:]
+                lens = f"{focal:g}-{focal * 3:g}mm" if rng.random() < .5 else f"{focal:.1f} ~ {focal * 3:g}mm"
+                exif_text = exif_text[:4] + (lens,) + exif_text[5:]
             if rng.random() < 0.01:
                 exif_text = exif_text[:5] + (str(rng.choice(["-", "2h", "1.6\"", "63 Seconds"])),)
             camera = CameraExif(make, model, Fraction(*exposure), aperture, iso, focal,
@@ -390,7 +391,8 @@ class ReleaseGenerator:
         users = rng.choice(len(self.users), size=count, p=self.user_weights)
         for u in users:
             at = p["submitted"] + timedelta(seconds=float(rng.uniform(3600, 4 * 365 * 86400)))
-            keyword = p["keywords"][int(rng.integers(len(p["keywords"])))] if p["keywords"] and rng.random() < .8 else ""
+            keyword = (p["keywords"][int(rng.integers(len(p["keywords"])))]
+                       if p["keywords"] and rng.random() < .8 else "")
             row = [_timestamp(at, int(rng.integers(0, 7))), "download", keyword, p["id"], self.users[int(u)],
                    V.COUNTRIES[int(rng.integers(len(V.COUNTRIES)))]]
             if len(columns) > 6:
@@ -406,7 +408,8 @@ class ReleaseGenerator:
 
     # ---- defects ----------------------------------------------------------------------------------------
 
-    def _defect_rows(self, table: str, valid_row: list[str], columns: list[str]) -> list[tuple[list[str], str | None, str, str | None]]:
+    def _defect_rows(self, table: str, valid_row: list[str], columns: list[str]) -> list[tuple[list[str], str | None,
+                                                                                               str, str | None]]:
         """(row, photo_id, reason, column) for rows that must be rejected whole or in one value."""
         pid_at = columns.index("photo_id")
 

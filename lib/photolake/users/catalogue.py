@@ -17,6 +17,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from photolake.extract.image import SQUARE_TOLERANCE
+from photolake.session import cached
 
 # Attribute kinds that describe what a photo looks like (the content recommender's features), with the weight
 # of each kind's block: tags say most, orientation and cluster least.
@@ -44,11 +45,14 @@ def photo_attributes(spark: SparkSession, tables: list[str]) -> DataFrame:
                     .groupBy("photo_id", F.col("c.family").alias("value")).agg(F.sum("c.share").alias("share"))
                     .filter(F.col("share") >= MIN_FAMILY_SHARE))
         parts += [families.select("photo_id", F.lit("color_family").alias("kind"), "value"),
-                  metadata.select("photo_id", F.lit("orientation").alias("kind"), F.col("orientation_class").alias("value")),
-                  metadata.select("photo_id", F.lit("size_category").alias("kind"), F.col("size_category").alias("value"))]
+                  metadata.select("photo_id", F.lit("orientation").alias("kind"),
+                                  F.col("orientation_class").alias("value")),
+                  metadata.select("photo_id", F.lit("size_category").alias("kind"),
+                                  F.col("size_category").alias("value"))]
     else:  # the release's own pixel sizes still say the orientation
         parts.append(spark.table("photos").select("photo_id", F.lit("orientation").alias("kind"),
-                                                  _orientation(F.col("photo_width"), F.col("photo_height")).alias("value")))
+                                                  _orientation(F.col("photo_width"),
+                                                               F.col("photo_height")).alias("value")))
     if "photo_tags" in tables:
         tags = spark.table("photo_tags").filter(F.col("confidence").isNull()
                                                 | (F.col("confidence") >= MIN_TAG_CONFIDENCE))
@@ -165,6 +169,6 @@ def themed_catalogue(photos_per_theme: int, themes: int = 5, seed: int = 0) -> t
 
 def collect_catalogue(spark: SparkSession, tables: list[str], max_tags: int = 200) -> tuple[Catalogue, DataFrame]:
     """(the catalogue on the driver, the long attributes frame it came from)."""
-    attributes = photo_attributes(spark, tables).cache()
+    attributes = cached(photo_attributes(spark, tables))
     content = attributes.filter(F.col("kind").isin(list(CONTENT_KINDS))).toPandas()
     return build_catalogue(content, photo_popularity(spark).toPandas(), max_tags), attributes

@@ -41,7 +41,8 @@ def profiles(users: DataFrame, interactions: DataFrame, attributes: DataFrame) -
     weighted = (per_photo.join(attributes, "photo_id")
                 .groupBy("user_id", "kind", "value").agg(F.sum("weight").alias("weight")))
     top = max(n for _, n in TOP.values())
-    heaviest = _heaviest(weighted, top).groupBy("user_id").pivot("kind", list(TOP) + list(SINGLE)).agg(F.first("values"))
+    heaviest = _heaviest(weighted, top).groupBy("user_id").pivot("kind",
+                                                                 list(TOP) + list(SINGLE)).agg(F.first("values"))
     images = per_photo.groupBy("user_id").agg(F.slice(F.sort_array(F.collect_list(
         F.struct((-F.col("weight")).alias("w"), (-F.unix_micros("at")).alias("t"), "photo_id"))), 1, FAVOURITE_IMAGES)
         .alias("top"))

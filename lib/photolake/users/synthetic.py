@@ -27,8 +27,10 @@ import numpy as np
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 
+from photolake.config import DEFAULTS
 from photolake.progress import reporter
 from photolake.schemas import INTERACTIONS
+from photolake.session import broadcast
 from photolake.users.catalogue import Catalogue
 
 EVENT_WEIGHTS = {"view": 1.0, "like": 3.0, "download": 5.0}
@@ -41,13 +43,15 @@ DRAWS_SCHEMA = "user_id string, activity double, kind string, value string"
 
 @dataclass(frozen=True)
 class SyntheticOptions:
-    users: int = 1000
-    seed: int = 42
-    mean_photos: float = 20.0
-    activity_spread: float = 1.0  # sigma of the lognormal: 1.0 gives a long tail of very active users
-    taste_weight: float = 8.0
-    popularity_weight: float = 0.5
-    noise: float = 1.0
+    """The synthetic users' settings: users.* (photolake.config, where the defaults and their meaning are)."""
+
+    users: int = DEFAULTS["users.users"]
+    seed: int = DEFAULTS["users.seed"]
+    mean_photos: float = DEFAULTS["users.mean_photos"]
+    activity_spread: float = DEFAULTS["users.activity_spread"]  # 1.0 gives a long tail of very active users
+    taste_weight: float = DEFAULTS["users.taste_weight"]
+    popularity_weight: float = DEFAULTS["users.popularity_weight"]
+    noise: float = DEFAULTS["users.noise"]
 
 
 def user_id(number: int) -> str:
@@ -60,7 +64,8 @@ def _pick(rng: np.random.Generator, candidates: np.ndarray, weights: np.ndarray,
     return rng.choice(candidates, size=min(count, len(candidates)), replace=False, p=weights / weights.sum())
 
 
-def draw_user(number: int, catalogue: Catalogue, options: SyntheticOptions) -> tuple[np.random.Generator, float, np.ndarray]:
+def draw_user(number: int, catalogue: Catalogue,
+              options: SyntheticOptions) -> tuple[np.random.Generator, float, np.ndarray]:
     """(the user's random stream, positioned after the draws below; activity; taste feature indices)."""
     rng = np.random.default_rng([options.seed, number])
     frequency = catalogue.frequency
@@ -116,7 +121,7 @@ def _numbers(spark: SparkSession, users: int) -> DataFrame:
 
 def synthetic_tastes(spark: SparkSession, catalogue: Catalogue, options: SyntheticOptions) -> DataFrame:
     """(user_id, activity, kind, value): each user's hidden tastes, one row a taste."""
-    shared = spark.sparkContext.broadcast(catalogue)
+    shared = broadcast(spark, catalogue)
 
     def draw(batches):
         cat = shared.value
@@ -134,7 +139,7 @@ def synthetic_interactions(spark: SparkSession, catalogue: Catalogue, options: S
                            progress_address: str | None = None) -> DataFrame:
     """Every synthetic user's interactions, generated on the executors, each user reported to the driver's
     progress."""
-    shared = spark.sparkContext.broadcast(catalogue)
+    shared = broadcast(spark, catalogue)
 
     def draw(batches):
         cat = shared.value
