@@ -139,7 +139,7 @@ def _publish(local: str, path: str) -> None:
     """Move a finished local file to ``path``: renamed into place on a local disk, uploaded to a URI."""
     if storage.has_scheme(path) and not path.startswith("file://"):
         with open(local, "rb") as source:
-            storage.write_atomic(path, source.read())
+            storage.write_atomic(path, source)  # streamed: the database may be larger than memory
         os.unlink(local)
         return
     target = path[len("file://"):] if path.startswith("file://") else path

@@ -1,15 +1,23 @@
-"""Files by path or URI through pyarrow's filesystem layer, so ``/data``, ``file://``, ``hdfs://`` and
-``s3://`` all work the same on the driver and the executors.  A member of a zip archive is named
-``<archive.zip>!<member>``.
+"""Files by path or URI through pyarrow's filesystem layer, so ``/data``, ``file://``, ``s3a://``, ``gs://``,
+``abfs://`` and ``hdfs://`` all work the same on the driver and the executors.  A member of a zip archive is
+named ``<archive.zip>!<member>``.
+
+Spark reads and writes the lake's tables through Hadoop's FileSystem (photolake.lake); everything else the
+driver and the executors do with lake paths and image files goes through here, by the same URIs. Hadoop
+knows S3 as ``s3a://`` (``s3://`` is made ``s3a://`` by ``absolute``, so both sides use one name); pyarrow
+knows it as ``s3://`` and finds the credentials, region and endpoint (``AWS_ENDPOINT_URL`` for MinIO or
+another S3-compatible store) the way the AWS tools do. ``hdfs://`` needs libhdfs, as pyarrow does.
 """
 
 from __future__ import annotations
 
 import collections
 import contextlib
+import functools
 import io
 import os
 import posixpath
+import shutil
 import stat
 import uuid
 import zipfile
@@ -25,18 +33,38 @@ def has_scheme(path: str) -> bool:
     return "://" in path
 
 
+# Hadoop's name for a store -> pyarrow's
+PYARROW_SCHEMES = {"s3a": "s3", "s3n": "s3", "gcs": "gs"}
+# Stores whose paths pyarrow names <bucket or container>/<key>: one filesystem serves every bucket
+BUCKET_STORES = ("s3", "gs")
+
+
 def absolute(path: str | os.PathLike) -> str:
-    """A local path made absolute (executors may run elsewhere); a URI as it is."""
+    """A local path made absolute (executors may run elsewhere); a URI as it is, but ``s3://`` as Hadoop's
+    ``s3a://``."""
     text = os.fspath(path)
-    return text if has_scheme(text) else os.path.abspath(text)
+    if not has_scheme(text):
+        return os.path.abspath(text)
+    return "s3a://" + text[len("s3://"):] if text.lower().startswith("s3://") else text
+
+
+@functools.lru_cache(maxsize=64)
+def _bucket_store(scheme: str, bucket: str) -> pafs.FileSystem:
+    """One client per bucket and process: making one costs more than a request (and finds the bucket's region)."""
+    return pafs.FileSystem.from_uri(f"{scheme}://{bucket}/")[0]
 
 
 def filesystem(path: str) -> tuple[pafs.FileSystem, str]:
-    if has_scheme(path):
-        if path.startswith("file://"):
-            return pafs.LocalFileSystem(), path[len("file://"):]
-        return pafs.FileSystem.from_uri(path)
-    return pafs.LocalFileSystem(), os.path.abspath(path)
+    """The pyarrow filesystem of a path or URI, and the path inside it."""
+    if not has_scheme(path):
+        return pafs.LocalFileSystem(), os.path.abspath(path)
+    scheme, rest = path.split("://", 1)
+    scheme = PYARROW_SCHEMES.get(scheme.lower(), scheme.lower())
+    if scheme == "file":
+        return pafs.LocalFileSystem(), rest
+    if scheme in BUCKET_STORES and "?" not in rest:
+        return _bucket_store(scheme, rest.split("/", 1)[0]), rest.rstrip("/")
+    return pafs.FileSystem.from_uri(f"{scheme}://{rest}")
 
 
 def _join(base: str, path: str) -> str:
@@ -44,6 +72,9 @@ def _join(base: str, path: str) -> str:
     if not has_scheme(base) or base.startswith("file://"):
         return path
     scheme, rest = base.split("://", 1)
+    if scheme.lower() in ("abfs", "abfss"):  # pyarrow's path is <container>/<key>; the URI's authority is
+        authority = rest.split("/", 1)[0]  # <container>@<account host>
+        return f"{scheme}://{authority}/{path.partition('/')[2]}"
     authority = rest.split("/", 1)[0] if scheme in ("hdfs", "viewfs") else ""
     return f"{scheme}://{authority}{path if path.startswith('/') or not authority else '/' + path}"
 
@@ -60,10 +91,11 @@ def is_dir(path: str) -> bool:
     return fs.get_file_info(inner).type == pafs.FileType.Directory
 
 
-def list_files(path: str, recursive: bool = False) -> list[str]:
-    """Files under a directory (sorted), as paths/URIs in the same style as ``path``."""
+def list_files(path: str, recursive: bool = False, allow_missing: bool = False) -> list[str]:
+    """Files under a directory (sorted), as paths/URIs in the same style as ``path``; none for a directory that
+    is not there when ``allow_missing``."""
     fs, inner = filesystem(path)
-    infos = fs.get_file_info(pafs.FileSelector(inner, recursive=recursive))
+    infos = fs.get_file_info(pafs.FileSelector(inner, recursive=recursive, allow_not_found=allow_missing))
     return sorted(_join(path, i.path) for i in infos if i.type == pafs.FileType.File)
 
 
@@ -214,9 +246,10 @@ def read_bytes(path: str) -> bytes:
         return stream.read()
 
 
-def write_atomic(path: str, data: bytes) -> None:
-    """Write via a temporary name in the same folder and rename: the final name never holds a half file, and
-    a write that fails (a full disk, no permission) leaves no temporary file behind."""
+def write_atomic(path: str, data: bytes | BinaryIO) -> None:
+    """Write ``data`` (bytes, or a stream copied in pieces) via a temporary name in the same folder and rename:
+    the final name never holds a half file, and a write that fails (a full disk, no permission) leaves no
+    temporary file behind.  On an object store the rename is a copy, and the final object appears whole."""
     fs, inner = filesystem(path)
     folder, _, name = inner.rpartition("/")
     temporary = f"{folder}/.{name}.{uuid.uuid4().hex}.part"
@@ -225,17 +258,24 @@ def write_atomic(path: str, data: bytes) -> None:
         if local:
             os.makedirs(folder, exist_ok=True)
             with open(temporary, "wb") as f:
-                f.write(data)
+                _copy(data, f)
             os.replace(temporary, inner)
         else:
             fs.create_dir(folder, recursive=True)
             with fs.open_output_stream(temporary) as stream:
-                stream.write(data)
+                _copy(data, stream)
             fs.move(temporary, inner)
     except BaseException:
         with contextlib.suppress(OSError, FileNotFoundError):
             os.remove(temporary) if local else fs.delete_file(temporary)
         raise
+
+
+def _copy(data: bytes | BinaryIO, target) -> None:
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        target.write(data)
+    else:
+        shutil.copyfileobj(data, target, 8 << 20)
 
 
 def remove(path: str) -> None:

@@ -13,6 +13,7 @@ import contextlib
 import errno
 import hashlib
 import io
+import posixpath
 import random
 import re
 import threading
@@ -114,13 +115,36 @@ def image_path(images_root: str, photo_id: str, extension: str = "jpg") -> str:
     return f"{images_root.rstrip('/')}/{shard_of(photo_id)}/{photo_id}.{extension}"
 
 
-def existing_image(images_root: str, photo_id: str) -> str | None:
-    """The stored file of a photo, whatever its format, if there is one (written atomically: complete)."""
-    for extension in dict.fromkeys(EXTENSIONS.values()):
-        path = image_path(images_root, photo_id, extension)
-        if storage.exists(path):
-            return path
-    return None
+class StoredImages:
+    """The image files already under the images folder, listed one shard folder at a time as a task's photos
+    ask: one listing per shard instead of a request per candidate name (8 formats a photo, each a metadata
+    call on HDFS or S3).  A task's photos are each asked about once, before it fetches them."""
+
+    def __init__(self, images_root: str):
+        self.root = images_root.rstrip("/")
+        self._shards: dict[str, frozenset[str]] = {}
+
+    def _names(self, shard: str) -> frozenset[str]:
+        if shard not in self._shards:  # two threads may list one shard at once: the same answer
+            files = storage.list_files(f"{self.root}/{shard}", allow_missing=True)
+            self._shards[shard] = frozenset(posixpath.basename(f) for f in files)
+        return self._shards[shard]
+
+    def find(self, photo_id: str) -> str | None:
+        """The stored file of a photo, whatever its format, if there is one (written atomically: complete)."""
+        names = self._names(shard_of(photo_id))
+        for extension in dict.fromkeys(EXTENSIONS.values()):
+            if f"{photo_id}.{extension}" in names:
+                return image_path(self.root, photo_id, extension)
+        return None
+
+    def has(self, path: str) -> bool:
+        """Whether a file a downloads row names is there: from the listing when it is under the folder."""
+        relative = path[len(self.root) + 1:] if path.startswith(self.root + "/") else ""
+        shard, _, name = relative.partition("/")
+        if shard and name and "/" not in name:
+            return name in self._names(shard)
+        return storage.exists(path)
 
 
 def request_target(target: Target, settings: FetchSettings) -> Target:

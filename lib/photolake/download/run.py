@@ -15,14 +15,13 @@ from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import BooleanType, StructField, StructType
 
-from photolake import storage
 from photolake.download.fetch import (
     DownloadResult,
     Fetcher,
     FetchFailure,
     FetchSettings,
     HostLimiter,
-    existing_image,
+    StoredImages,
 )
 from photolake.download.plan import KEPT
 from photolake.progress import Progress, driver_host, reporter
@@ -53,12 +52,13 @@ def task_budget(rate_per_host: float, connections_per_host: int, threads: int, c
     return Budget(rate, connections, max(1, min(threads, connections) if connections else threads))
 
 
-def handle(fetcher: Fetcher, photo_id: str, url: str | None, prev_path: str | None, work: str) -> dict:
+def handle(fetcher: Fetcher, stored: StoredImages, photo_id: str, url: str | None, prev_path: str | None,
+           work: str) -> dict:
     """One photo: keep an ok row whose file is there, adopt a complete file a killed run left, else fetch."""
     try:
-        if work == "check" and prev_path and storage.exists(prev_path):
+        if work == "check" and prev_path and stored.has(prev_path):
             return {"photo_id": photo_id, KEPT: True}
-        existing = existing_image(fetcher.images_root, photo_id)
+        existing = stored.find(photo_id)
         result = fetcher.adopt(photo_id, url, existing) if existing else None
         if result is None:
             result = fetcher.fetch(photo_id, url)
@@ -86,10 +86,11 @@ def download_function(settings: FetchSettings, images_root: str, budget: Budget,
         cv2.setNumThreads(1)  # parallelism comes from the task's threads; OpenCV's own would oversubscribe
         limiter = HostLimiter(budget.rate_per_host, budget.connections_per_host)
         fetcher = Fetcher(settings, images_root, limiter, pool_size=budget.threads)
+        stored = StoredImages(images_root)
         report = reporter(progress_address)
 
         def one(row) -> dict:
-            result = handle(fetcher, row.photo_id, row.url, row.prev_path, row.work)
+            result = handle(fetcher, stored, row.photo_id, row.url, row.prev_path, row.work)
             if report:
                 report.add(1, ok=int(result[KEPT] or result.get("status") == "ok"),
                            bytes=0 if result[KEPT] else result.get("bytes") or 0)

@@ -1,0 +1,153 @@
+"""The lake's and the images' files on an S3-compatible store: moto's S3 server on 127.0.0.1, reached by the
+same URIs a cluster uses (s3a://, and s3:// as its alias), through photolake.storage: what the driver and the
+executors do with lake paths themselves (existence checks, listings, the version marker), the download's
+image files, extract's reads, the SQLite export and the report. Spark's own table reads and writes go
+through Hadoop's S3A client (the hadoop-aws jars), which cannot be fetched here: docs/cluster.md says what
+was tested how."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import sqlite3
+
+import pytest
+from PIL import Image
+
+from photolake import lake_version, storage
+
+moto_server = pytest.importorskip("moto.server", reason="moto (a dev dependency) runs the S3 server these tests use")
+boto3 = pytest.importorskip("boto3")
+
+BUCKET = "photolake-test"
+
+
+@pytest.fixture(scope="module")
+def s3():
+    """A bucket on a local S3 server; the AWS variables point this process's clients at it while the module
+    runs, and are put back after."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the server's line per request
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+           "AWS_ENDPOINT_URL": f"http://{host}:{port}"}
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    storage._bucket_store.cache_clear()
+    client = boto3.client("s3")
+    client.create_bucket(Bucket=BUCKET)
+    try:
+        yield client
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        storage._bucket_store.cache_clear()
+        server.stop()
+
+
+def keys(client, prefix: str) -> list[str]:
+    listed = client.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])
+    return sorted(o["Key"] for o in listed if not o["Key"].endswith("/"))  # not pyarrow's folder markers
+
+
+def jpeg(width: int = 64, height: int = 48) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 40, 40)).save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("scheme", ["s3a", "s3"])
+def test_files_by_uri_on_s3(s3, scheme):
+    root = f"{scheme}://{BUCKET}/files-{scheme}"
+    storage.write_atomic(f"{root}/a/one.txt", b"one")
+    storage.write_atomic(f"{root}/a/b/two.txt", io.BytesIO(b"two" * 100_000))  # streamed
+    assert keys(s3, f"files-{scheme}/") == [f"files-{scheme}/a/b/two.txt", f"files-{scheme}/a/one.txt"]  # no .part
+    assert storage.exists(f"{root}/a/one.txt") and not storage.exists(f"{root}/a/three.txt")
+    assert storage.is_dir(f"{root}/a") and not storage.is_dir(f"{root}/a/one.txt")
+    assert storage.list_files(root, recursive=True) == [f"{root}/a/b/two.txt", f"{root}/a/one.txt"]
+    assert storage.list_dirs(f"{root}/a") == [f"{root}/a/b"]
+    assert [(name, size) for name, size, _ in storage.file_listing(root)] == [("a/b/two.txt", 300_000),
+                                                                             ("a/one.txt", 3)]
+    assert storage.read_bytes(f"{root}/a/one.txt") == b"one"
+    with storage.open_text(f"{root}/a/one.txt") as text:
+        assert text.read() == "one"
+    storage.remove(f"{root}/a/one.txt")
+    assert not storage.exists(f"{root}/a/one.txt")
+    assert storage.absolute(f"s3://{BUCKET}/x") == f"s3a://{BUCKET}/x"  # one name on both sides
+
+
+def test_the_lake_version_marker_on_s3(s3):
+    lake = f"s3a://{BUCKET}/lake"
+    storage.write_atomic(f"{lake}/photos/part-0.parquet", b"not read")
+    lake_version.mark_finished(lake, "run-1")
+    version = lake_version.read(lake)
+    assert version.run_id == "run-1"
+    storage.write_atomic(f"{lake}/photos/part-1.parquet", b"a new part")
+    lake_version.mark_finished(lake, "run-2")
+    assert lake_version.read(lake).run_id == "run-2" and lake_version.read(lake).files != version.files
+
+
+def test_download_stores_and_adopts_images_on_s3_and_extract_reads_them(s3, tmp_path):
+    from photolake.download.fetch import Fetcher, FetchSettings, HostLimiter, StoredImages
+    from photolake.download.plan import KEPT
+    from photolake.download.run import handle
+    from photolake.extract.image import extract_file
+    from tests.http_servers import FaultyServer
+
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "red.jpg").write_bytes(jpeg())
+    images = f"s3a://{BUCKET}/images"
+    with FaultyServer(tmp_path / "photos") as server:
+        fetcher = Fetcher(FetchSettings(allow_hosts=(server.host,), width=None, timeout_s=2.0), images,
+                          HostLimiter(0, 0))
+        first = fetcher.fetch("oSf8ePoG9NU", f"{server.url}/photos/red.jpg")
+        # the next run's task: the photo's file is found in its shard's listing and adopted, not fetched again
+        again = handle(fetcher, StoredImages(images), "oSf8ePoG9NU", f"{server.url}/photos/red.jpg", None, "fetch")
+        kept = handle(fetcher, StoredImages(images), "oSf8ePoG9NU", f"{server.url}/photos/red.jpg", first.path,
+                      "check")
+        fetched = server.recorder.count("/photos/red.jpg")
+    assert first.status == "ok" and first.path.startswith(images), first.error
+    assert storage.read_bytes(first.path) == jpeg()
+    assert (again["status"], again["attempts"], again["path"], fetched) == ("ok", 0, first.path, 1)
+    assert kept[KEPT]
+    assert not [k for k in keys(s3, "images/") if k.endswith(".part")]
+    row = extract_file("oSf8ePoG9NU", first.path, 3)
+    assert (row["status"], row["width"], row["height"]) == ("ok", 64, 48), row.get("error")
+
+
+def test_export_and_report_write_to_s3(s3, spark, analysed, tmp_path):
+    from photolake import stages
+    from photolake.export import write_sqlite
+    from photolake.runs import RunSummary
+
+    counts = write_sqlite({"numbers": spark.range(5).toDF("n")}, f"s3a://{BUCKET}/export/photolake.sqlite")
+    local = tmp_path / "copy.sqlite"
+    local.write_bytes(storage.read_bytes(f"s3a://{BUCKET}/export/photolake.sqlite"))
+    with sqlite3.connect(local) as db:
+        assert counts == {"numbers": 5} and db.execute("SELECT sum(n) FROM numbers").fetchone() == (10,)
+
+    _, config = analysed
+    config = config.with_values(paths__report=f"s3a://{BUCKET}/report")
+    stages.report(spark, config, RunSummary("report", "r-s3", config))
+    written = keys(s3, "report/")
+    assert "report/index.html" in written and sum(k.endswith(".png") for k in written) >= 10
+    page = storage.read_bytes(f"s3a://{BUCKET}/report/index.html").decode()
+    assert all(f"charts/{k.rsplit('/', 1)[1]}" in page for k in written if k.endswith(".png"))
+
+
+@pytest.mark.parametrize("uri, client, inner, listed", [
+    ("gs://bucket/lake/photos", "GcsFileSystem", "bucket/lake/photos", "bucket/lake/photos/part-0.parquet"),
+    ("gcs://bucket/lake", "GcsFileSystem", "bucket/lake", "bucket/lake/part-0.parquet"),
+    ("abfss://box@acct.dfs.core.windows.net/lake", "AzureFileSystem", "box/lake", "box/lake/part-0.parquet"),
+    ("file:///data/lake", "LocalFileSystem", "/data/lake", "/data/lake/part-0.parquet"),
+])
+def test_each_store_is_mapped_to_its_pyarrow_client(uri, client, inner, listed):
+    """Stores without a server here: the client each URI gets, the path inside it, and a listed file's URI."""
+    fs, path = storage.filesystem(uri)
+    assert (type(fs).__name__, path) == (client, inner)
+    assert storage._join(uri, listed) == (listed if uri.startswith("file://") else f"{uri}/part-0.parquet")
