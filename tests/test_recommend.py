@@ -53,7 +53,9 @@ def test_content_profile_and_reasons_name_what_the_user_liked():
     assert np.linalg.norm(profile) == pytest.approx(1.0, abs=1e-5)
     best = top_unseen(catalogue.content @ profile, seen, 5)
     assert all(catalogue.photo_ids[i].startswith("beac") for i in best)
-    reason = content_reason(catalogue, profile, int(best[0]), seen)
+    kind, reason = content_reason(catalogue, profile, int(best[0]), seen)
+    assert kind == {"tagged": "tag", "mostly": "colour", "shows a": "object"}[
+        next(w for w in ("tagged", "mostly", "shows a") if w in reason)]
     assert any(word in reason for word in ("tagged beach", "tagged sea", "tagged sand", "blue", "umbrella")), reason
     if "tagged" in reason:
         tag = reason.rsplit(" ", 1)[1]
@@ -66,9 +68,9 @@ def test_als_reason_points_at_the_nearest_seen_photo():
     factors = np.zeros((catalogue.size, 2), dtype=np.float32)
     factors[0], factors[1], factors[2] = [1, 0], [0, 1], [0.1, 1]
     assert als_reason(catalogue, factors, 2, np.array([0, 1])) == \
-        f"people who liked {catalogue.photo_ids[1]} also liked this"
-    assert popularity_reason(1) == "popular: 1 person liked it"
-    assert popularity_reason(12) == "popular: 12 people liked it"
+        ("similar_users", f"people who liked {catalogue.photo_ids[1]} also liked this")
+    assert popularity_reason(1) == ("popular", "popular: 1 person liked it")
+    assert popularity_reason(12) == ("popular", "popular: 12 people liked it")
 
 
 def test_intra_list_diversity():
@@ -210,7 +212,7 @@ def test_a_run_of_one_model_keeps_the_other_models_rows(spark, tmp_path):
     from photolake.schemas import RECOMMENDATIONS
 
     def rows(model, n):
-        return spark.createDataFrame([(f"u{i}", 1, "p", 1.0, "why", model, False, model) for i in range(n)],
+        return spark.createDataFrame([(f"u{i}", 1, "p", 1.0, "why", "tag", model, False, model) for i in range(n)],
                                      RECOMMENDATIONS)
 
     lake_dir = str(tmp_path / "lake")
@@ -220,3 +222,18 @@ def test_a_run_of_one_model_keeps_the_other_models_rows(spark, tmp_path):
     counts = {r.model: r["count"] for r in lake.read_table(spark, lake_dir,
                                                            "recommendations").groupBy("model").count().collect()}
     assert counts == {"als": 5, "content": 2}
+
+
+def test_every_recommendation_says_what_its_reason_rests_on(spark, analysed_lake):
+    from photolake import lake
+    from photolake.schemas import REASON_KINDS
+
+    recommendations = lake.read_table(spark, analysed_lake, "recommendations")
+    rows = recommendations.select("reason", "reason_kind", "strategy").collect()
+    assert rows and {r.reason_kind for r in rows} <= set(REASON_KINDS)
+    words = {"popular": "popular:", "similar_users": "people ", "tag": "tagged", "colour": "mostly ",
+             "object": "shows a"}
+    for row in rows:
+        assert words.get(row.reason_kind, "") in row.reason, row
+        assert (row.strategy == "popularity") == (row.reason_kind == "popular"), row
+    assert {"popular", "similar_users"} <= {r.reason_kind for r in rows}

@@ -107,3 +107,15 @@ def test_the_docs_option_tables_are_the_declarations():
     assert all(f"<!-- options: {step} -->" in text for step in STAGES)
     assert docs.readme(text) == text, "README's option tables are out of date: run make docs"
     assert docs.configuration() == docs.CONFIGURATION.read_text(), "docs/configuration.md is out of date: make docs"
+
+
+def test_a_tables_parts_are_replaced_one_at_a_time(spark, tmp_path):
+    lake_dir = str(tmp_path / "lake")
+    rows = spark.createDataFrame([("a", 1), ("a", 2), ("b", 3)], "model string, x int")
+    lake.replace_partitions(rows, lake_dir, "detections", "r1", [("a",), ("b",)])
+    lake.replace_partitions(spark.createDataFrame([], "x int"), lake_dir, "detections", "r2", [("a",)])  # no rows
+    lake.replace_partitions(spark.createDataFrame([(4,)], "x int"), lake_dir, "detections", "r3", [("c",)])
+    read = spark.read.parquet(lake.table_path(lake_dir, "detections"))
+    assert sorted((r.model, r.x) for r in read.collect()) == [("b", 3), ("c", 4)]
+    assert (tmp_path / "lake" / "detections" / "model=a").is_dir()  # an empty part, not the old rows
+    assert not list((tmp_path / "lake" / ".staging").iterdir()) and not list((tmp_path / "lake" / ".trash").iterdir())

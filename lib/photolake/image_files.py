@@ -5,7 +5,7 @@ why the file is not read (a link out of the folder), so that every file gets a r
 from __future__ import annotations
 
 import os
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
@@ -13,6 +13,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import BinaryType, StringType, StructField, StructType
 
 from photolake import storage
+from photolake.progress import reporter
 from photolake.session import rows_frame
 
 FILES = StructType([StructField("photo_id", StringType()), StructField("path", StringType()),
@@ -41,3 +42,29 @@ def batch_files(batch: pa.RecordBatch) -> Iterator[tuple[str, str, str, str | No
     columns = [batch.column(name).to_pylist() for name in FILES.fieldNames()]
     for photo_id, path, os_path, skipped in zip(*columns):
         yield photo_id, path, os.fsdecode(os_path) if os_path else path, skipped
+
+
+FileRow = Callable[[str, str, str, "str | None"], dict[str, Any]]  # (photo_id, path, path to open, why not read)
+
+
+def per_file(schema: StructType, row_maker: Callable[[], FileRow], progress_address: str | None = None):
+    """The mapInArrow function of a step that makes one row per image file (extract, detect): each batch of
+    FILES rows becomes a batch of ``schema`` rows (built in C++ by Arrow), each file reported to the driver's
+    progress. ``row_maker`` runs once a task, on the executor (to load a network once, say)."""
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    arrow_schema = to_arrow_schema(schema, timezone="UTC")  # sessions run in UTC
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        one = row_maker()
+        report = reporter(progress_address)
+        for batch in batches:
+            rows = []
+            for photo_id, path, local, skipped in batch_files(batch):
+                rows.append(one(photo_id, path, local, skipped))
+                if report:
+                    report.add(1)
+            yield pa.RecordBatch.from_pylist([{name: row.get(name) for name in arrow_schema.names} for row in rows],
+                                             schema=arrow_schema)
+
+    return run

@@ -53,7 +53,8 @@ def _ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
 
-def _segment(marker: int, body: bytes) -> bytes:
+def jpeg_segment(marker: int, body: bytes) -> bytes:
+    """A JPEG marker segment: the marker, its length, its body."""
     return bytes((0xFF, marker)) + struct.pack(">H", len(body) + 2) + body
 
 
@@ -77,7 +78,7 @@ def _empty_ac_scan(component: int, blocks: int) -> bytes:
         out.append(((value << (8 - bits)) | ((1 << (8 - bits)) - 1)) & 0xFF)
         if out[-1] == 0xFF:
             out.append(0)
-    return _segment(0xDA, bytes((1, component, _EMPTY_AC_TABLE, 1, 63, 0))) + bytes(out)
+    return jpeg_segment(0xDA, bytes((1, component, _EMPTY_AC_TABLE, 1, 63, 0))) + bytes(out)
 
 
 def _jpeg_parts(data: bytes) -> Iterator[tuple[int, int, int]]:
@@ -149,8 +150,8 @@ def jpeg_dc_only(data: bytes, size: tuple[int, int]) -> bytes | None:
     if frame is None:
         return None
     width, height, components, (h_top, v_top) = frame
-    out.append(_segment(0xDD, struct.pack(">H", 0)))  # no restart markers in the synthetic scans
-    out.append(_segment(0xC4, bytes([0x10 | _EMPTY_AC_TABLE, 0, 0, 0, 15] + [0] * 12)
+    out.append(jpeg_segment(0xDD, struct.pack(">H", 0)))  # no restart markers in the synthetic scans
+    out.append(jpeg_segment(0xC4, bytes([0x10 | _EMPTY_AC_TABLE, 0, 0, 0, 15] + [0] * 12)
                         + bytes(r << 4 for r in range(15))))  # EOB0..EOB14, 4-bit codes
     for component, h, v in components:
         if component not in covered:

@@ -11,9 +11,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import posixpath
+import uuid
 from typing import Sequence
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, DataType, StructType
 
 from photolake import faults, storage
@@ -31,8 +33,8 @@ def table_path(lake: str, table: str) -> str:
 
 
 def partition(table: str, *values: str) -> str:
-    """One part of a table written in parts (schemas.PARTITION_COLUMNS), as ``write_table`` replaces it alone:
-    ``partition("detections", "yolov3")`` is ``detections/model=yolov3``."""
+    """One part of a table written in parts (schemas.PARTITION_COLUMNS): ``partition("detections", "yolov3")``
+    is ``detections/model=yolov3``."""
     return table + "".join(f"/{c}={v}" for c, v in zip(PARTITION_COLUMNS[table], values, strict=True))
 
 
@@ -57,35 +59,59 @@ def _replace(spark: SparkSession, staged: str, final: str, trash: str) -> None:
     fs.delete(trash_path, True)
 
 
-def write_table(df: DataFrame, lake: str, table: str, run_id: str,
-                partition_by: Sequence[str] = (), files: int | None = None) -> str:
-    """Write ``df`` as ``<lake>/<table>``, replacing the old table only once the new one is complete.
-
-    ``table`` may name a partition (``_rejects/table=photos``) to replace just that partition.
-    ``files`` caps the number of output files (by coalescing) for small tables.
-    """
-    spark = df.sparkSession
-    root = storage.absolute(lake)
-    safe_name = table.replace("/", "__").replace("=", "-")
-    staged = posixpath.join(root, STAGING, f"{safe_name}-{run_id}")
-    out = df.coalesce(files) if files else df
-    writer = out.write.mode("overwrite")
-    if partition_by:
-        writer = writer.partitionBy(*partition_by)
-    final = table_path(root, table)
+@contextlib.contextmanager
+def _staged(spark: SparkSession, root: str, table: str, run_id: str):
+    """A staging folder for a write into ``table``; deleted however the write ends, and a failure of the
+    storage said in one line (the table stays as it was)."""
+    # a name of its own: a run may write one table more than once (ingest: _rejects once per dataset table),
+    # and Spark's writer fails on a staging folder reused at once
+    staged = posixpath.join(root, STAGING, f"{table}-{run_id}-{uuid.uuid4().hex[:8]}")
     try:
-        writer.parquet(staged)
-        _replace(spark, staged, final, posixpath.join(root, TRASH, f"{safe_name}-{run_id}"))
+        yield staged
     except Exception as exc:
-        fs, staged_path = _hadoop(spark, staged)
-        with contextlib.suppress(Exception):
-            fs.delete(staged_path, True)  # the old table stays as it was
         reason = faults.os_reason(exc)
         if reason:
             raise StorageFailed(f"could not write the {table} table into {root}: {reason}; the table stays as it "
                                 f"was. Free space or fix the permissions and run again") from None
         raise
+    finally:
+        fs, staged_path = _hadoop(spark, staged)
+        with contextlib.suppress(Exception):
+            fs.delete(staged_path, True)
+
+
+def write_table(df: DataFrame, lake: str, table: str, run_id: str, files: int | None = None) -> str:
+    """Write ``df`` as ``<lake>/<table>``, replacing the old table only once the new one is complete (a
+    table written in parts: ``replace_partitions``).  ``files`` caps the number of output files (by
+    coalescing) for small tables."""
+    spark, root = df.sparkSession, storage.absolute(lake)
+    final = table_path(root, table)
+    with _staged(spark, root, table, run_id) as staged:
+        (df.coalesce(files) if files else df).write.mode("overwrite").parquet(staged)
+        _replace(spark, staged, final, posixpath.join(root, TRASH, f"{table}-{run_id}"))
     return final
+
+
+def replace_partitions(df: DataFrame, lake: str, table: str, run_id: str, parts: Sequence[tuple[str, ...]],
+                       files: int | None = None) -> None:
+    """Replace the ``parts`` (values of the table's schemas.PARTITION_COLUMNS) of ``table`` with ``df``'s rows
+    and keep every other part: each part is written whole before it is swapped in, and a part ``df`` has no
+    rows for becomes empty.  ``df`` without the partition columns is the rows of its one part."""
+    spark, root = df.sparkSession, storage.absolute(lake)
+    columns = PARTITION_COLUMNS[table]
+    if not set(columns) <= set(df.columns):
+        [only] = parts
+        df = df.select("*", *(F.lit(v).alias(c) for c, v in zip(columns, only, strict=True)))
+    with _staged(spark, root, table, run_id) as staged:
+        (df.coalesce(files) if files else df).write.mode("overwrite").partitionBy(*columns).parquet(staged)
+        for values in parts:
+            part = partition(table, *values)
+            staged_part = posixpath.join(staged, part.split("/", 1)[1])
+            fs, path = _hadoop(spark, staged_part)
+            if not fs.exists(path):  # no rows for this part: an empty one replaces it
+                spark.createDataFrame([], df.drop(*columns).schema).write.parquet(staged_part)
+            _replace(spark, staged_part, table_path(root, part),
+                     posixpath.join(root, TRASH, f"{part.replace('/', '__')}-{run_id}"))
 
 
 def remove_leftovers(spark: SparkSession, lake: str) -> None:

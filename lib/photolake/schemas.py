@@ -199,7 +199,6 @@ REJECTS = StructType([
     StructField("row_rejected", BooleanType(), False),
     StructField("table", StringType(), False),  # partition column: a rerun replaces one table's rejects
 ])
-REJECTS_PARTITION_BY = ("table",)
 
 RUNS = StructType([
     StructField("run_id", StringType(), False),
@@ -397,17 +396,22 @@ PROFILES = StructType([
 RECOMMEND_MODELS = ("als", "popularity", "content", "hybrid")
 
 # Partitioned by model: a run replaces only the models it made.
+# What a recommendation's reason rests on: users who liked the same photos (ALS), popularity, or the feature of
+# the user's favourites that the photo shares most (a tag, colour family, object, orientation, cluster, or the
+# profile as a whole).
+REASON_KINDS = ("similar_users", "popular", "tag", "colour", "object", "orientation", "cluster", "profile")
+
 RECOMMENDATIONS = StructType([
     StructField("user_id", StringType(), False),
     StructField("rank", IntegerType(), False),
     StructField("photo_id", StringType(), False),
     StructField("score", DoubleType(), True),
     StructField("reason", StringType(), True),
+    StructField("reason_kind", StringType(), True),  # REASON_KINDS: what the reason rests on
     StructField("strategy", StringType(), False),  # what made this row: the model, or its cold-start fallback
     StructField("cold_start", BooleanType(), False),
     StructField("model", StringType(), False),  # partition column
 ])
-RECOMMENDATIONS_PARTITION_BY = ("model",)
 
 REC_METRICS = StructType([
     StructField("k", IntegerType(), False),

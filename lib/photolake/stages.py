@@ -148,7 +148,7 @@ def detect(spark: SparkSession, config: Config, summary: RunSummary) -> None:
     total = files.count()
     with progress(spark, config, f"detect ({settings.model})", total) as shown:
         rows = detect_all(files, paths, settings, config["detect.rows_per_partition"], total, shown.address)
-        lake.write_table(rows, lake_dir, lake.partition("detections", settings.model), summary.run_id)
+        lake.replace_partitions(rows, lake_dir, "detections", summary.run_id, [(settings.model,)])
         shown.finish(total)
     counts = detect_counts(lake.read_table(spark, lake_dir, "detections").filter(f"model = '{settings.model}'"),
                            summary.elapsed_s)

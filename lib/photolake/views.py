@@ -128,13 +128,7 @@ ANALYTICS: dict[str, tuple[tuple[str, ...], str]] = {
                m.taste_match, m.users, round(m.ndcg_at_k / nullif(p.ndcg_at_k, 0), 2) AS ndcg_lift_over_popularity
         FROM rec_metrics m LEFT JOIN rec_metrics p ON p.model = 'popularity' AND p.k = m.k"""),
     "recommendation_reasons": (("recommendations",), """
-        SELECT model, strategy, cold_start,
-               CASE WHEN reason LIKE 'people who liked %' THEN 'similar users'
-                    WHEN reason LIKE 'popular:%' THEN 'popular'
-                    WHEN reason LIKE '%tagged%' THEN 'tag'
-                    WHEN reason LIKE 'mostly %' THEN 'colour'
-                    WHEN reason LIKE 'shows a %' THEN 'object'
-                    ELSE 'other' END AS reason_kind,
+        SELECT model, strategy, cold_start, reason_kind,
                count(*) AS recommendations, count(DISTINCT user_id) AS users
         FROM recommendations GROUP BY 1, 2, 3, 4"""),
 }

@@ -88,7 +88,7 @@ def _top(frame: DataFrame, key: str, n: int, alias: str) -> DataFrame:
     overall = frame.groupBy(key).agg(F.countDistinct("photo_id").alias("everywhere"))
     sizes = frame.groupBy("cluster").agg(F.countDistinct("photo_id").alias("members"))
     scored = (frame.groupBy("cluster", key).agg(F.countDistinct("photo_id").alias("here"))
-              .join(overall, key).join(sizes, "cluster")
+              .join(overall, key, "inner").join(sizes, "cluster", "inner")
               .withColumn("score", F.col("here") * F.log1p((F.col("here") / F.col("members"))
                                                            / (F.col("everywhere") / F.lit(max(total, 1))))))
     return _first(scored, key, n, alias)
@@ -101,7 +101,7 @@ def summarise(clusters: DataFrame, metadata: DataFrame, tags: DataFrame | None, 
     description."""
     total = clusters.count()
     members = clusters.select("photo_id", "cluster")
-    images = members.join(metadata.filter(F.col("status") == "ok"), "photo_id")
+    images = members.join(metadata.filter(F.col("status") == "ok"), "photo_id", "inner")
     base = images.groupBy("cluster").agg(
         F.count(F.lit(1)).alias("size"), F.avg("brightness").alias("mean_brightness"),
         F.mode("orientation_class").alias("main_orientation"))
@@ -109,11 +109,11 @@ def summarise(clusters: DataFrame, metadata: DataFrame, tags: DataFrame | None, 
                .select("cluster", F.col("c.family").alias("family"), F.col("c.share").alias("weight")))
     summary = base.join(_top_by_weight(colours, "family", 3, "top_colors"), "cluster", "left")
     if tags is not None:
-        summary = summary.join(_top(members.join(tags, "photo_id"), "tag", top, "top_tags"), "cluster", "left")
+        summary = summary.join(_top(members.join(tags, "photo_id", "inner"), "tag", top, "top_tags"), "cluster", "left")
     else:
         summary = summary.withColumn("top_tags", F.lit(None).cast("array<string>"))
     if detections is not None:
-        objects = (members.join(detections.filter(F.col("status") == "ok"), "photo_id")
+        objects = (members.join(detections.filter(F.col("status") == "ok"), "photo_id", "inner")
                    .select("cluster", "photo_id", F.explode("labels").alias("label")))
         summary = summary.join(_top(objects, "label", top, "top_objects"), "cluster", "left")
     else:

@@ -7,11 +7,10 @@ import os
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Iterator
+from typing import Any
 
 import cv2
 import numpy as np
-import pyarrow as pa
 from pyspark import SparkFiles
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -21,8 +20,7 @@ from photolake import storage
 from photolake.config import DEFAULTS
 from photolake.detect.models import ModelPaths
 from photolake.detect.yolo import DecodedImage, Detector, TooLarge, decode_image
-from photolake.image_files import batch_files
-from photolake.progress import reporter
+from photolake.image_files import per_file
 from photolake.runs import TableCounts, by_status_note
 from photolake.schemas import DETECT_STATUSES, DETECTIONS
 from photolake.session import partitions_for
@@ -139,23 +137,13 @@ def worker_detector(paths: ModelPaths, settings: DetectSettings) -> Detector:
 
 
 def detect_function(paths: ModelPaths, settings: DetectSettings, progress_address: str | None = None):
-    from pyspark.sql.pandas.types import to_arrow_schema
+    """The mapInArrow function: one detections row per file, with the worker's network."""
 
-    arrow_schema = to_arrow_schema(RESULT_SCHEMA, timezone="UTC")
-
-    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    def row_maker():
         detector = worker_detector(paths, settings)
-        report = reporter(progress_address)
-        for batch in batches:
-            rows = []
-            for photo_id, path, local, skipped in batch_files(batch):
-                rows.append(detect_file(detector, settings, photo_id, path, local, skipped))
-                if report:
-                    report.add(1)
-            yield pa.RecordBatch.from_pylist([{name: row.get(name) for name in arrow_schema.names} for row in rows],
-                                             schema=arrow_schema)
+        return lambda photo_id, path, local, skipped: detect_file(detector, settings, photo_id, path, local, skipped)
 
-    return run
+    return per_file(RESULT_SCHEMA, row_maker, progress_address)
 
 
 def ship_model(spark, paths: ModelPaths) -> None:

@@ -38,7 +38,7 @@ from photolake.config import DEFAULTS
 from photolake.download.failures import FetchFailure
 from photolake.download.http import DEADLINES, Attempt, checked_manager
 from photolake.download.safety import AddressPolicy, Target, check_url, host_allowed, parse_target
-from photolake.imaging import incomplete_reason, jpeg_without_last_refinement
+from photolake.imaging import incomplete_reason, jpeg_segment, jpeg_without_last_refinement
 from photolake.schemas import PHOTO_ID_PATTERN
 
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -238,10 +238,6 @@ _REDUCED_READS = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMR
                   8: cv2.IMREAD_REDUCED_COLOR_8}
 
 
-def _jpeg_segment(marker: int, payload: bytes) -> bytes:
-    return bytes([0xFF, marker]) + (len(payload) + 2).to_bytes(2, "big") + payload
-
-
 def resize_longest(data: bytes, longest: int, quality: int, draft: bool = True) -> tuple[bytes, int, int]:
     """Longest side to ``longest`` px, decoding no more than needed: libjpeg-turbo's DCT scaling (decode at
     1/2, 1/4, 1/8 when that still covers the target), with ``draft`` a progressive JPEG's last refinement
@@ -269,9 +265,9 @@ def resize_longest(data: bytes, longest: int, quality: int, draft: bool = True) 
     out = encoded.tobytes()
     segments = b""
     if exif and len(exif) < 65_530:
-        segments += _jpeg_segment(0xE1, exif if exif.startswith(b"Exif") else b"Exif\x00\x00" + exif)
+        segments += jpeg_segment(0xE1, exif if exif.startswith(b"Exif") else b"Exif\x00\x00" + exif)
     if icc and len(icc) < 65_500:
-        segments += _jpeg_segment(0xE2, b"ICC_PROFILE\x00\x01\x01" + icc)
+        segments += jpeg_segment(0xE2, b"ICC_PROFILE\x00\x01\x01" + icc)
     out = out[:2] + segments + out[2:]  # right after SOI
     return out, pixels.shape[1], pixels.shape[0]
 

@@ -3,41 +3,27 @@ sized for image rows."""
 
 from __future__ import annotations
 
-from typing import Iterator
-
-import pyarrow as pa
 from pyspark.sql import DataFrame, Observation
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructField, StructType
 
 from photolake.extract.image import extract_file
-from photolake.image_files import batch_files
-from photolake.progress import reporter
+from photolake.image_files import per_file
 from photolake.runs import TableCounts, by_status_note
 from photolake.schemas import EXTRACT_STATUSES, IMAGE_METADATA
 from photolake.session import partitions_for
 
 # Work rows in, image rows out: nullable throughout (a missing file has only photo_id, path, status, error).
 RESULT_SCHEMA = StructType([StructField(f.name, f.dataType, True) for f in IMAGE_METADATA.fields])
+
+
 def extract_function(k: int, progress_address: str | None = None):
-    """The mapInArrow function: rows straight into Arrow batches (the EXIF dicts become maps in C++), each
-    file reported to the driver's progress."""
-    from pyspark.sql.pandas.types import to_arrow_schema
+    """The mapInArrow function: one image_metadata row per file (the EXIF dicts become maps in C++)."""
 
-    arrow_schema = to_arrow_schema(RESULT_SCHEMA, timezone="UTC")  # sessions run in UTC
+    def row(photo_id: str, path: str, local: str, skipped: str | None) -> dict:
+        return extract_file(photo_id, path, k, local, skipped)
 
-    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        report = reporter(progress_address)
-        for batch in batches:
-            rows = []
-            for photo_id, path, local, skipped in batch_files(batch):
-                rows.append(extract_file(photo_id, path, k, local, skipped))
-                if report:
-                    report.add(1)
-            yield pa.RecordBatch.from_pylist([{name: row.get(name) for name in arrow_schema.names} for row in rows],
-                                             schema=arrow_schema)
-
-    return run
+    return per_file(RESULT_SCHEMA, lambda: row, progress_address)
 
 
 def extract_all(files: DataFrame, k: int, rows_per_partition: int, total: int | None = None,

@@ -141,8 +141,8 @@ def load_table(spark: SparkSession, release: Release, table: DatasetTable, lake_
                 BAD_UTF8)))).otherwise(0)).alias("undecoded"),
         ).first()
         lake.write_table(staged.transform(lake_rows(table)), lake_dir, table.name, run_id)
-        lake.write_table(staged.transform(rejects(run_id)), lake_dir, lake.partition("_rejects", table.name), run_id,
-                         files=1)
+        lake.replace_partitions(staged.transform(rejects(run_id)), lake_dir, "_rejects", run_id, [(table.name,)],
+                                files=1)
     finally:
         staged.unpersist()
         raw.unpersist()

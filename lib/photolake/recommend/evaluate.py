@@ -96,7 +96,7 @@ def diversity(spark: SparkSession, scored: DataFrame, catalogue: Catalogue) -> d
 def taste_match(scored: DataFrame, tastes: DataFrame, attributes: DataFrame) -> dict[str, float]:
     """model -> the share of recommended photos that have at least one of their user's hidden tastes."""
     recommended = scored.select("model", "user_id", "photo_id").distinct()
-    matches = (recommended.join(tastes.select("user_id", "kind", "value"), "user_id")
+    matches = (recommended.join(tastes.select("user_id", "kind", "value"), "user_id", "inner")
                .join(attributes.withColumn("match", F.lit(1)), ["photo_id", "kind", "value"], "left")
                .groupBy("model", "user_id", "photo_id").agg(F.max(F.coalesce("match", F.lit(0))).alias("match")))
     return {r["model"]: r["share"] for r in matches.groupBy("model").agg(F.avg("match").alias("share")).collect()}
@@ -144,7 +144,7 @@ def local_validation(fit: DataFrame, valid: DataFrame, catalogue: Catalogue) -> 
     held = valid.groupBy("user_id").agg(F.collect_set("item").alias("relevant"))
     if held.count() * catalogue.size > LOCAL_SCORES:
         return None
-    seen = (fit.join(held.select("user_id"), "user_id")
+    seen = (fit.join(held.select("user_id"), "user_id", "inner")
             .groupBy("user_id").agg(F.collect_list("item").alias("seen"), F.collect_list("weight").alias("weights")))
     users = held.join(seen, "user_id", "left").orderBy("user_id").toPandas()
     return LocalValidation(users[["user_id", "seen", "weights"]], [set(r) for r in users["relevant"]],

@@ -36,7 +36,8 @@ from photolake.session import broadcast
 from photolake.users.catalogue import Catalogue
 
 SCORED_SCHEMA = ("user_id string, model string, rank int, item int, photo_id string, score double, reason string, "
-                 "strategy string, cold_start boolean")
+                 "reason_kind string, strategy string, cold_start boolean")
+SCORED_COLUMNS = [column.split()[0] for column in SCORED_SCHEMA.split(", ")]
 USERS_PER_BLOCK = 256  # users scored by one matrix product: 256 x catalogue floats at a time
 
 
@@ -148,7 +149,7 @@ def score_block(users: pd.DataFrame, catalogue: Catalogue, item_factors: np.ndar
                 else:
                     reason = popularity_reason(popularity[photo])
                 rows.append((user, model, rank, int(photo), str(catalogue.photo_ids[photo]), float(scores[photo]),
-                             reason, strategy, bool(cold)))
+                             reason.text, reason.kind, strategy, bool(cold)))
     return rows
 
 
@@ -171,7 +172,6 @@ def recommend(spark: SparkSession, train: DataFrame, for_users: DataFrame, catal
                 block = batch.iloc[start:start + USERS_PER_BLOCK].reset_index(drop=True)
                 rows = score_block(block, cat, item_factors, popularity, models, settings)
                 if rows:
-                        yield pd.DataFrame(rows, columns=["user_id", "model", "rank", "item", "photo_id", "score",
-                                                      "reason", "strategy", "cold_start"])
+                    yield pd.DataFrame(rows, columns=SCORED_COLUMNS)
 
     return users.select("user_id", "seen", "weights", "factor").mapInPandas(score, SCORED_SCHEMA)

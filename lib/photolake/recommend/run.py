@@ -13,13 +13,13 @@ from pyspark.sql import functions as F
 
 from photolake import lake
 from photolake.config import DEFAULTS
-from photolake.errors import LakeTableMissing, PhotolakeError
+from photolake.errors import PhotolakeError
 from photolake.progress import Progress
 from photolake.recommend.evaluate import evaluate, tune_als
 from photolake.recommend.models import ALSParams, RecommendSettings, catalogue_frame, fit_als, recommend
 from photolake.recommend.split import holdout, user_photos
 from photolake.runs import RunSummary, TableCounts
-from photolake.schemas import PARTITION_COLUMNS, REC_METRICS, REC_TUNING, RECOMMENDATIONS
+from photolake.schemas import REC_METRICS, REC_TUNING, RECOMMENDATIONS
 from photolake.session import cached
 from photolake.users.catalogue import collect_catalogue
 
@@ -34,15 +34,9 @@ class Holdout:
 
 
 def _replace_models(frame, lake_dir: str, table: str, models: tuple[str, ...], run_id: str, schema) -> None:
-    """Write ``frame`` (rows of ``models``) as ``table``, keeping the rows of models this run did not make."""
-    columns = [f.name for f in schema.fields]
-    frame = frame.select(*columns)
-    try:
-        kept = lake.read_table(frame.sparkSession, lake_dir, table).filter(~F.col("model").isin(list(models)))
-        frame = frame.unionByName(kept.select(*columns))
-    except LakeTableMissing:
-        pass
-    lake.write_table(frame, lake_dir, table, run_id, partition_by=PARTITION_COLUMNS[table])
+    """Write ``frame`` (rows of ``models``) as ``table``'s parts of those models, keeping the other models'."""
+    lake.replace_partitions(frame.select(*[f.name for f in schema.fields]), lake_dir, table, run_id,
+                            [(m,) for m in models])
 
 
 RANK_SHARE = 0.1  # an ALS rank above this share of the photos only overfits: that many factors per photo

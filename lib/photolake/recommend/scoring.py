@@ -5,6 +5,8 @@ photos the user has not interacted with. Each reason names what the user did tha
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from photolake.users.catalogue import Catalogue
@@ -39,40 +41,48 @@ def content_profile(catalogue: Catalogue, seen: np.ndarray, weights: np.ndarray)
     return (profile / norm).astype(np.float32) if norm > 0 else profile.astype(np.float32)
 
 
-def content_reason(catalogue: Catalogue, profile: np.ndarray, photo: int, seen: np.ndarray) -> str:
+class Reason(NamedTuple):
+    """Why a photo was recommended: what kind of evidence (schemas.REASON_KINDS) and the sentence shown."""
+
+    kind: str
+    text: str
+
+
+def content_reason(catalogue: Catalogue, profile: np.ndarray, photo: int, seen: np.ndarray) -> Reason:
     """Why the content recommender chose ``photo``: the feature that adds most to its cosine similarity."""
     contribution = profile * catalogue.content[photo]
     feature = int(np.argmax(contribution))
     if contribution[feature] <= 0:
-        return "like the photos you liked"
+        return Reason("profile", "like the photos you liked")
     kind, value = catalogue.kinds[feature], catalogue.values[feature]
     liked = int(catalogue.binary[seen, feature].sum())
     photos = f"{liked} photo{'s' if liked != 1 else ''}"
     if kind == "tag":
-        return f"you liked {photos} tagged {value}"
+        return Reason("tag", f"you liked {photos} tagged {value}")
     if kind == "color_family":
-        return f"mostly {value}, like your favourites"
+        return Reason("colour", f"mostly {value}, like your favourites")
     if kind == "object":
-        return f"shows a {value}, like {photos} you liked"
+        return Reason("object", f"shows a {value}, like {photos} you liked")
     if kind == "orientation":
-        return f"{value}, like {photos} you liked"
-    return f"looks like {photos} you liked (cluster {value})"
+        return Reason("orientation", f"{value}, like {photos} you liked")
+    return Reason("cluster", f"looks like {photos} you liked (cluster {value})")
 
 
-def als_reason(catalogue: Catalogue, item_factors: np.ndarray, photo: int, seen: np.ndarray) -> str:
+def als_reason(catalogue: Catalogue, item_factors: np.ndarray, photo: int, seen: np.ndarray) -> Reason:
     """Why ALS chose ``photo``: the user's photo whose latent factors are closest to it (item-item cosine)."""
     if len(seen) == 0:
-        return "people with tastes like yours liked this"
+        return Reason("similar_users", "people with tastes like yours liked this")
     target = item_factors[photo]
     mine = item_factors[seen]
     norms = np.linalg.norm(mine, axis=1) * (np.linalg.norm(target) or 1.0)
     similarity = np.divide(mine @ target, norms, out=np.full(len(seen), -1.0), where=norms > 0)
-    return f"people who liked {catalogue.photo_ids[seen[int(np.argmax(similarity))]]} also liked this"
+    return Reason("similar_users",
+                  f"people who liked {catalogue.photo_ids[seen[int(np.argmax(similarity))]]} also liked this")
 
 
-def popularity_reason(users: float) -> str:
+def popularity_reason(users: float) -> Reason:
     count = int(users)
-    return f"popular: {count} {'people' if count != 1 else 'person'} liked it"
+    return Reason("popular", f"popular: {count} {'people' if count != 1 else 'person'} liked it")
 
 
 def intra_list_diversity(catalogue: Catalogue, photos: np.ndarray) -> float | None:

@@ -297,12 +297,15 @@ def generate_lake(root: str | Path, shape: LakeShape = LakeShape()) -> dict[str,
     model_rows = []
     for model in RECOMMEND_MODELS:
         picked = top_popular[None, :].repeat(users, 0) if model == "popularity" else rng.choice(n, (users, k))
-        reasons = {"als": "people who liked what you liked saved this", "popularity": "popular: among the most viewed",
-                   "content": "tagged nature, like photos you saved", "hybrid": "shows a dog, like photos you liked"}
+        reasons = {"als": ("similar_users", "people who liked what you liked saved this"),
+                   "popularity": ("popular", "popular: among the most viewed"),
+                   "content": ("tag", "tagged nature, like photos you saved"),
+                   "hybrid": ("object", "shows a dog, like photos you liked")}
         model_rows.append({
             "user_id": np.repeat(user_ids, k), "rank": np.tile(np.arange(1, k + 1, dtype=np.int32), users),
             "photo_id": ids[picked.ravel()], "score": np.tile(np.linspace(1, 0.5, k), users),
-            "reason": np.full(users * k, reasons[model], dtype=object),
+            "reason": np.full(users * k, reasons[model][1], dtype=object),
+            "reason_kind": np.full(users * k, reasons[model][0], dtype=object),
             "strategy": np.full(users * k, model, dtype=object), "cold_start": np.zeros(users * k, bool),
             "model": np.full(users * k, model, dtype=object)})
     rows["recommendations"] = _write(root, "recommendations", {

@@ -16,6 +16,7 @@ import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from photolake.extract.colors import COLOR_FAMILIES
 from photolake.extract.image import SQUARE_TOLERANCE
 from photolake.session import cached
 
@@ -140,7 +141,6 @@ THEMES = {
     "food": (["food", "coffee", "table"], "brown", "cup"),
     "desert": (["desert", "dune", "sun"], "orange", "camel"),
 }
-FAMILIES = ("black", "white", "gray", "red", "orange", "brown", "yellow", "green", "cyan", "blue", "purple", "pink")
 
 
 def themed_catalogue(photos_per_theme: int, themes: int = 5, seed: int = 0) -> tuple[Catalogue, pd.DataFrame]:
@@ -153,7 +153,8 @@ def themed_catalogue(photos_per_theme: int, themes: int = 5, seed: int = 0) -> t
     rows, popularity = [], []
     for number in range(themes):
         name, (tags, family, obj) = named[number] if number < len(named) else (
-            f"t{number:03d}", ([f"t{number}-{c}" for c in "abc"], FAMILIES[number % len(FAMILIES)], f"object{number}"))
+            f"t{number:03d}", ([f"t{number}-{c}" for c in "abc"], COLOR_FAMILIES[number % len(COLOR_FAMILIES)],
+                               f"object{number}"))
         for n in range(photos_per_theme):
             photo = f"{name[:4]}{n:07d}"
             rows += [(photo, "tag", t) for t in rng.choice(tags, 2, replace=False)]

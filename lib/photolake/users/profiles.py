@@ -38,7 +38,7 @@ def profiles(users: DataFrame, interactions: DataFrame, attributes: DataFrame) -
     """The PROFILES columns, one row per user of ``users`` (the users table: source and counts)."""
     per_photo = interactions.groupBy("user_id", "photo_id").agg(F.sum("weight").alias("weight"),
                                                                 F.max("at").alias("at"))
-    weighted = (per_photo.join(attributes, "photo_id")
+    weighted = (per_photo.join(attributes, "photo_id", "inner")
                 .groupBy("user_id", "kind", "value").agg(F.sum("weight").alias("weight")))
     top = max(n for _, n in TOP.values())
     heaviest = _heaviest(weighted, top).groupBy("user_id").pivot("kind",
