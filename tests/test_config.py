@@ -125,6 +125,8 @@ def test_values_of_the_right_kind_are_taken_as_the_job_uses_them():
     assert config["download.width"] == "640" and config["download.retries"] == 2
     assert config["download.allow_hosts"] == ["a.example", "b.example:8080"]
     assert config["download.allow_networks"] == ["10.1.2.3/32", "fd00::/8"]
+    one = load_config(None, overrides=parse_set_options(["recommend.ranks=10", "recommend.alphas=2.5"]), env={})
+    assert (one["recommend.ranks"], one["recommend.alphas"]) == ([10], [2.5])  # one value: a list of one
     env = load_config(None, env={"PHOTOLAKE_DOWNLOAD__THREADS": "4", "PHOTOLAKE_DOWNLOAD__RESIZE_LOCAL": "no"})
     assert env["download.threads"] == 4 and env["download.resize_local"] is False
     with pytest.raises(ConfigError, match="PHOTOLAKE_DOWNLOAD__THREADS"):

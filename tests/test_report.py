@@ -64,3 +64,14 @@ def test_the_report_in_a_browser_shows_every_chart(analysed, browser, tmp_path):
     assert all(image.size["width"] >= 300 for image in images)
     screenshot(browser, tmp_path / "report.png")
     assert (tmp_path / "report.png").stat().st_size > 100_000
+
+
+def test_a_scatter_of_more_photos_than_it_can_show_is_sampled_in_spark(spark):
+    from photolake.report.build import SCATTER_POINTS, _scatter_sample
+
+    spark.range(SCATTER_POINTS + 5_000).selectExpr("concat('p', id) AS photo_id", "id % 90 AS latitude",
+                                                   "id % 180 AS longitude").createOrReplaceTempView("many_points")
+    first = spark.sql(_scatter_sample("many_points", "photo_id, latitude")).collect()
+    again = spark.sql(_scatter_sample("many_points", "photo_id, latitude")).collect()
+    assert len(first) == SCATTER_POINTS and first == again
+    assert sum(int(r.photo_id[1:]) >= SCATTER_POINTS for r in first) > 3_000  # from the whole view, not its start

@@ -35,7 +35,8 @@ def test_the_second_of_two_stages_sees_the_session_as_it_was(spark, tmp_path):
         seen["first"] = session_state(spark)
         held["frame"] = cached(spark.range(100))
         held["frame"].count()
-        held["shared"] = broadcast(spark, list(range(1000)))
+        catalogue = list(range(1000))
+        held["shared"], held["again"] = broadcast(spark, catalogue), broadcast(spark, catalogue)
         spark.sparkContext.parallelize(range(10)).cache().count()  # as Spark ML's ALS keeps its factors
 
     def second(spark, config, summary):
@@ -46,6 +47,7 @@ def test_the_second_of_two_stages_sees_the_session_as_it_was(spark, tmp_path):
     assert seen["first"] == ("64", before[1])  # extract.arrow_batch_rows, while the step ran
     assert seen["second"] == before == session_state(spark)
     assert not held["frame"].is_cached and not held["shared"]._jbroadcast.isValid()
+    assert held["again"] is held["shared"]  # one object, one broadcast a step
     runs = {r.job: r.status for r in lake.read_table(spark, str(tmp_path / "lake"), "_runs").collect()}
     assert runs == {"first": "ok", "second": "ok"}
 
@@ -119,3 +121,24 @@ def test_a_tables_parts_are_replaced_one_at_a_time(spark, tmp_path):
     assert sorted((r.model, r.x) for r in read.collect()) == [("b", 3), ("c", 4)]
     assert (tmp_path / "lake" / "detections" / "model=a").is_dir()  # an empty part, not the old rows
     assert not list((tmp_path / "lake" / ".staging").iterdir()) and not list((tmp_path / "lake" / ".trash").iterdir())
+
+
+def test_a_step_sees_only_the_tables_it_declares_it_reads(spark, tmp_path):
+    """A table an older photolake wrote (here without reason_kind) stops only the steps that read it, never
+    the step that rewrites it."""
+    from photolake.errors import LakeTableOutdated
+    from photolake.schemas import LAKE_TABLES
+
+    lake_dir = tmp_path / "lake"
+    spark.createDataFrame([], LAKE_TABLES["photos"]).write.parquet(str(lake_dir / "photos"))
+    spark.createDataFrame([("u1", 1, "p")], "user_id string, rank int, photo_id string").write.parquet(
+        str(lake_dir / "recommendations"))
+    seen = {}
+
+    def step(spark, config, summary):
+        seen["views"] = lake.register_views(spark, str(lake_dir))
+
+    run(spark, Stage("rewrites", step, reads=("photos",), writes=("recommendations",)), lake_dir)
+    assert "photos" in seen["views"] and "recommendations" not in seen["views"]
+    with pytest.raises(LakeTableOutdated, match="lacks .*reason_kind"):
+        run(spark, Stage("reads", step, reads=("photos", "recommendations")), lake_dir)

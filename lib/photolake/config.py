@@ -75,11 +75,14 @@ def _boolean(value: Any) -> bool:
 
 
 def _items(value: Any) -> list:
-    """A list as given in TOML, or comma-separated text (from --set or env)."""
+    """A list as given in TOML, comma-separated text (from --set or env), or one number as a list of one
+    (``--set recommend.ranks=10``)."""
     if isinstance(value, str):
         return [v.strip() for v in value.split(",") if v.strip()]
     if isinstance(value, (list, tuple)):
         return list(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return [value]
     raise ValueError("needs a list")
 
 

@@ -9,6 +9,7 @@ code works on a local disk, HDFS and object stores.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import posixpath
 import uuid
@@ -178,14 +179,31 @@ def missing_fields(expected: DataType | None, actual: DataType, prefix: str = ""
     return missing
 
 
+# The tables the running step declares it reads (photolake.stage.run_stage sets it): only those are its views.
+_readable: contextvars.ContextVar[tuple[str, ...] | None] = contextvars.ContextVar("photolake_readable",
+                                                                                   default=None)
+
+
+@contextlib.contextmanager
+def reading(tables: tuple[str, ...]):
+    """While the body runs, ``register_views`` registers only ``tables``: a step sees what it declares it
+    reads, and a table it rewrites, even one an older photolake wrote, is never read first."""
+    token = _readable.set(tuple(tables))
+    try:
+        yield
+    finally:
+        _readable.reset(token)
+
+
 def register_views(spark: SparkSession, lake: str, empty_for_missing: bool = False) -> list[str]:
-    """Every lake table as a temporary view named after it, plus the derived views of
-    ``photolake.views`` whose tables exist; returns the names of the tables and views the lake has.
-    ``empty_for_missing``: a table of the contract that the lake does not have yet is an empty view with its
-    schema, so a query of it has no rows rather than failing (the sql job's choice)."""
+    """Every lake table as a temporary view named after it (inside a step: every table it reads), plus the
+    derived views of ``photolake.views`` whose tables exist; returns the names of the tables and views the
+    lake has.  ``empty_for_missing``: a table of the contract that the lake does not have yet is an empty view
+    with its schema, so a query of it has no rows rather than failing (the sql job's choice)."""
     from photolake import views
 
-    names = list_tables(lake)
+    readable = _readable.get()
+    names = [name for name in list_tables(lake) if readable is None or name in readable]
     for name in names:
         read_table(spark, lake, name).createOrReplaceTempView(name)
     if empty_for_missing:

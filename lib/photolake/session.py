@@ -107,11 +107,15 @@ def cached(df: DataFrame, level: StorageLevel | None = None) -> DataFrame:
 
 
 def broadcast(spark: SparkSession, value: Any) -> Broadcast:
-    """A broadcast variable that lives until the running step ends, when the runner destroys it."""
-    shared = spark.sparkContext.broadcast(value)
+    """A broadcast variable that lives until the running step ends, when the runner destroys it; the same
+    object broadcast again in one step is the same broadcast (the recommender's catalogue, once a step)."""
     held = _held.get()
+    for item in held or ():
+        if isinstance(item, tuple) and item[0] is value:
+            return item[1]
+    shared = spark.sparkContext.broadcast(value)
     if held is not None:
-        held.append(shared)
+        held.append((value, shared))
     return shared
 
 
@@ -127,8 +131,8 @@ def released(spark: SparkSession) -> Iterator[None]:
     finally:
         _held.reset(token)
         for item in reversed(held):
-            if isinstance(item, Broadcast):
-                item.destroy()
+            if isinstance(item, tuple):  # (value, its broadcast)
+                item[1].destroy()
             else:
                 item.unpersist()
         persistent = spark.sparkContext._jsc.getPersistentRDDs()

@@ -20,7 +20,7 @@ from typing import Callable, Mapping
 
 from pyspark.sql import SparkSession
 
-from photolake import lake_version
+from photolake import lake, lake_version
 from photolake.cli import Flag, add_flags, flag_values, job_parser, resolve_config
 from photolake.config import Config
 from photolake.errors import StepSkipped
@@ -57,7 +57,7 @@ def run_stage(spark: SparkSession, stage: Stage, config: Config, summary: RunSum
     for key, setting in stage.spark_conf.items():
         spark.conf.set(key, str(config[setting]))
     try:
-        with summary.recorded(spark, config["paths.lake"]), released(spark):
+        with summary.recorded(spark, config["paths.lake"]), released(spark), lake.reading(stage.reads):
             stage.run(spark, config, summary)
     finally:
         for key, value in saved.items():

@@ -163,10 +163,11 @@ def recommend(spark: SparkSession, train: DataFrame, for_users: DataFrame, catal
         users = users.join(als.users, "user_id", "left")
     else:
         users = users.withColumn("factor", F.lit(None).cast("array<float>"))
-    shared = broadcast(spark, (catalogue, als.items if als is not None else None, item_users(train, catalogue)))
+    shared_catalogue = broadcast(spark, catalogue)  # once a step, whatever the number of calls
+    shared = broadcast(spark, (als.items if als is not None else None, item_users(train, catalogue)))
 
     def score(batches):
-        cat, item_factors, popularity = shared.value
+        cat, (item_factors, popularity) = shared_catalogue.value, shared.value
         for batch in batches:
             for start in range(0, len(batch), USERS_PER_BLOCK):
                 block = batch.iloc[start:start + USERS_PER_BLOCK].reset_index(drop=True)

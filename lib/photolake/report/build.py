@@ -32,6 +32,16 @@ class Chart:
     statement: str | None = None  # what the data says when it has one value only (no chart needed)
 
 
+# Beyond this many dots a scatter is one blot; a view of millions of photos is sampled in Spark first.
+SCATTER_POINTS = 20_000
+
+
+def _scatter_sample(view: str, columns: str) -> str:
+    """At most SCATTER_POINTS rows of a per-photo view, the same ones every run (by a hash of the photo id),
+    sorted and cut on the executors: the driver holds the sample, never the view."""
+    return f"SELECT {columns} FROM {view} ORDER BY xxhash64(photo_id), photo_id LIMIT {SCATTER_POINTS}"
+
+
 def _frame(spark: SparkSession, sql: str):
     return spark.sql(sql).toPandas()
 
@@ -164,9 +174,9 @@ PLAN: list[tuple[str, str, str, tuple[str, ...], Callable]] = [
      ("photos_per_month",),
      lambda s: charts.line(_frame(s, "SELECT month, photos, featured FROM photos_per_month ORDER BY month"),
                            "month", ["photos", "featured"], "Photos submitted per month", "month", "photos")),
-    ("locations", "Where the photos were taken", "Every photo with a location, by longitude and latitude.",
-     ("photo_locations",),
-     lambda s: charts.world_scatter(_frame(s, "SELECT latitude, longitude FROM photo_locations"),
+    ("locations", "Where the photos were taken", f"The photos with a location, by longitude and latitude (at most "
+     f"{SCATTER_POINTS:,} of them, the same ones every run).", ("photo_locations",),
+     lambda s: charts.world_scatter(_frame(s, _scatter_sample("photo_locations", "latitude, longitude")),
                                     "Photo locations")),
     ("palettes", "Colour palettes", "Each strip is one image's dominant colours, as wide as the pixels they cover.",
      ("image_metadata",), _palettes),
@@ -181,8 +191,8 @@ PLAN: list[tuple[str, str, str, tuple[str, ...], Callable]] = [
     ("objects", "Top detected objects", "What the detector found in the images, by number of photos.",
      ("object_frequencies",), _objects),
     ("clusters", "Clusters", "Each dot is a photo, placed by the first two principal components of its features "
-     "and coloured by its KMeans cluster.", ("cluster_members",),
-     lambda s: charts.cluster_scatter(_frame(s, "SELECT cluster, pca_x, pca_y FROM cluster_members"),
+     f"and coloured by its KMeans cluster (at most {SCATTER_POINTS:,} photos).", ("cluster_members",),
+     lambda s: charts.cluster_scatter(_frame(s, _scatter_sample("cluster_members", "cluster, pca_x, pca_y")),
                                       "Photo clusters (PCA projection)")),
     ("montage", "What each cluster looks like", "Six photos of each cluster.", ("cluster_members",), _montage),
     ("detection", "Detected objects in one image", "The image with the most objects found, with its boxes.",

@@ -120,17 +120,27 @@ def build_catalogue(attributes: pd.DataFrame, popularity: pd.DataFrame, max_tags
     binary[rows, columns] = 1
     kinds = features["kind"].to_numpy(dtype=object)
     idf = np.log((1 + len(photo_ids)) / (1 + features["photos"].to_numpy(dtype=np.float64))) + 1
-    weighted = binary * idf
+    # one float32 copy beside the 0/1 matrix, scaled in place: photos x features floats are the driver's
+    # largest arrays (a float64 copy and its temporaries were three times this)
+    weighted = np.multiply(binary, idf.astype(np.float32), dtype=np.float32)
     for kind, weight in CONTENT_KINDS.items():  # each kind's block has norm `weight`, so no kind drowns the rest
-        block = kinds == kind
-        norms = np.linalg.norm(weighted[:, block], axis=1, keepdims=True)
-        weighted[:, block] = np.divide(weighted[:, block] * weight, norms, out=np.zeros_like(weighted[:, block]),
-                                       where=norms > 0)
-    norms = np.linalg.norm(weighted, axis=1, keepdims=True)
-    normalised = np.divide(weighted, norms, out=np.zeros_like(weighted), where=norms > 0).astype(np.float32)
+        block = np.flatnonzero(kinds == kind)
+        if len(block):
+            _scale_rows(weighted, block, weight)
+    _scale_rows(weighted, slice(None), 1.0)
     pop = popularity.set_index("photo_id")["popularity"].reindex(photo_ids).fillna(0).to_numpy(dtype=np.float64)
-    return Catalogue(photo_ids, kinds, features["value"].to_numpy(dtype=object), binary, normalised, pop,
-                     binary.sum(axis=0).astype(np.float64))
+    return Catalogue(photo_ids, kinds, features["value"].to_numpy(dtype=object), binary, weighted, pop,
+                     binary.sum(axis=0, dtype=np.int64).astype(np.float64))
+
+
+def _scale_rows(matrix: np.ndarray, columns, norm: float, rows_at_once: int = 65_536) -> None:
+    """Scale each row's ``columns`` in place to the L2 norm ``norm`` (rows that are all zero stay so), a slab
+    of rows at a time so the temporaries stay small."""
+    for start in range(0, len(matrix), rows_at_once):
+        part = matrix[start:start + rows_at_once, columns]
+        lengths = np.linalg.norm(part, axis=1, keepdims=True)
+        np.divide(part * np.float32(norm), lengths, out=part, where=lengths > 0)
+        matrix[start:start + rows_at_once, columns] = part
 
 
 # Named themes for catalogues without a lake (tests, benchmarks): tags, colour family, object.
