@@ -126,7 +126,7 @@ class Flag:
 
     name: str  # --width
     key: str  # download.width
-    metavar: str = ""
+    metavar: str = ""  # else by the key's kind: N, X or TEXT
 
     @property
     def setting(self) -> Setting:
@@ -141,17 +141,25 @@ class Flag:
         """A true/false key whose default is false: given as a bare --flag."""
         return self.setting.value_kind == "bool" and self.setting.default is False
 
+    @property
+    def shown(self) -> str:
+        """How the option is typed: ``--limit N``, ``--retry-failed``."""
+        if self.is_switch:
+            return self.name
+        return f"{self.name} {self.metavar or {'int': 'N', 'float': 'X'}.get(self.setting.value_kind, 'TEXT')}"
+
     def help(self) -> str:
-        return f"{self.setting.help} ({describe_default(self.setting)}; config {self.key})"
+        return f"{self.setting.help} (default {default_text(self.setting)}; config {self.key})"
 
 
-def describe_default(setting: Setting) -> str:
+def default_text(setting: Setting) -> str:
+    """A setting's default as the help and the docs show it: ``16``, ``false``, ``a,b``, ``none``."""
     default = setting.default
     if isinstance(default, bool):
-        return f"default {str(default).lower()}"
+        return str(default).lower()
     if default in ("", []):
-        return "default: none"
-    return "default " + (",".join(map(str, default)) if isinstance(default, list) else str(default))
+        return "none"
+    return ",".join(map(str, default)) if isinstance(default, list) else str(default)
 
 
 def add_flags(parser: argparse.ArgumentParser, flags: tuple[Flag, ...], title: str) -> None:
@@ -168,8 +176,8 @@ def add_flags(parser: argparse.ArgumentParser, flags: tuple[Flag, ...], title: s
             except ValueError as why:
                 raise argparse.ArgumentTypeError(f"{setting.key} = {text}: {why}") from None
 
-        metavar = flag.metavar or {"int": "N", "float": "X"}.get(flag.setting.value_kind, "TEXT")
-        group.add_argument(flag.name, dest=flag.dest, metavar=metavar, type=parse, help=flag.help())
+        group.add_argument(flag.name, dest=flag.dest, metavar=flag.shown.split(" ", 1)[1], type=parse,
+                           help=flag.help())
 
 
 def flag_values(args: argparse.Namespace, flags: tuple[Flag, ...]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import re
 import sys
 from pathlib import Path
 
-from photolake.cli import describe_default
+from photolake.cli import default_text
 from photolake.config import SETTINGS
 from photolake.stages import STAGES
 
@@ -28,9 +28,8 @@ def options_block(step: str) -> str:
     stage = STAGES[step]
     lines = ["| option | config key | meaning | default |", "|---|---|---|---|"]
     for flag in stage.flags:
-        shown = flag.name if flag.is_switch else f"{flag.name} {flag.metavar or 'N'}"
-        lines.append(f"| `{_cell(shown)}` | `{flag.key}` | {_cell(flag.setting.help)} | "
-                     f"{_cell(describe_default(flag.setting).removeprefix('default').strip(' :'))} |")
+        lines.append(f"| `{_cell(flag.shown)}` | `{flag.key}` | {_cell(flag.setting.help)} | "
+                     f"{_cell(default_text(flag.setting))} |")
     flagged = {flag.key for flag in stage.flags}
     others = [s.key for s in SETTINGS if s.key.startswith(tuple(p for p in stage.settings if p.endswith(".")))
               and s.key not in flagged]
@@ -51,9 +50,8 @@ def configuration() -> str:
              "option table in README.", "",
              "| key | meaning | allowed | default |", "|---|---|---|---|"]
     for setting in SETTINGS:
-        default = describe_default(setting).removeprefix("default").strip(" :")
         lines.append(f"| `{setting.key}` | {_cell(setting.help)} | {_cell(setting.describe_range())} | "
-                     f"{_cell(default)} |")
+                     f"{_cell(default_text(setting))} |")
     return "\n".join(lines) + "\n"
 
 

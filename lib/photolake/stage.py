@@ -25,7 +25,6 @@ from photolake.cli import Flag, add_flags, flag_values, job_parser, resolve_conf
 from photolake.config import Config
 from photolake.errors import StepSkipped
 from photolake.runs import RunSummary, new_run_id
-from photolake.schemas import PARTITION_COLUMNS
 from photolake.session import build_session, released
 
 
@@ -45,9 +44,6 @@ class Stage:
     def setting_keys(self, config: Config) -> list[str]:
         """The config keys whose values are part of the step's fingerprint."""
         return sorted(key for key in config if key.startswith(self.settings))
-
-    def partition_columns(self, table: str) -> tuple[str, ...]:
-        return PARTITION_COLUMNS.get(table, ())
 
 
 def run_stage(spark: SparkSession, stage: Stage, config: Config, summary: RunSummary) -> None:
