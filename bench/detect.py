@@ -1,13 +1,20 @@
 """Detect benchmark: the detect job vs a bare per-image OpenCV loop (one process, OpenCV's own threads on all
-cores: this machine's limit for the model), on the same images with the same model and input size.
+cores), on the same images with the same model and input size.
 
     .venv/bin/python bench/detect.py [--model yolov3-tiny] [--images 1000] [--cores 1,2]
+                                     [--backends onnxruntime,opencv] [--random-weights]
 
 Builds a folder of N images by hard-linking, cycled, the COCO images of $PHOTOLAKE_SHARED/data/coco128
 (640 px JPEGs).  Then times:
-  bare loop     cv2.imread, letterbox, blobFromImage, net.forward and the output decoding, image after image
-  job local[C]  ./spark-submit.sh detect --from-dir for each C in --cores (wall time, JVM start included,
-                and the detections stage alone as the run summary reports it)
+  bare loop     cv2.imread, letterbox, blobFromImage, OpenCV's net.forward and the output decoding, image
+                after image
+  job local[C]  ./spark-submit.sh detect --from-dir --backend B for each C in --cores and B in --backends
+                (wall time, JVM start included, and the detections stage alone as the run summary reports it)
+  engines       the forward pass alone, one thread, on the same letterboxed images: OpenCV, ONNX Runtime
+                (one image, and --batch images a pass) and OpenVINO when it is installed (pip install
+                openvino: it is measured, not a dependency)
+--random-weights runs the model's cfg with random weights of the right shapes (for yolov3, whose 248 MB
+weights are not in ../shared: speed does not depend on the values).
 """
 
 from __future__ import annotations
@@ -29,8 +36,20 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "lib"))
 SHARED = Path(os.environ.get("PHOTOLAKE_SHARED", ROOT.parent / "shared"))
 
-from photolake.detect.models import MODELS, resolve_model  # noqa: E402
+from photolake.detect.darknet_onnx import random_weights  # noqa: E402
+from photolake.detect.models import BACKENDS, MODELS, ModelPaths, resolve_model  # noqa: E402
 from photolake.detect.yolo import DecodedImage, Detector  # noqa: E402
+
+
+def model_files(model: str, random: bool, work: Path) -> ModelPaths:
+    """The model's files from ../shared, or its cfg with random weights written into ``work``."""
+    if not random:
+        return resolve_model(model, models_dir=str(SHARED / "models"), cache_dir="/nonexistent")
+    spec = MODELS[model]
+    cfg = SHARED / "models" / spec.cfg.name
+    weights = work / f"random-{spec.weights.name}"
+    weights.write_bytes(random_weights(cfg.read_text(), seed=0))
+    return ModelPaths(spec, str(weights), str(cfg), str(SHARED / "models" / "coco.names"))
 
 
 def build_folder(folder: Path, count: int) -> list[Path]:
@@ -48,9 +67,9 @@ def build_folder(folder: Path, count: int) -> list[Path]:
     return files
 
 
-def bare_loop(files: list[Path], model: str, size: int) -> float:
-    """Images/s of the plainest loop: OpenCV decodes the full image, the network runs on all cores."""
-    detector = Detector(resolve_model(model, models_dir=str(SHARED / "models")), size=size)
+def bare_loop(files: list[Path], paths: ModelPaths, size: int) -> float:
+    """Images/s of the plainest loop: OpenCV decodes the full image, OpenCV's network runs on all cores."""
+    detector = Detector(paths, size=size, backend="opencv")
     started = time.perf_counter()
     for path in files:
         bgr = cv2.imread(str(path))
@@ -58,14 +77,62 @@ def bare_loop(files: list[Path], model: str, size: int) -> float:
     return len(files) / (time.perf_counter() - started)
 
 
-def job(folder: Path, count: int, model: str, size: int, cores: int, work: Path) -> tuple[float, float]:
+def engine_times(files: list[Path], paths: ModelPaths, size: int, batch: int, work: Path) -> dict[str, float]:
+    """Milliseconds an image of the forward pass alone on one thread, per engine."""
+    from photolake.detect.darknet_onnx import cached_conversion
+    from photolake.detect.yolo import batched_onnx, letterbox, onnx_session
+
+    spec = paths.spec
+    canvases = [letterbox(cv2.cvtColor(cv2.imread(str(f)), cv2.COLOR_BGR2RGB), size, spec.centered)[0]
+                for f in files[:4 * batch]]
+    scale, swap = (1 / 255.0, False) if spec.kind == "darknet" else (1.0, True)
+    blob = cv2.dnn.blobFromImages(canvases, scale, swapRB=swap)
+    onnx_file = cached_conversion(paths.cfg, paths.weights, size, str(work / "conversions")) \
+        if spec.kind == "darknet" else paths.weights
+    model = batched_onnx(onnx_file) if spec.kind == "yolox" else Path(onnx_file).read_bytes()
+
+    def per_image(run, step: int) -> float:
+        run(blob[:step])  # warm up
+        started = time.perf_counter()
+        for start in range(0, len(blob), step):
+            run(blob[start:start + step])
+        return (time.perf_counter() - started) * 1000 / len(blob)
+
+    cv2.setNumThreads(1)
+    opencv = Detector(paths, size=size, backend="opencv")
+    out = {"opencv": per_image(lambda b: (opencv.net.setInput(b), opencv.net.forward(opencv.outputs)), 1)}
+    cv2.setNumThreads(-1)
+    session = onnx_session(model, 1)
+    name = session.get_inputs()[0].name
+    out["onnxruntime"] = per_image(lambda b: session.run(None, {name: b}), 1)
+    out[f"onnxruntime, {batch} a pass"] = per_image(lambda b: session.run(None, {name: b}), batch)
+    try:
+        import openvino
+    except ImportError:
+        print("  (openvino is not installed: pip install openvino to measure it)")
+        return out
+    core, model_file = openvino.Core(), work / "model.onnx"
+    model_file.write_bytes(model)
+    for step, label in ((1, "openvino"), (batch, f"openvino, {batch} a pass")):
+        network = core.read_model(str(model_file))
+        network.reshape({network.inputs[0]: [step, 3, size, size]})
+        compiled = core.compile_model(network, "CPU", {"INFERENCE_NUM_THREADS": 1, "NUM_STREAMS": 1,
+                                                        "PERFORMANCE_HINT": "LATENCY"})
+        out[label] = per_image(lambda b: compiled(b), step)
+    return out
+
+
+def job(folder: Path, count: int, paths: ModelPaths, size: int, cores: int, backend: str,
+        work: Path) -> tuple[float, float]:
     """(images/s over the wall time of spark-submit, images/s of the detections stage alone)."""
     env = {**os.environ, "PHOTOLAKE_MODELS": str(SHARED / "models")}
+    files = ["--weights", paths.weights] + (["--cfg", paths.cfg] if paths.cfg else [])
     started = time.perf_counter()
     result = subprocess.run([str(ROOT / "spark-submit.sh"), "detect", "--from-dir", str(folder),
-                             "--lake", str(work / f"lake-{cores}"), "--model", model, "--size", str(size),
-                             "--master", f"local[{cores}]"], check=True, cwd=ROOT, env=env,
-                            capture_output=True, text=True)
+                             "--lake", str(work / f"lake-{cores}-{backend}"), "--model", paths.spec.name,
+                             "--size", str(size), "--backend", backend, *files, "--set",
+                             f"detect.cache_dir={work / 'conversions'}", "--master", f"local[{cores}]"],
+                            check=True, cwd=ROOT, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - started
     stage = re.search(r"^\s+detections\s+[\d,]+\s+[\d,]+\s+[\d,]+\s+[\d,]+\s+([\d.]+)", result.stdout, re.M)
     return count / wall, count / float(stage.group(1))
@@ -77,18 +144,31 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=1000)
     parser.add_argument("--size", type=int, default=416)
     parser.add_argument("--cores", default="1,2", help="local[C] runs of the job, comma-separated")
+    parser.add_argument("--backends", default=",".join(BACKENDS), help="the job's backends, comma-separated")
+    parser.add_argument("--batch", type=int, default=8, help="images a forward pass for the engines' figures")
+    parser.add_argument("--no-jobs", action="store_true", help="only the bare loop and the engines")
+    parser.add_argument("--random-weights", action="store_true",
+                        help="random weights of the cfg's shapes (Darknet models; for speed only)")
     args = parser.parse_args()
-    print(f"{platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}, OpenCV {cv2.__version__}; "
-          f"model {args.model} at {args.size} px, {args.images} COCO images")
+    import onnxruntime
+
+    print(f"{platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}, OpenCV {cv2.__version__}, "
+          f"ONNX Runtime {onnxruntime.__version__}; model {args.model} at {args.size} px, {args.images} COCO images"
+          + (", random weights" if args.random_weights else ""))
     with tempfile.TemporaryDirectory() as work:
         files = build_folder(Path(work) / "images", args.images)
-        bare = bare_loop(files, args.model, args.size)
-        print(f"{'bare loop (1 process, OpenCV threads: ' + str(cv2.getNumThreads()) + ')':<44} {bare:8.1f} images/s")
-        for cores in (int(c) for c in args.cores.split(",")):
-            wall, stage = job(Path(work) / "images", args.images, args.model, args.size, cores, Path(work))
-            print(f"{f'job local[{cores}], wall (JVM start included)':<44} {wall:8.1f} images/s  "
-                  f"{wall / bare:5.2f}x bare")
-            print(f"{f'job local[{cores}], detections stage':<44} {stage:8.1f} images/s  {stage / bare:5.2f}x bare")
+        paths = model_files(args.model, args.random_weights, Path(work))
+        bare = bare_loop(files, paths, args.size)
+        print(f"{'bare loop (1 process, OpenCV threads: ' + str(cv2.getNumThreads()) + ')':<48} {bare:8.1f} images/s")
+        for engine, ms in engine_times(files, paths, args.size, args.batch, Path(work)).items():
+            print(f"{f'forward pass alone, 1 thread: {engine}':<48} {ms:8.1f} ms an image")
+        for backend in [] if args.no_jobs else args.backends.split(","):
+            for cores in (int(c) for c in args.cores.split(",")):
+                wall, stage = job(Path(work) / "images", args.images, paths, args.size, cores, backend, Path(work))
+                print(f"{f'job {backend} local[{cores}], wall (JVM start included)':<48} {wall:8.1f} images/s  "
+                      f"{wall / bare:5.2f}x bare")
+                print(f"{f'job {backend} local[{cores}], detections stage':<48} {stage:8.1f} images/s  "
+                      f"{stage / bare:5.2f}x bare")
 
 
 if __name__ == "__main__":

@@ -30,10 +30,10 @@ import pandas as pd  # noqa: E402
 
 from photolake.config import load_config  # noqa: E402
 from photolake.recommend.evaluate import ranking_frame, ranking_metrics  # noqa: E402
-from photolake.recommend.models import ALSFactors, ALSParams, RecommendSettings, catalogue_frame, fit_als, recommend  # noqa: E402
+from photolake.recommend.models import ALSFactors, ALSParams, RecommendSettings, fit_als, recommend  # noqa: E402
 from photolake.recommend.split import holdout, user_photos  # noqa: E402
 from photolake.session import build_session  # noqa: E402
-from photolake.users.catalogue import themed_catalogue  # noqa: E402
+from photolake.users.catalogue import item_frame, themed_catalogue  # noqa: E402
 from photolake.users.synthetic import SyntheticOptions, draw_interactions, synthetic_interactions  # noqa: E402
 
 PARAMS = ALSParams(rank=10, reg_param=0.1, alpha=1.0, max_iter=10)
@@ -76,7 +76,7 @@ def bench(spark, size: int, workdir: Path, threads: int) -> dict:
     synthetic_interactions(spark, catalogue, options).write.mode("overwrite").parquet(str(workdir / "interactions"))
     generate_s = time.time() - started
     interactions = spark.read.parquet(str(workdir / "interactions"))
-    pairs = user_photos(interactions).join(catalogue_frame(spark, catalogue), "photo_id")
+    pairs = user_photos(interactions).join(item_frame(spark, catalogue.photo_ids), "photo_id")
     train, test = holdout(pairs, 0.2, 5)
     train.write.mode("overwrite").parquet(str(workdir / "train"))
     test.write.mode("overwrite").parquet(str(workdir / "test"))

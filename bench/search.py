@@ -39,11 +39,11 @@ from photolake.cluster.model import fit_clusters  # noqa: E402
 from photolake.cluster.search import adjusted_rand_index  # noqa: E402
 from photolake.config import load_config  # noqa: E402
 from photolake.recommend.evaluate import tune_als  # noqa: E402
-from photolake.recommend.models import ALSParams, RecommendSettings, catalogue_frame  # noqa: E402
+from photolake.recommend.models import ALSParams, RecommendSettings  # noqa: E402
 from photolake.recommend.split import holdout, user_photos  # noqa: E402
 from photolake.schemas import DETECTIONS, IMAGE_METADATA  # noqa: E402
 from photolake.session import build_session  # noqa: E402
-from photolake.users.catalogue import themed_catalogue  # noqa: E402
+from photolake.users.catalogue import item_frame, themed_catalogue  # noqa: E402
 from photolake.users.synthetic import SyntheticOptions, synthetic_interactions  # noqa: E402
 
 try:  # the recommend job's sizing of the grid to the catalogue (code from before it had none runs the whole grid)
@@ -111,7 +111,7 @@ def bench_grid(spark, photos: int, users: int) -> None:
     themes = max(5, photos // 200)
     catalogue, _ = themed_catalogue(photos // themes, themes=themes, seed=3)
     interactions = synthetic_interactions(spark, catalogue, SyntheticOptions(users=users, seed=7, mean_photos=25))
-    pairs = user_photos(interactions).join(catalogue_frame(spark, catalogue), "photo_id").cache()
+    pairs = user_photos(interactions).join(item_frame(spark, catalogue.photo_ids), "photo_id").cache()
     train, _ = holdout(pairs, 0.2, 5)
     train = train.cache()
     n_pairs = train.count()

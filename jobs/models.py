@@ -36,8 +36,8 @@ def main(argv=None) -> int:
         parser.error(f"no model named {', '.join(unknown)}: the models are {', '.join(MODELS)}")
     config = resolve_config(args)
     names = args.names or list(MODELS)
-    folder = str(Path(args.dir or config["detect.cache_dir"]).expanduser())
-    models_dir = config["detect.models_dir"] or None
+    folder = str(Path(args.dir or config.detect.cache_dir).expanduser())
+    models_dir = config.detect.models_dir or None
     if args.action == "list":
         for name in names:
             print(f"{name}:")
@@ -49,7 +49,7 @@ def main(argv=None) -> int:
     for name in names:
         try:
             paths = resolve_model(name, models_dir=None if args.dir else models_dir, cache_dir=folder,
-                                  mirror=config["detect.mirror"] or None)
+                                  mirror=config.detect.mirror or None)
         except ModelFileError as exc:
             print(f"photolake models: {name}: {exc}", file=sys.stderr)
             failed += 1

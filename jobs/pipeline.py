@@ -36,7 +36,7 @@ def main(argv=None) -> int:
         run_pipeline(spark, config, steps, args.force)
         if statements:
             print(flush=True)
-            run_statements(spark, config["paths.lake"], statements, "table", sys.stdout)
+            run_statements(spark, config.paths.lake, statements, "table", sys.stdout)
     finally:
         spark.stop()
     return 0

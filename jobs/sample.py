@@ -54,12 +54,12 @@ def main(argv=None) -> int:
         "sample.image_base_url": args.image_base_url, "sample.rows_per_part": args.rows_per_part,
         "image_server.port": args.port,
     })
-    out = config["paths.dataset"]
+    out = config.paths.dataset
     options = SampleOptions(
-        photos=config["sample.photos"], seed=config["sample.seed"], release=args.release,
-        image_base_url=config["sample.image_base_url"], keywords_per_photo=args.keywords_per_photo,
+        photos=config.sample.photos, seed=config.sample.seed, release=args.release,
+        image_base_url=config.sample.image_base_url, keywords_per_photo=args.keywords_per_photo,
         collections_per_photo=args.collections_per_photo, conversions_per_photo=args.conversions_per_photo,
-        colors_per_photo=args.colors_per_photo, users=args.users, rows_per_part=config["sample.rows_per_part"],
+        colors_per_photo=args.colors_per_photo, users=args.users, rows_per_part=config.sample.rows_per_part,
         defects=not args.no_defects, images=not args.no_images, images_from=args.images_from,
     )
     started = time.time()
@@ -72,7 +72,7 @@ def main(argv=None) -> int:
           f"{len(manifest.row_defects)} rows and {len(manifest.value_defects)} values to be rejected "
           f"(see sample-manifest.json); {elapsed:.1f} s, {records / max(elapsed, 1e-9):,.0f} records/s")
     if args.serve:
-        server = ImageServer(f"{out}/images", config["image_server.host"], config["image_server.port"])
+        server = ImageServer(f"{out}/images", config.image_server.host, config.image_server.port)
         print(f"serving {out}/images at {server.url} (Ctrl-C stops)", flush=True)
         server.serve_forever()
     return 0

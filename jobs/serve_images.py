@@ -19,8 +19,8 @@ def main(argv=None) -> int:
     parser.add_argument("--quiet", action="store_true", help="do not say where it serves (the demo's own server)")
     args = parser.parse_args(argv)
     config = resolve_config(args, {"image_server.port": args.port, "image_server.host": args.host})
-    root = args.dir or f"{config['paths.dataset']}/images"
-    server = ImageServer(root, config["image_server.host"], config["image_server.port"])
+    root = args.dir or f"{config.paths.dataset}/images"
+    server = ImageServer(root, config.image_server.host, config.image_server.port)
     if not args.quiet:
         print(f"serving {root} at {server.url} (Ctrl-C stops)", flush=True)
     server.serve_forever()

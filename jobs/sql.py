@@ -32,7 +32,7 @@ def main(argv=None) -> int:
     config = resolve_config(args)
     spark = build_session(JOB, config)
     try:  # stdout carries only the results (spark-submit merges the driver's stderr into it): it can be piped
-        run_statements(spark, config["paths.lake"], statements, args.format, sys.stdout, args.max_rows)
+        run_statements(spark, config.paths.lake, statements, args.format, sys.stdout, args.max_rows)
     finally:
         spark.stop()
     return 0

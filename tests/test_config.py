@@ -18,6 +18,28 @@ def conf_file(tmp_path):
     return path
 
 
+def test_each_section_is_a_typed_frozen_settings_class(tmp_path, monkeypatch):
+    import dataclasses
+
+    from photolake.config import SECTIONS
+
+    monkeypatch.chdir(tmp_path)  # no conf/local.toml here
+    config = load_config(env={}).with_values(detect__conf=0.5, recommend__ranks=[4, 8])
+    assert config.detect.conf == 0.5 and config.detect.size == 416 and config.paths.lake == "output/lake"
+    assert config.recommend.ranks == (4, 8) and config.download.allow_hosts == tuple(config["download.allow_hosts"])
+    fields = {f.name: f for f in dataclasses.fields(SECTIONS["detect"])}
+    assert fields["conf"].type is float and fields["size"].type is int and fields["required"].type is bool
+    assert fields["conf"].default == 0.25 and fields["conf"].metadata["help"] == "minimum confidence of a box"
+    assert {f"{section}.{f.name}" for section, cls in SECTIONS.items() for f in dataclasses.fields(cls)} \
+        == {s.key for s in SETTINGS}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.detect.conf = 0.1
+    with pytest.raises(AttributeError, match="no config section 'detection'"):
+        config.detection
+    with pytest.raises(AttributeError, match="confidence"):
+        config.detect.confidence
+
+
 def test_defaults_when_nothing_is_given(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # no conf/local.toml here
     config = load_config(env={})

@@ -11,9 +11,17 @@ import pytest
 from PIL import Image
 
 from photolake import lake
+from photolake.detect.darknet_onnx import DarknetError, cached_conversion, convert, random_weights
 from photolake.detect.evaluate import Box, average_precision, evaluate_rows, iou_matrix, mean_average_precision
-from photolake.detect.models import MODELS, ModelFile, ModelFileError, download, resolve_model, sha256_of
-from photolake.detect.run import DetectSettings, annotated_path, detect_all, detect_counts, detect_file
+from photolake.detect.models import BACKENDS, MODELS, ModelFile, ModelFileError, download, resolve_model, sha256_of
+from photolake.detect.run import (
+    DetectSettings,
+    annotated_path,
+    detect_all,
+    detect_counts,
+    detect_file,
+    detect_files,
+)
 from photolake.detect.yolo import (
     LETTERBOX_FILL,
     Detector,
@@ -41,9 +49,17 @@ def models(shared) -> Path:
 
 
 @pytest.fixture(scope="module")
-def detectors(models) -> dict[str, Detector]:
-    return {name: Detector(resolve_model(name, models_dir=str(models), cache_dir="/nonexistent"), threads=2)
-            for name in ("yolov3-tiny", "yolox-nano")}
+def conversions(tmp_path_factory) -> str:
+    """The model cache the ONNX conversions of this module's Darknet models go into."""
+    return str(tmp_path_factory.mktemp("conversions"))
+
+
+@pytest.fixture(scope="module")
+def detectors(models, conversions) -> dict[tuple[str, str], Detector]:
+    """(model, backend) -> its detector."""
+    return {(name, backend): Detector(resolve_model(name, models_dir=str(models), cache_dir="/nonexistent"),
+                                      threads=2, backend=backend, cache_dir=conversions)
+            for name in ("yolov3-tiny", "yolox-nano") for backend in BACKENDS}
 
 
 # ---- decoding and letterboxing --------------------------------------------------------------------------
@@ -113,11 +129,12 @@ def test_yolox_grid_decoding():
 
 # ---- detection on real photos ---------------------------------------------------------------------------
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("model", ["yolov3-tiny", "yolox-nano"])
-def test_known_objects(detectors, shared, model):
+def test_known_objects(detectors, shared, model, backend):
     def labels(name):
         data = (shared / "data" / "photos" / name).read_bytes()
-        return {o["label"] for o in detectors[model].detect(decode_image(data, 416, 10**8))}
+        return {o["label"] for o in detectors[model, backend].detect(decode_image(data, 416, 10**8))}
 
     dog = labels("dog.jpg")
     assert {"dog", "bicycle"} <= dog and dog & {"car", "truck"}
@@ -126,7 +143,7 @@ def test_known_objects(detectors, shared, model):
 
 def test_boxes_are_in_original_pixels(detectors, shared):
     """The same photo at twice the size gives the same boxes at twice the coordinates."""
-    detector = detectors["yolox-nano"]
+    detector = detectors["yolox-nano", "onnxruntime"]
     with Image.open(shared / "data" / "photos" / "person.jpg") as photo:
         small, large = photo.convert("RGB"), photo.convert("RGB").resize((photo.width * 2, photo.height * 2))
     first = detector.detect(decode_image(encoded(small, "PNG"), 416, 10**8))
@@ -140,10 +157,201 @@ def test_boxes_are_in_original_pixels(detectors, shared):
 
 
 def test_low_confidence_boxes_survive_opencvs_layer_threshold(models, shared):
-    low = Detector(resolve_model("yolov3-tiny", models_dir=str(models), cache_dir="/nonexistent"), conf=0.01)
+    low = Detector(resolve_model("yolov3-tiny", models_dir=str(models), cache_dir="/nonexistent"), conf=0.01,
+                   backend="opencv")
     objects = low.detect(decode_image((shared / "data" / "photos" / "dog.jpg").read_bytes(), 416, 10**8))
     assert min(o["confidence"] for o in objects) < 0.2
     assert [o["confidence"] for o in objects] == sorted((o["confidence"] for o in objects), reverse=True)
+
+
+def test_both_backends_find_the_same_objects_and_batches_change_nothing(detectors, shared):
+    photos = sorted((shared / "data" / "photos").glob("*.jpg"))
+    images = [decode_image(path.read_bytes(), 416, 10**8) for path in photos]
+    assert len(images) >= 5
+    for model in ("yolov3-tiny", "yolox-nano"):
+        reference = [detectors[model, "opencv"].detect(image) for image in images]
+        batched = detectors[model, "onnxruntime"].detect_batch(images)
+        assert batched == [detectors[model, "onnxruntime"].detect(image) for image in images]
+        assert sum(map(len, reference)) > 10
+        for expected, got in zip(reference, batched):
+            assert [o["label"] for o in got] == [o["label"] for o in expected], model
+            for a, b in zip(expected, got):
+                assert all(abs(a[k] - b[k]) <= 1.0 for k in "xywh"), (model, a, b)
+                assert abs(a["confidence"] - b["confidence"]) <= 1e-3
+
+
+# A small Darknet network with every layer kind the converter knows: batch-normalised and plain
+# convolutions, both maxpools (stride 2, and Darknet's stride-1 size-2 with its one-sided padding), a route
+# of one layer and of two, a shortcut, an upsample and two [yolo] heads (HEAD: a 1x1 convolution to 3 anchors
+# x (5 + 2 classes) and its [yolo] layer).
+HEAD = """[convolutional]
+size=1
+stride=1
+pad=1
+filters=21
+activation=linear
+
+[yolo]
+mask = 0,1,2
+anchors = 10,14,  23,27,  37,58
+classes=2
+num=3
+"""
+SMALL_CFG = f"""[net]
+width=64
+height=64
+channels=3
+
+[convolutional]
+batch_normalize=1
+filters=8
+size=3
+stride=1
+pad=1
+activation=leaky
+
+[maxpool]
+size=2
+stride=2
+
+[convolutional]
+batch_normalize=1
+filters=16
+size=3
+stride=2
+pad=1
+activation=leaky
+
+[convolutional]
+batch_normalize=1
+filters=16
+size=1
+stride=1
+pad=1
+activation=leaky
+
+[shortcut]
+from=-2
+activation=linear
+
+[maxpool]
+size=2
+stride=1
+
+{HEAD}
+[route]
+layers = -3
+
+[upsample]
+stride=2
+
+[route]
+layers = -1, 1
+
+{HEAD}"""
+
+
+def opencv_darknet_outputs(cfg: str, weights: bytes, blob: np.ndarray) -> list[np.ndarray]:
+    import cv2
+
+    net = cv2.dnn.readNetFromDarknet(np.frombuffer(darknet_cfg_with_threshold(cfg, 0.0).encode(), np.uint8),
+                                     np.frombuffer(weights, np.uint8))
+    net.setInput(blob)
+    return net.forward(net.getUnconnectedOutLayersNames())
+
+
+def onnx_outputs(cfg: str, weights: bytes, size: int, blob: np.ndarray) -> list[np.ndarray]:
+    from photolake.detect.yolo import onnx_session
+
+    session = onnx_session(convert(cfg, weights, size).SerializeToString(), 1)
+    return session.run(None, {"images": np.concatenate([blob, blob[:, ::-1]])})
+
+
+def assert_rows_match(expected: list[np.ndarray], got: list[np.ndarray]) -> None:
+    """OpenCV's rows against the ONNX graph's first image: positions, objectness and class scores to 1e-4;
+    sizes to 1e-3 in log space (they are exponentials, so an error in the logit is a relative error)."""
+    assert len(expected) == len(got)
+    for reference, batch in zip(expected, got):
+        rows = batch[0]
+        assert rows.shape == reference.shape
+        np.testing.assert_allclose(rows[:, [0, 1, 4]], reference[:, [0, 1, 4]], atol=1e-4)
+        np.testing.assert_allclose(rows[:, 5:], reference[:, 5:], atol=1e-4)
+        np.testing.assert_allclose(np.log(rows[:, 2:4]), np.log(reference[:, 2:4]), atol=1e-3)
+        assert not np.allclose(batch[1], rows)  # the second image is another image: the batch is real
+
+
+def test_the_converted_network_computes_what_opencv_does_on_every_layer_kind():
+    import cv2
+
+    weights = random_weights(SMALL_CFG, seed=3)
+    blob = cv2.dnn.blobFromImage(np.random.default_rng(1).integers(0, 255, (64, 64, 3), np.uint8), 1 / 255.0)
+    expected, got = opencv_darknet_outputs(SMALL_CFG, weights, blob), onnx_outputs(SMALL_CFG, weights, 64, blob)
+    assert [g.shape for g in got] == [(2, 16 * 16 * 3, 7), (2, 32 * 32 * 3, 7)]
+    assert_rows_match(expected, got)
+
+
+@pytest.mark.parametrize("model", ["yolov3-tiny", "yolov3"])
+def test_the_converted_yolov3_computes_what_opencv_does(models, model):
+    """yolov3-tiny with its real weights; the full yolov3 cfg with random weights of the right shapes (its
+    248 MB weights are not in ../shared: the equality of the graphs does not need them)."""
+    import cv2
+
+    cfg = (models / f"{model}.cfg").read_text()
+    weights = (models / f"{model}.weights").read_bytes() if model == "yolov3-tiny" else random_weights(cfg, seed=2)
+    image = np.random.default_rng(5).integers(0, 255, (416, 416, 3), np.uint8)
+    blob = cv2.dnn.blobFromImage(image, 1 / 255.0)
+    assert_rows_match(opencv_darknet_outputs(cfg, weights, blob), onnx_outputs(cfg, weights, 416, blob))
+
+
+def test_bad_darknet_files_are_clear_errors(tmp_path):
+    weights = random_weights(SMALL_CFG)
+    with pytest.raises(DarknetError, match="ends before"):
+        convert(SMALL_CFG, weights[:-40], 64)
+    with pytest.raises(DarknetError, match="more than this cfg uses"):
+        convert(SMALL_CFG, weights + bytes(400), 64)
+    with pytest.raises(DarknetError, match=r"\[crop\] layers are not supported"):
+        convert(SMALL_CFG.replace("[upsample]", "[crop]"), weights, 64)
+    with pytest.raises(DarknetError, match="activation 'mish'"):
+        convert(SMALL_CFG.replace("activation=leaky", "activation=mish", 1), weights, 64)
+    with pytest.raises(DarknetError, match=r"\[net\]"):
+        convert("[convolutional]\nfilters=1\n", weights, 64)
+
+
+def test_a_conversion_is_made_once_per_weights_and_size(tmp_path):
+    cfg, weights = tmp_path / "small.cfg", tmp_path / "small.weights"
+    cfg.write_text(SMALL_CFG)
+    weights.write_bytes(random_weights(SMALL_CFG, seed=1))
+    cache = tmp_path / "cache"
+    first = cached_conversion(str(cfg), str(weights), 64, str(cache))
+    mtime = Path(first).stat().st_mtime_ns
+    assert cached_conversion(str(cfg), str(weights), 64, str(cache)) == first
+    assert Path(first).stat().st_mtime_ns == mtime and Path(first).parent == cache
+    assert Path(first).name.startswith("small.weights.64.") and Path(first).name.endswith(".onnx")
+    weights.write_bytes(random_weights(SMALL_CFG, seed=2))  # new weights under the same name
+    second = cached_conversion(str(cfg), str(weights), 64, str(cache))
+    third = cached_conversion(str(cfg), str(weights), 96, str(cache))
+    assert len({first, second, third}) == 3 and sorted(p.name for p in cache.iterdir()) == sorted(
+        Path(p).name for p in (first, second, third))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "small.cfg", "small.weights"]
+
+
+class FailingDetector:
+    """A detector whose forward pass fails on a batch holding an image 3 pixels wide."""
+
+    def detect_batch(self, images):
+        if any(image.width == 3 for image in images):
+            raise RuntimeError("[ONNXRuntimeError] : 2 : INVALID_ARGUMENT : bad input")
+        return [[] for _ in images]
+
+
+def test_an_image_that_fails_inference_fails_alone(tmp_path):
+    for name, width in (("a.png", 8), ("b.png", 3), ("c.png", 9)):
+        Image.new("RGB", (width, 5), "red").save(tmp_path / name)
+    files = [(name, str(tmp_path / name), str(tmp_path / name), None) for name in ("a.png", "b.png", "c.png")]
+    rows = detect_files(FailingDetector(), DetectSettings("yolox-nano"), files)
+    assert [(r["photo_id"], r["status"]) for r in rows] == [("a.png", "ok"), ("b.png", "failed"), ("c.png", "ok")]
+    assert "INVALID_ARGUMENT" in rows[1]["error"] and rows[0]["objects"] == [] and rows[0]["labels"] == []
+    assert all(isinstance(r["elapsed_ms"], int) for r in rows)
 
 
 # ---- model files ----------------------------------------------------------------------------------------
@@ -212,16 +420,23 @@ def test_map_counts_perfect_and_false_detections():
 
 
 @pytest.mark.parametrize("model, goal", [("yolov3-tiny", 27.0), ("yolox-nano", 48.0)])
-def test_map_on_coco128_through_the_job_code(spark, shared, models, model, goal, capsys):
+def test_map_on_coco128_through_the_job_code_is_the_same_on_both_backends(spark, shared, models, conversions, model,
+                                                                          goal, capsys):
     coco = shared / "data" / "coco128"
     paths = resolve_model(model, models_dir=str(models), cache_dir="/nonexistent")
     files, _ = files_from_dir(spark, str(coco / "images" / "train2017"))
-    rows = [r.asDict(recursive=True) for r in detect_all(files, paths, DetectSettings(model, conf=0.001), 16).collect()]
-    scores = evaluate_rows(rows, coco / "labels" / "train2017")
-    with capsys.disabled():
-        print(f"\n{model} on coco128: mAP@0.5 {scores['map50']:.1f}, mAP@0.5:0.95 {scores['map50_95']:.1f}")
-    assert len(rows) == 128 and scores["boxes"] == 929
-    assert scores["map50"] >= goal
+    scores = {}
+    for backend in BACKENDS:
+        settings = DetectSettings(model, conf=0.001, backend=backend, cache_dir=conversions)
+        rows = [r.asDict(recursive=True) for r in detect_all(files, paths, settings, 16).collect()]
+        assert len(rows) == 128 and {r["status"] for r in rows} == {"ok"}
+        scores[backend] = evaluate_rows(rows, coco / "labels" / "train2017")
+        with capsys.disabled():
+            print(f"\n{model} on coco128, {backend}: mAP@0.5 {scores[backend]['map50']:.1f}, "
+                  f"mAP@0.5:0.95 {scores[backend]['map50_95']:.1f}")
+    assert scores["onnxruntime"]["boxes"] == scores["opencv"]["boxes"] == 929
+    assert scores["onnxruntime"]["map50"] >= goal
+    assert abs(scores["onnxruntime"]["map50"] - scores["opencv"]["map50"]) <= 0.5
 
 
 # ---- the job ------------------------------------------------------------------------------------------------
@@ -237,10 +452,10 @@ def test_detect_file_gives_a_row_for_every_bad_file(detectors, tmp_path):
     }
     for name, (data, status, error) in cases.items():
         (tmp_path / name).write_bytes(data)
-        row = detect_file(detectors["yolox-nano"], settings, name, str(tmp_path / name))
+        row = detect_file(detectors["yolox-nano", "onnxruntime"], settings, name, str(tmp_path / name))
         assert row["status"] == status, (name, row)
         assert (row["error"] is None) if error is None else (error in row["error"])
-    missing = detect_file(detectors["yolox-nano"], settings, "gone.jpg", str(tmp_path / "gone.jpg"))
+    missing = detect_file(detectors["yolox-nano", "onnxruntime"], settings, "gone.jpg", str(tmp_path / "gone.jpg"))
     assert missing["status"] == "missing" and "cannot read" in missing["error"]
 
 

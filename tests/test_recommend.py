@@ -16,18 +16,20 @@ from photolake.recommend.evaluate import (
     ranking_metrics,
     tune_als,
 )
-from photolake.recommend.models import ALSParams, RecommendSettings, catalogue_frame, fit_als, recommend
+from photolake.recommend.models import ALSParams, RecommendSettings, fit_als, recommend
 from photolake.recommend.run import sized_grid
 from photolake.recommend.scoring import (
+    Standardised,
     als_reason,
     content_profile,
     content_reason,
     intra_list_diversity,
+    mixed,
     popularity_reason,
     top_unseen,
 )
 from photolake.recommend.split import holdout, user_photos
-from photolake.users.catalogue import themed_catalogue
+from photolake.users.catalogue import item_frame, themed_catalogue
 from photolake.users.synthetic import SyntheticOptions, synthetic_interactions, synthetic_tastes
 
 
@@ -42,6 +44,41 @@ def test_top_unseen_skips_seen_photos_and_breaks_ties_by_index():
     assert top_unseen(scores, np.array([1]), 3).tolist() == [3, 2, 4]
     assert top_unseen(np.array([0.5, 0.5, 0.1]), np.array([], dtype=int), 2).tolist() == [0, 1]
     assert top_unseen(scores, np.array([0, 1, 2, 3, 4]), 10).tolist() == []  # nan is never recommended
+
+
+def test_top_unseen_on_a_large_catalogue_is_the_full_sort_whatever_the_ties():
+    rng = np.random.default_rng(2)
+
+    def by_full_sort(scores, seen, k):
+        masked = scores.astype(np.float64)
+        masked[seen] = -np.inf
+        masked[np.isnan(masked)] = -np.inf
+        finite = np.flatnonzero(np.isfinite(masked))
+        return finite[np.lexsort((finite, -masked[finite]))][:k]
+
+    for case in range(12):
+        scores = rng.random(300_000).astype(np.float32)
+        if case % 3 == 1:
+            scores = np.round(scores * 4) / 4  # five values: ties everywhere, the sample's threshold among them
+        if case % 3 == 2:
+            scores[rng.integers(0, len(scores), 30_000)] = np.nan
+        seen = rng.choice(len(scores), int(rng.integers(0, 400)), replace=False)
+        k = int(rng.integers(1, 50))
+        assert top_unseen(scores, seen, k).tolist() == by_full_sort(scores, seen, k).tolist(), case
+    assert top_unseen(np.zeros(300_000, np.float32), np.arange(10), 3).tolist() == [10, 11, 12]
+
+
+def test_the_hybrid_mix_is_the_weighted_sum_of_z_scores():
+    rng = np.random.default_rng(3)
+    first, second = rng.normal(size=(3, 1000)).astype(np.float32), rng.random((3, 1000)).astype(np.float32)
+    second[2] = 0.5  # a constant row: its z-scores are 0
+    first_z, second_z = Standardised.of(first), Standardised.of(second)
+    for row in range(3):
+        z_first = (first[row] - first[row].mean()) / first[row].std()
+        z_second = (second[row] - second[row].mean()) / second[row].std() if row < 2 else np.zeros(1000)
+        np.testing.assert_allclose(mixed(first[row], second[row], 0.7, first_z, second_z, row),
+                                   0.7 * z_first + 0.3 * z_second, atol=1e-5)
+        np.testing.assert_allclose(first_z.z(row, first[row]), z_first, atol=1e-5)
 
 
 def test_content_profile_and_reasons_name_what_the_user_liked():
@@ -60,7 +97,7 @@ def test_content_profile_and_reasons_name_what_the_user_liked():
     if "tagged" in reason:
         tag = reason.rsplit(" ", 1)[1]
         feature = next(j for j, (k, v) in enumerate(zip(catalogue.kinds, catalogue.values)) if k == "tag" and v == tag)
-        assert reason.startswith(f"you liked {int(catalogue.binary[seen, feature].sum())} photo")
+        assert reason.startswith(f"you liked {int(catalogue.binary.toarray()[seen, feature].sum())} photo")
 
 
 def test_als_reason_points_at_the_nearest_seen_photo():
@@ -117,7 +154,7 @@ def planted(spark):
     options = SyntheticOptions(users=400, seed=7, mean_photos=25)
     interactions = synthetic_interactions(spark, catalogue, options).cache()
     tastes = synthetic_tastes(spark, catalogue, options).cache()
-    pairs = user_photos(interactions).join(catalogue_frame(spark, catalogue), "photo_id").cache()
+    pairs = user_photos(interactions).join(item_frame(spark, catalogue.photo_ids), "photo_id").cache()
     train, test = holdout(pairs, 0.2, 5)
     return catalogue, spark.createDataFrame(attributes), tastes, pairs, train.cache(), test.cache()
 
@@ -172,8 +209,8 @@ def test_models_beat_popularity_and_never_recommend_seen_photos(spark, planted):
 def test_a_blue_beach_lover_gets_blue_or_beach_photos_and_cold_users_get_fallbacks(spark, planted):
     catalogue, _, _, pairs, _, _ = planted
     blue_beach = [p for p, i in catalogue.index().items()
-                  if p.startswith("beac") and "blue" in catalogue.values[catalogue.binary[i] == 1]][:8]
-    items = catalogue_frame(spark, catalogue)
+                  if p.startswith("beac") and "blue" in catalogue.values[catalogue.features(i)]][:8]
+    items = item_frame(spark, catalogue.photo_ids)
     extra = spark.createDataFrame([("zz-beach", p, 3.0) for p in blue_beach] + [("zz-one", blue_beach[0], 1.0)],
                                   "user_id string, photo_id string, weight double").join(items, "photo_id")
     train = pairs.select("user_id", "photo_id", "item", "weight").unionByName(extra)
@@ -185,7 +222,7 @@ def test_a_blue_beach_lover_gets_blue_or_beach_photos_and_cold_users_get_fallbac
     for model in ("als", "content", "hybrid"):
         mine = scored[(scored.user_id == "zz-beach") & (scored.model == model)]
         assert not mine.cold_start.any() and set(mine.strategy) == {model}
-        themed = [p.startswith("beac") or "blue" in catalogue.values[catalogue.binary[index[p]] == 1]
+        themed = [p.startswith("beac") or "blue" in catalogue.values[catalogue.features(index[p])]
                   for p in mine.photo_id]
         assert sum(themed) >= 8, (model, list(mine.reason))
         assert not set(mine.photo_id) & set(blue_beach)

@@ -12,7 +12,13 @@ from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
 from photolake.schemas import INTERACTIONS, PROFILES
-from photolake.users.catalogue import build_catalogue
+from photolake.users.catalogue import (
+    build_catalogue,
+    collect_catalogue,
+    photo_attributes,
+    photo_popularity,
+    select_features,
+)
 from photolake.users.conversions import conversion_interactions
 from photolake.users.profiles import profiles, users_table
 from photolake.users.synthetic import (
@@ -35,9 +41,47 @@ def test_catalogue_keeps_telling_tags_and_normalises_rows():
     assert catalogue.photo_ids.tolist() == ["p1", "p2", "p3"]
     # 'everywhere' is on every photo and 'once' on one: neither tells photos apart; cameras are not content
     assert list(zip(catalogue.kinds, catalogue.values)) == [("color_family", "blue"), ("tag", "beach")]
-    assert catalogue.binary.tolist() == [[1, 1], [0, 1], [0, 0]]
-    assert np.linalg.norm(catalogue.content, axis=1) == pytest.approx([1.0, 1.0, 0.0], abs=1e-6)
+    assert catalogue.binary.toarray().tolist() == [[1, 1], [0, 1], [0, 0]]
+    assert np.linalg.norm(catalogue.content.toarray(), axis=1) == pytest.approx([1.0, 1.0, 0.0], abs=1e-6)
     assert catalogue.popularity.tolist() == [1.0, 0.0, 5.0]
+
+
+def test_feature_selection_on_parts_then_on_their_union_is_the_selection_on_all():
+    rng = np.random.default_rng(4)
+    frequency = pd.DataFrame({"kind": rng.choice(["tag", "tag", "object", "color_family"], 400),
+                              "value": [f"v{i}" for i in range(400)], "photos": rng.integers(1, 60, 400)})
+    whole = select_features(frequency, 100, 20, 0.5)
+    shuffled = frequency.sample(frac=1, random_state=1)
+    parts = [select_features(shuffled.iloc[i::7], 100, 20, 0.5) for i in range(7)]
+    assert select_features(pd.concat(parts), 100, 20, 0.5).equals(whole)
+    assert (whole["kind"] == "tag").sum() == 20 and whole["photos"][whole["kind"] == "tag"].between(2, 50).all()
+
+
+def test_the_catalogue_built_by_spark_is_the_one_built_from_pandas(spark):
+    session = spark.newSession()  # its own views and settings: small Arrow batches, so the selection runs in parts
+    session.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "7")
+    rng = np.random.default_rng(8)
+    photos = pd.DataFrame({"photo_id": [f"p{i:03d}" for i in rng.permutation(300)],
+                           "camera_make": rng.choice(["Canon", "Sony", None], 300),
+                           "stats_downloads": rng.choice([None, 5, 50, 500], 300),
+                           "photo_width": rng.integers(100, 300, 300), "photo_height": rng.integers(100, 300, 300)})
+    session.createDataFrame(photos.astype({"stats_downloads": "float64"})).createOrReplaceTempView("photos")
+    tags = pd.DataFrame({"photo_id": rng.choice(photos["photo_id"], 2000), "tag": [f"t{rng.zipf(1.6) % 97}" for _ in
+                                                                                  range(2000)],
+                         "confidence": rng.choice([None, 0.1, 0.9], 2000)}).astype({"confidence": "float64"})
+    session.createDataFrame(tags.drop_duplicates(["photo_id", "tag"])).createOrReplaceTempView("photo_tags")
+    tables = ["photos", "photo_tags"]
+    built, attributes = collect_catalogue(session, tables, max_tags=12)
+    expected = build_catalogue(photo_attributes(session, tables).toPandas(), photo_popularity(session).toPandas(),
+                               max_tags=12)
+    assert built.photo_ids.tolist() == expected.photo_ids.tolist() == sorted(photos["photo_id"])
+    assert list(zip(built.kinds, built.values)) == list(zip(expected.kinds, expected.values))
+    assert (built.kinds == "tag").sum() == 12
+    assert (built.binary != expected.binary).nnz == 0 and built.binary.nnz > 300
+    np.testing.assert_allclose(built.content.toarray(), expected.content.toarray(), rtol=1e-6)
+    np.testing.assert_array_equal(built.popularity, expected.popularity)
+    np.testing.assert_array_equal(built.frequency, np.asarray(built.binary.sum(axis=0)).ravel())
+    assert attributes.count() > 0
 
 
 def test_the_same_seed_gives_the_same_user_and_another_seed_another():
@@ -57,7 +101,7 @@ def test_activity_is_heavy_tailed_and_choices_follow_tastes():
     lifts = []
     for n in range(50):
         _, _, tastes = draw_user(n, catalogue, options)
-        affinity = catalogue.binary[:, tastes].mean(axis=1)
+        affinity = catalogue.binary.toarray()[:, tastes].mean(axis=1)
         frame = draw_interactions(n, catalogue, options)
         viewed = [catalogue.index()[p] for p in frame[frame.event == "view"].photo_id]
         assert len(viewed) == len(set(viewed)) >= 3

@@ -22,7 +22,7 @@ from typing import Any, Callable, Mapping
 
 import tomllib
 
-from photolake.detect.models import MODELS
+from photolake.detect.models import BACKENDS, MODELS
 from photolake.errors import PhotolakeError
 from photolake.schemas import DATASET_TABLES, RECOMMEND_MODELS, USER_SOURCE_CHOICES
 
@@ -324,6 +324,11 @@ SETTINGS: tuple[Setting, ...] = (
     _S("detect.cfg", "", "the Darknet cfg instead of the model's own"),
     _S("detect.required", True, "a model whose files can be neither found nor downloaded stops the pipeline; "
        "false: the detect step is skipped and the later steps go on without detections"),
+    _S("detect.backend", "onnxruntime", "the inference engine: onnxruntime (Darknet models converted to ONNX "
+       "once, cached beside the weights) or opencv (OpenCV's DNN module, the reference)",
+       choices=BACKENDS),
+    _S("detect.batch_size", 8, "images per forward pass (onnxruntime; opencv runs one at a time)", low=1,
+       high=256),
     _S("detect.conf", 0.25, "minimum confidence of a box", low=0, high=1),
     _S("detect.nms", 0.45, "IoU above which a box of the same class is suppressed", above=0, high=1),
     _S("detect.size", 416, "network input side, a multiple of 32", low=32, high=4096, multiple_of=32),
@@ -381,6 +386,28 @@ SETTINGS: tuple[Setting, ...] = (
 )
 SETTINGS_BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
 DEFAULTS: dict[str, Any] = {s.key: s.default for s in SETTINGS}
+_LIST_KINDS = ("hosts", "networks", "origins")
+
+
+def _section_class(section: str) -> type:
+    """A frozen dataclass of one section's keys (``detect.conf`` is field ``conf``), typed and defaulted
+    from SETTINGS, each field's help in its metadata; lists are tuples."""
+    fields = []
+    for setting in SETTINGS:
+        prefix, _, name = setting.key.rpartition(".")
+        if prefix != section:
+            continue
+        kind = setting.value_kind
+        python_type = tuple if kind.startswith("list") or kind in _LIST_KINDS else \
+            {"int": int, "float": float, "bool": bool}.get(kind, str)
+        default = tuple(setting.default) if isinstance(setting.default, list) else setting.default
+        fields.append((name, python_type, dataclasses.field(default=default, metadata={"help": setting.help})))
+    return dataclasses.make_dataclass(section.title().replace("_", "") + "Section", fields, frozen=True)
+
+
+# One settings class per config section: ``config.detect.conf`` is the float the step uses.
+SECTIONS: dict[str, type] = {name: _section_class(name)
+                             for name in dict.fromkeys(s.key.rpartition(".")[0] for s in SETTINGS)}
 
 def bind(cls: type, config: Mapping[str, Any], section: str, **given: Any) -> Any:
     """A step's settings class (a dataclass whose defaults are ``DEFAULTS``) from the config: each field not
@@ -453,9 +480,21 @@ class Config(Mapping[str, Any]):
     def __init__(self, values: Mapping[str, Any], sources: Mapping[str, str]):
         self._values = dict(values)
         self._sources = dict(sources)
+        self._sections: dict[str, Any] = {}
 
     def __getitem__(self, key: str) -> Any:
         return self._values[key]
+
+    def __getattr__(self, section: str) -> Any:
+        """A section's settings as its typed class (SECTIONS): ``config.paths.lake``, ``config.detect.conf``."""
+        if section.startswith("_") or section not in SECTIONS:
+            raise AttributeError(f"no config section {section!r} (sections: {', '.join(SECTIONS)})")
+        if section not in self._sections:
+            cls = SECTIONS[section]
+            self._sections[section] = cls(**{
+                f.name: tuple(v) if isinstance(v := self._values[f"{section}.{f.name}"], list) else v
+                for f in dataclasses.fields(cls)})
+        return self._sections[section]
 
     def __iter__(self):
         return iter(self._values)

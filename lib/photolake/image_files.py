@@ -37,33 +37,42 @@ def files_from_dir(spark: SparkSession, folder: str, follow_links: bool = False,
     return rows_frame(spark, rows, FILES), notes
 
 
-def batch_files(batch: pa.RecordBatch) -> Iterator[tuple[str, str, str, str | None]]:
+def batch_files(batch: pa.RecordBatch) -> Iterator[File]:
     """(photo_id, path as text, path to open, why not read) for each row of a FILES batch."""
     columns = [batch.column(name).to_pylist() for name in FILES.fieldNames()]
     for photo_id, path, os_path, skipped in zip(*columns):
         yield photo_id, path, os.fsdecode(os_path) if os_path else path, skipped
 
 
-FileRow = Callable[[str, str, str, "str | None"], dict[str, Any]]  # (photo_id, path, path to open, why not read)
+File = tuple[str, str, str, "str | None"]  # (photo_id, path, path to open, why not read)
+FileRows = Callable[[list[File]], list[dict[str, Any]]]  # one row per file, in order
 
 
-def per_file(schema: StructType, row_maker: Callable[[], FileRow], progress_address: str | None = None):
+def each(row: Callable[[str, str, str, "str | None"], dict[str, Any]]) -> FileRows:
+    """A FileRows that makes each file's row on its own."""
+    return lambda files: [row(*file) for file in files]
+
+
+def per_file(schema: StructType, rows_maker: Callable[[], FileRows], progress_address: str | None = None,
+             files_at_once: int = 1):
     """The mapInArrow function of a step that makes one row per image file (extract, detect): each batch of
-    FILES rows becomes a batch of ``schema`` rows (built in C++ by Arrow), each file reported to the driver's
-    progress. ``row_maker`` runs once a task, on the executor (to load a network once, say)."""
+    FILES rows becomes a batch of ``schema`` rows (built in C++ by Arrow), ``files_at_once`` files handed
+    over together (detect's forward passes), each reported to the driver's progress. ``rows_maker`` runs
+    once a task, on the executor (to load a network once, say)."""
     from pyspark.sql.pandas.types import to_arrow_schema
 
     arrow_schema = to_arrow_schema(schema, timezone="UTC")  # sessions run in UTC
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        one = row_maker()
+        rows_of = rows_maker()
         report = reporter(progress_address)
         for batch in batches:
-            rows = []
-            for photo_id, path, local, skipped in batch_files(batch):
-                rows.append(one(photo_id, path, local, skipped))
+            files, rows = list(batch_files(batch)), []
+            for start in range(0, len(files), files_at_once):
+                chunk = files[start:start + files_at_once]
+                rows += rows_of(chunk)
                 if report:
-                    report.add(1)
+                    report.add(len(chunk))
             yield pa.RecordBatch.from_pylist([{name: row.get(name) for name in arrow_schema.names} for row in rows],
                                              schema=arrow_schema)
 

@@ -46,7 +46,7 @@ class StepOutcome:
 def fingerprint(config: Config, step: str) -> str:
     stage = stages.STAGES[step]
     parts = {"config": {k: config[k] for k in stage.setting_keys(config)},
-             "tables": {t: storage.file_listing(lake.table_path(config["paths.lake"], t)) for t in stage.reads},
+             "tables": {t: storage.file_listing(lake.table_path(config.paths.lake, t)) for t in stage.reads},
              "inputs": {k: storage.file_listing(storage.absolute(config[k])) for k in stage.inputs if config[k]}}
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -65,7 +65,7 @@ def _output_path(config: Config, output: str) -> str:
     if ":" in output:  # report:index.html -> <paths.report>/index.html
         key, name = output.split(":", 1)
         return f"{storage.absolute(config[f'paths.{key}']).rstrip('/')}/{name}"
-    return lake.table_path(config["paths.lake"], output)
+    return lake.table_path(config.paths.lake, output)
 
 
 def outputs_present(config: Config, step: str) -> bool:
@@ -73,7 +73,7 @@ def outputs_present(config: Config, step: str) -> bool:
 
 
 def _state_path(config: Config) -> str:
-    return posixpath.join(storage.absolute(config["paths.lake"]), STATE_FILE)
+    return posixpath.join(storage.absolute(config.paths.lake), STATE_FILE)
 
 
 def load_state(config: Config) -> dict:
@@ -141,7 +141,7 @@ def run_pipeline(spark: SparkSession, config: Config, steps: tuple[str, ...] = S
                        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         _save_state(config, state)
         outcomes.append(StepOutcome(step, "ran", time.time() - started))
-    lake_version.mark_finished(config["paths.lake"], new_run_id("pipeline"))
+    lake_version.mark_finished(config.paths.lake, new_run_id("pipeline"))
     print(render(outcomes), flush=True)
     return outcomes
 

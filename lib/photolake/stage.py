@@ -53,7 +53,7 @@ def run_stage(spark: SparkSession, stage: Stage, config: Config, summary: RunSum
     for key, setting in stage.spark_conf.items():
         spark.conf.set(key, str(config[setting]))
     try:
-        with summary.recorded(spark, config["paths.lake"]), released(spark), lake.reading(stage.reads):
+        with summary.recorded(spark, config.paths.lake), released(spark), lake.reading(stage.reads):
             stage.run(spark, config, summary)
     finally:
         for key, value in saved.items():
@@ -80,5 +80,5 @@ def stage_job(stage: Stage, doc: str | None, argv: list[str] | None = None) -> i
         print(f"photolake {stage.name}: skipped: {skipped}", file=sys.stderr)
     finally:
         spark.stop()
-    lake_version.mark_finished(config["paths.lake"], summary.run_id)
+    lake_version.mark_finished(config.paths.lake, summary.run_id)
     return 0

@@ -45,44 +45,44 @@ ARROW_BATCH = "spark.sql.execution.arrow.maxRecordsPerBatch"
 
 def release_of(config: Config) -> Release:
     """The release ingest reads, restricted to ingest.tables; a missing one is a one-line error."""
-    release = find_release(config["paths.dataset"])
-    return release.only(config["ingest.tables"]) if config["ingest.tables"] else release
+    release = find_release(config.paths.dataset)
+    return release.only(config.ingest.tables) if config.ingest.tables else release
 
 
 def ingest(spark: SparkSession, config: Config, summary: RunSummary) -> None:
     release = release_of(config)
-    summary.notes.append(f"release at {release.location}; lake at {lake.table_path(config['paths.lake'], '')}")
+    summary.notes.append(f"release at {release.location}; lake at {lake.table_path(config.paths.lake, '')}")
     if not storage.has_scheme(release.location) and painted_images(release.location):
         summary.notes.append(PAINTED_NOTE)
-    limits = ZipLimits(config["ingest.max_member_bytes"], config["ingest.max_zip_ratio"])
-    for counts in ingest_release(spark, release, config["paths.lake"], summary.run_id, config["ingest.batch_rows"],
-                                 config["ingest.release"], limits, config["ingest.lat_lon"]):
+    limits = ZipLimits(config.ingest.max_member_bytes, config.ingest.max_zip_ratio)
+    for counts in ingest_release(spark, release, config.paths.lake, summary.run_id, config.ingest.batch_rows,
+                                 config.ingest.release, limits, config.ingest.lat_lon):
         summary.add(counts)
 
 
 def fetch_settings(config: Config) -> FetchSettings:
-    width = config["download.width"]
+    width = config.download.width
     return bind(FetchSettings, config, "download", width=None if width == "original" else int(width),
-                allow_hosts=tuple(dict.fromkeys([*config["download.allow_hosts"], *config["download.extra_hosts"]])))
+                allow_hosts=tuple(dict.fromkeys([*config.download.allow_hosts, *config.download.extra_hosts])))
 
 
 def download(spark: SparkSession, config: Config, summary: RunSummary) -> None:
     settings = fetch_settings(config)
-    lake_dir, images = config["paths.lake"], storage.absolute(config["paths.images"])
+    lake_dir, images = config.paths.lake, storage.absolute(config.paths.images)
     photos = lake.read_table(spark, lake_dir, "photos")
     try:
         previous = lake.read_table(spark, lake_dir, "downloads", DOWNLOADS)
     except LakeTableMissing:
         previous = None
-    work = plan(photos_in_scope(photos, config["download.where"] or None), previous, config["download.retry_failed"],
-                config["download.limit"] or None)
+    work = plan(photos_in_scope(photos, config.download.where or None), previous, config.download.retry_failed,
+                config.download.limit or None)
     # Each task costs Spark 0.1-0.2 s of a core: tasks that only store bytes are made large; a local resize
     # costs ~20 ms a photo, so there smaller tasks balance the cores and report progress sooner.
-    rows_per_task = config["download.resize_rows_per_partition" if settings.resizes_locally
-                           else "download.rows_per_partition"]
-    results, total, by_status = fetch_all(spark, work, settings, images, config["download.rate_per_host"],
-                                          config["download.connections_per_host"], config["download.threads"],
-                                          rows_per_task, config["progress.every_s"])
+    rows_per_task = (config.download.resize_rows_per_partition if settings.resizes_locally
+                     else config.download.rows_per_partition)
+    results, total, by_status = fetch_all(spark, work, settings, images, config.download.rate_per_host,
+                                          config.download.connections_per_host, config.download.threads,
+                                          rows_per_task, config.progress.every_s)
     lake.write_table(merge(previous, results), lake_dir, "downloads", summary.run_id)
     summary.add(download_counts(by_status, total, summary.elapsed_s))
     failure = storage_failure(by_status, images)
@@ -93,24 +93,25 @@ def download(spark: SparkSession, config: Config, summary: RunSummary) -> None:
 def progress(spark: SparkSession, config: Config, label: str, total: int | None, unit: str = "images",
              **options) -> Progress:
     """A step's progress line, which the executors report to."""
-    return Progress(label, total, unit, config["progress.every_s"], host=driver_host(spark), **options)
+    return Progress(label, total, unit, config.progress.every_s, host=driver_host(spark), **options)
 
 
 def image_files(spark: SparkSession, config: Config, section: str) -> tuple[DataFrame, list[str]]:
     """The files extract and detect read: the downloads' ok rows, or the image files of <section>.from_dir;
     and notes on what a folder's walk left out."""
-    if config[f"{section}.from_dir"]:
-        return files_from_dir(spark, config[f"{section}.from_dir"], config[f"{section}.follow_links"])
-    return files_from_downloads(lake.read_table(spark, config["paths.lake"], "downloads")), []
+    settings = getattr(config, section)
+    if settings.from_dir:
+        return files_from_dir(spark, settings.from_dir, settings.follow_links)
+    return files_from_downloads(lake.read_table(spark, config.paths.lake, "downloads")), []
 
 
 def extract(spark: SparkSession, config: Config, summary: RunSummary) -> None:
-    lake_dir = config["paths.lake"]
+    lake_dir = config.paths.lake
     files, notes = image_files(spark, config, "extract")
     total = files.count()
     with progress(spark, config, "extract", total) as shown:
-        rows, observed = observe_statuses(extract_all(files, config["extract.colors"],
-                                                      config["extract.rows_per_partition"], total, shown.address))
+        rows, observed = observe_statuses(extract_all(files, config.extract.colors,
+                                                      config.extract.rows_per_partition, total, shown.address))
         lake.write_table(rows, lake_dir, "image_metadata", summary.run_id)
         shown.finish(total)
     counts = extract_counts(observed.get, summary.elapsed_s)
@@ -119,15 +120,15 @@ def extract(spark: SparkSession, config: Config, summary: RunSummary) -> None:
 
 
 def model_paths(config: Config) -> ModelPaths:
-    return resolve_model(config["detect.model"], weights=config["detect.weights"] or None,
-                         cfg=config["detect.cfg"] or None,
-                         models_dir=config["detect.models_dir"] or None, cache_dir=config["detect.cache_dir"],
-                         mirror=config["detect.mirror"] or None)
+    return resolve_model(config.detect.model, weights=config.detect.weights or None,
+                         cfg=config.detect.cfg or None,
+                         models_dir=config.detect.models_dir or None, cache_dir=config.detect.cache_dir,
+                         mirror=config.detect.mirror or None)
 
 
 def check_model(config: Config) -> None:
     """A required model whose files can be neither found nor downloaded: one line before Spark starts."""
-    if config["detect.required"]:
+    if config.detect.required:
         model_paths(config)
 
 
@@ -135,19 +136,19 @@ def detect(spark: SparkSession, config: Config, summary: RunSummary) -> None:
     try:
         paths = model_paths(config)
     except ModelFileError as missing:
-        if config["detect.required"]:
+        if config.detect.required:
             raise
         raise StepSkipped(f"no detections: {missing} (detect.required = false lets the pipeline go on without "
                           f"them)") from None
-    annotate = config["detect.annotate_dir"]
-    lake_dir = config["paths.lake"]
+    annotate = config.detect.annotate_dir
+    lake_dir = config.paths.lake
     settings = bind(DetectSettings, config, "detect", model=paths.spec.name,
                     threads=int(spark.conf.get("spark.task.cpus", "1")),
                     annotate_dir=storage.absolute(annotate) if annotate else None)
     files, notes = image_files(spark, config, "detect")
     total = files.count()
     with progress(spark, config, f"detect ({settings.model})", total) as shown:
-        rows = detect_all(files, paths, settings, config["detect.rows_per_partition"], total, shown.address)
+        rows = detect_all(files, paths, settings, config.detect.rows_per_partition, total, shown.address)
         lake.replace_partitions(rows, lake_dir, "detections", summary.run_id, [(settings.model,)])
         shown.finish(total)
     counts = detect_counts(lake.read_table(spark, lake_dir, "detections").filter(f"model = '{settings.model}'"),
@@ -160,22 +161,21 @@ def cluster(spark: SparkSession, config: Config, summary: RunSummary) -> None:
     from photolake.cluster.features import photo_features
     from photolake.cluster.model import fit_clusters, summarise
 
-    lake_dir = config["paths.lake"]
+    lake_dir = config.paths.lake
     present = lake.register_views(spark, lake_dir)
     metadata = lake.read_table(spark, lake_dir, "image_metadata")
     optional = {name: spark.table(name) if name in present else None for name in ("photos", "detections", "photo_tags")}
     features, numeric = photo_features(metadata, optional["photos"], optional["detections"], optional["photo_tags"],
-                                       config["cluster.top_objects"])
-    result = fit_clusters(features, numeric, config["cluster.k"] or None, (config["cluster.k_min"],
-                                                                           config["cluster.k_max"]),
-                          config["cluster.tag_dimensions"], config["cluster.seed"])
+                                       config.cluster.top_objects)
+    result = fit_clusters(features, numeric, config.cluster.k or None, (config.cluster.k_min, config.cluster.k_max),
+                          config.cluster.tag_dimensions, config.cluster.seed)
     lake.write_table(result.clusters, lake_dir, "clusters", summary.run_id)
     clusters = lake.read_table(spark, lake_dir, "clusters")
     lake.write_table(summarise(clusters, metadata, optional["photo_tags"], optional["detections"]), lake_dir,
                      "cluster_summary", summary.run_id)
     images, clustered = metadata.count(), clusters.count()
     counts = TableCounts("clusters", images, clustered, images - clustered, elapsed_s=summary.elapsed_s)
-    counts.notes.append(f"k = {result.k}" + ("" if config["cluster.k"] else " (best silhouette: " + ", ".join(
+    counts.notes.append(f"k = {result.k}" + ("" if config.cluster.k else " (best silhouette: " + ", ".join(
         f"k={k} {s:.3f}" for k, s in result.silhouettes.items()) + ")"))
     counts.notes.append(f"not clustered: {images - clustered:,} images whose status is not ok")
     counts.notes.append("features: " + ", ".join(numeric[:6]) + f"... ({len(numeric)} numeric)"
@@ -187,27 +187,27 @@ def cluster(spark: SparkSession, config: Config, summary: RunSummary) -> None:
 
 def users(spark: SparkSession, config: Config, summary: RunSummary) -> None:
     options = bind(SyntheticOptions, config, "users")
-    make_users(spark, config["paths.lake"], config["users.source"], options, config["users.max_tags"], summary,
-               config["progress.every_s"])
+    make_users(spark, config.paths.lake, config.users.source, options, config.users.max_tags, summary,
+               config.progress.every_s)
 
 
 def recommend(spark: SparkSession, config: Config, summary: RunSummary) -> None:
     from photolake.recommend.models import ALSParams, RecommendSettings
     from photolake.recommend.run import Holdout, run_recommend
 
-    models = RECOMMEND_MODELS if config["recommend.model"] == "all" else (config["recommend.model"],)
+    models = RECOMMEND_MODELS if config.recommend.model == "all" else (config.recommend.model,)
     settings = bind(RecommendSettings, config, "recommend")
-    grid = [ALSParams(int(rank), float(reg), float(alpha), config["recommend.max_iter"]) for rank, reg, alpha in
-            product(config["recommend.ranks"], config["recommend.reg_params"], config["recommend.alphas"])]
+    grid = [ALSParams(int(rank), float(reg), float(alpha), config.recommend.max_iter) for rank, reg, alpha in
+            product(config.recommend.ranks, config.recommend.reg_params, config.recommend.alphas)]
     split = bind(Holdout, config, "recommend")
-    run_recommend(spark, config["paths.lake"], models, settings, grid, split, config["users.max_tags"], summary,
-                  config["progress.every_s"])
+    run_recommend(spark, config.paths.lake, models, settings, grid, split, config.users.max_tags, summary,
+                  config.progress.every_s)
 
 
 def report(spark: SparkSession, config: Config, summary: RunSummary) -> None:
     from photolake.report.build import write_report
 
-    lake_dir, out = config["paths.lake"], storage.absolute(config["paths.report"])
+    lake_dir, out = config.paths.lake, storage.absolute(config.paths.report)
     present = lake.register_views(spark, lake_dir)
     made = write_report(spark, present, storage.absolute(lake_dir), out)
     shown = [c for c in made if c.png or c.statement]  # a chart of one value is said in a sentence instead
@@ -218,7 +218,7 @@ def report(spark: SparkSession, config: Config, summary: RunSummary) -> None:
 
 
 def export(spark: SparkSession, config: Config, summary: RunSummary) -> None:
-    lake_dir, out = config["paths.lake"], storage.absolute(config["paths.export"]).rstrip("/")
+    lake_dir, out = config.paths.lake, storage.absolute(config.paths.export).rstrip("/")
     present = lake.register_views(spark, lake_dir)
     for name, (needs, sql) in JSON_EXPORTS.items():
         missing = [t for t in needs if t not in present]
@@ -260,7 +260,8 @@ STAGES: dict[str, Stage] = {stage.name: stage for stage in (
                  Flag("--conf", "detect.conf", "P"), Flag("--nms", "detect.nms", "IOU"),
                  Flag("--size", "detect.size", "PX"), Flag("--annotate", "detect.annotate_dir", "DIR"),
                  Flag("--weights", "detect.weights", "FILE"), Flag("--cfg", "detect.cfg", "FILE"),
-                 Flag("--follow-links", "detect.follow_links"))),
+                 Flag("--follow-links", "detect.follow_links"), Flag("--backend", "detect.backend", "ENGINE"),
+                 Flag("--batch-size", "detect.batch_size"))),
     Stage("cluster", cluster, reads=("photos", "keywords", "image_metadata", "detections"),
           writes=("clusters", "cluster_summary"), settings=("cluster.",),
           flags=(Flag("--k", "cluster.k"), Flag("--k-min", "cluster.k_min"), Flag("--k-max", "cluster.k_max"))),

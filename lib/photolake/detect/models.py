@@ -76,6 +76,11 @@ MODELS: dict[str, ModelSpec] = {
 }
 
 
+# The inference engines, fastest first (docs/benchmarks.md): ONNX Runtime, and OpenCV's DNN module as the
+# reference and fallback
+BACKENDS = ("onnxruntime", "opencv")
+
+
 class ModelFileError(PhotolakeError):
     """A model file that is missing and cannot be downloaded, or whose contents are not the published file."""
 

@@ -18,9 +18,10 @@ from pyspark.sql.types import StructField, StructType
 
 from photolake import storage
 from photolake.config import DEFAULTS
+from photolake.detect.darknet_onnx import cached_conversion
 from photolake.detect.models import ModelPaths
 from photolake.detect.yolo import DecodedImage, Detector, TooLarge, decode_image
-from photolake.image_files import per_file
+from photolake.image_files import File, per_file
 from photolake.runs import TableCounts, by_status_note
 from photolake.schemas import DETECT_STATUSES, DETECTIONS
 from photolake.session import partitions_for
@@ -38,7 +39,10 @@ class DetectSettings:
     nms: float = DEFAULTS["detect.nms"]
     size: int = DEFAULTS["detect.size"]
     max_pixels: int = DEFAULTS["detect.max_pixels"]
-    threads: int = 1  # OpenCV threads per task: the task's cores (spark.task.cpus)
+    backend: str = DEFAULTS["detect.backend"]
+    batch_size: int = DEFAULTS["detect.batch_size"]
+    cache_dir: str = DEFAULTS["detect.cache_dir"]  # where a conversion goes when the weights' folder is read-only
+    threads: int = 1  # inference threads per task: the task's cores (spark.task.cpus)
     annotate_dir: str | None = None
 
 
@@ -47,43 +51,94 @@ def detect_file(detector: Detector, settings: DetectSettings, photo_id: str, pat
     """One detections row; a missing, unreadable or oversized file gets its status and error, never raises.
     ``open_path``: the file's exact OS path when ``path`` (the text stored) is not it; ``skipped``: why the
     file is not read."""
+    return detect_files(detector, settings, [(photo_id, path, open_path or path, skipped)])[0]
+
+
+def detect_files(detector: Detector, settings: DetectSettings, files: list[File]) -> list[dict[str, Any]]:
+    """One detections row per file, in order: the files that decode go through one forward pass together;
+    each row's elapsed_ms is its own reading and decoding plus its share of the pass."""
+    rows, images = zip(*(_decoded(settings, *file) for file in files)) if files else ((), ())
+    ready = [i for i, image in enumerate(images) if image is not None]
+    started = time.perf_counter()
+    found = _inferred(detector, [images[i] for i in ready])
+    share_ms = (time.perf_counter() - started) * 1000 / max(len(ready), 1)
+    for i, objects in zip(ready, found):
+        _with_objects(rows[i], images[i], objects, settings)
+        rows[i]["elapsed_ms"] += share_ms
+    for row in rows:
+        row["elapsed_ms"] = int(row["elapsed_ms"])
+    return list(rows)
+
+
+def _decoded(settings: DetectSettings, photo_id: str, path: str, open_path: str,
+             skipped: str | None) -> tuple[dict[str, Any], DecodedImage | None]:
+    """(the file's row, its image, or None when it cannot be read: the row then says why)."""
     started = time.perf_counter()
     row: dict[str, Any] = {"photo_id": photo_id, "path": path, "status": "ok", "error": None,
                            "detected_at": datetime.now(timezone.utc)}
+    image = None
+    try:
+        image = _image(settings, open_path or path, skipped)
+        row.update(image_width=image.width, image_height=image.height)
+    except _Unread as why:
+        _failed(row, why.status, why.error)
+    row["elapsed_ms"] = (time.perf_counter() - started) * 1000
+    return row, image
+
+
+class _Unread(Exception):
+    def __init__(self, status: str, error: str):
+        super().__init__(error)
+        self.status, self.error = status, error
+
+
+def _image(settings: DetectSettings, path: str, skipped: str | None) -> DecodedImage:
+    """The file's image, or _Unread with the row's status and error."""
     if skipped:
-        return _finished(row, started, "skipped", skipped)
+        raise _Unread("skipped", skipped)
     try:
-        data = storage.read_bytes(open_path or path)
+        data = storage.read_bytes(path)
     except OSError as exc:
-        return _finished(row, started, "missing", f"cannot read the file: {exc}")
+        raise _Unread("missing", f"cannot read the file: {exc}") from None
     if not data:
-        return _finished(row, started, "unreadable", "empty file (0 bytes)")
+        raise _Unread("unreadable", "empty file (0 bytes)")
     try:
-        image = decode_image(data, settings.size, settings.max_pixels)
+        return decode_image(data, settings.size, settings.max_pixels)
     except TooLarge as exc:
-        return _finished(row, started, "too_large", str(exc))
+        raise _Unread("too_large", str(exc)) from None
     except Exception as exc:  # noqa: BLE001 - any undecodable file is a row with its error
-        return _finished(row, started, "unreadable", f"{type(exc).__name__}: {exc}")
-    row.update(image_width=image.width, image_height=image.height)
+        raise _Unread("unreadable", f"{type(exc).__name__}: {exc}") from None
+
+
+def _inferred(detector: Detector, images: list[DecodedImage]) -> list[list[dict] | Exception]:
+    """Each image's objects; when the batch fails, each image alone, so only the images that fail do."""
+    if not images:
+        return []
     try:
-        objects = detector.detect(image)
-    except cv2.error as exc:
-        return _finished(row, started, "failed", f"inference: {str(exc).strip().splitlines()[-1]}")
+        return detector.detect_batch(images)
+    except (cv2.error, RuntimeError) as exc:  # ONNX Runtime's errors are RuntimeErrors
+        if len(images) == 1:
+            return [exc]
+    return [_inferred(detector, [image])[0] for image in images]
+
+
+def _with_objects(row: dict, image: DecodedImage, objects: list[dict] | Exception, settings: DetectSettings) -> None:
+    if isinstance(objects, Exception):
+        text = str(objects).strip()
+        _failed(row, "failed", f"inference: {text.splitlines()[-1] if text else type(objects).__name__}")
+        return
     row.update(objects=objects, labels=sorted({o["label"] for o in objects}))
     if settings.annotate_dir:
-        target = annotated_path(settings.annotate_dir, photo_id)
+        target = annotated_path(settings.annotate_dir, row["photo_id"])
         try:
             storage.write_atomic(target, annotate(image, objects))
             row["annotated_path"] = target
         except OSError as exc:  # the detections stand; only the drawn copy is missing
-            return _finished(row, started, "ok", f"the annotated copy could not be written: {exc.strerror or exc}")
-    return _finished(row, started, "ok", None)
+            row["error"] = f"the annotated copy could not be written: {exc.strerror or exc}"[:300]
 
 
-def _finished(row: dict, started: float, status: str, error: str | None) -> dict:
-    row.update(status=status, error=error[:300] if error else None,
-               elapsed_ms=int((time.perf_counter() - started) * 1000))
-    return row
+def _failed(row: dict, status: str, error: str) -> None:
+    row.update(status=status, error=error[:300])
 
 
 def annotated_path(folder: str, photo_id: str) -> str:
@@ -129,21 +184,32 @@ def shipped(path: str | None) -> str | None:
 
 
 def worker_detector(paths: ModelPaths, settings: DetectSettings) -> Detector:
-    key = (paths, settings.conf, settings.nms, settings.size, settings.threads)
+    key = (paths, settings.conf, settings.nms, settings.size, settings.threads, settings.backend)
     if key not in _DETECTORS:
         local = ModelPaths(paths.spec, shipped(paths.weights), shipped(paths.cfg), shipped(paths.names))
-        _DETECTORS[key] = Detector(local, settings.conf, settings.nms, settings.size, settings.threads)
+        _DETECTORS[key] = Detector(local, settings.conf, settings.nms, settings.size, settings.threads,
+                                   settings.backend)
     return _DETECTORS[key]
 
 
 def detect_function(paths: ModelPaths, settings: DetectSettings, progress_address: str | None = None):
     """The mapInArrow function: one detections row per file, with the worker's network."""
 
-    def row_maker():
+    def rows_maker():
         detector = worker_detector(paths, settings)
-        return lambda photo_id, path, local, skipped: detect_file(detector, settings, photo_id, path, local, skipped)
+        return lambda files: detect_files(detector, settings, files)
 
-    return per_file(RESULT_SCHEMA, row_maker, progress_address)
+    return per_file(RESULT_SCHEMA, rows_maker, progress_address,
+                    settings.batch_size if settings.backend == "onnxruntime" else 1)
+
+
+def runtime_paths(paths: ModelPaths, settings: DetectSettings) -> ModelPaths:
+    """The files the executors load: for ONNX Runtime, a Darknet model's converted network (converted here,
+    on the driver, once per weights file: the executors get one ONNX file, not the cfg and weights)."""
+    if settings.backend == "onnxruntime" and paths.spec.kind == "darknet" and paths.cfg:
+        converted = cached_conversion(paths.cfg, paths.weights, settings.size, settings.cache_dir)
+        return ModelPaths(paths.spec, converted, None, paths.names)
+    return paths
 
 
 def ship_model(spark, paths: ModelPaths) -> None:
@@ -159,6 +225,7 @@ def detect_all(files: DataFrame, paths: ModelPaths, settings: DetectSettings, ro
     """detections rows (without the model column) for ``files`` (photo_id, path...; ``total`` of them, counted
     when not given): one per file."""
     spark = files.sparkSession
+    paths = runtime_paths(paths, settings)
     ship_model(spark, paths)
     total = files.count() if total is None else total
     return (files.repartition(partitions_for(spark, total, rows_per_partition))

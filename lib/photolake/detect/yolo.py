@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from photolake.config import DEFAULTS
-from photolake.detect.models import ModelPaths
+from photolake.detect.models import BACKENDS, ModelPaths
 from photolake.imaging import open_image
 
 LETTERBOX_FILL = 114  # the grey both Darknet-style and YOLOX letterboxes pad with
@@ -109,37 +109,102 @@ def darknet_cfg_with_threshold(cfg_text: str, conf: float) -> str:
     return "".join(out)
 
 
+def onnx_session(model: str | bytes, threads: int | None):
+    """An ONNX Runtime session on the CPU with ``threads`` threads for each operator (the task's cores, so
+    Spark's task slots are not oversubscribed) and none spinning while idle."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads or 0  # 0: ONNX Runtime's own choice, every core
+    options.inter_op_num_threads = 1
+    options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+    options.log_severity_level = 3  # errors only: quiet by default
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+
+
+def batched_onnx(path: str) -> bytes:
+    """A YOLOX ONNX file with a free batch dimension: its reshapes copy the batch size instead of fixing it
+    at 1, so several images go through one forward pass."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(path)
+    constants = {i.name: i for i in model.graph.initializer}
+    produced = {n.output[0]: n for n in model.graph.node if n.op_type == "Constant"}
+    for node in model.graph.node:
+        if node.op_type != "Reshape":
+            continue
+        holder = constants.get(node.input[1])
+        tensor = holder if holder is not None else produced[node.input[1]].attribute[0].t
+        shape = numpy_helper.to_array(tensor).copy()
+        if len(shape) and shape[0] == 1:
+            shape[0] = 0  # 0: this dimension as in the input
+            tensor.CopyFrom(numpy_helper.from_array(shape, tensor.name))
+    for value in [*model.graph.input, *model.graph.output]:
+        value.type.tensor_type.shape.dim[0].dim_param = "batch"
+    del model.graph.value_info[:]
+    return model.SerializeToString()
+
+
 class Detector:
-    """One loaded network and its post-processing; build once per Python worker, call for every image."""
+    """One loaded network and its post-processing; build once per Python worker, call for batches of images.
+    ``backend``: ``onnxruntime`` (Darknet models converted once by photolake.detect.darknet_onnx), or
+    ``opencv`` (OpenCV's DNN module, the reference)."""
 
     def __init__(self, paths: ModelPaths, conf: float = DEFAULTS["detect.conf"], nms: float = DEFAULTS["detect.nms"],
-                 size: int = DEFAULTS["detect.size"], threads: int | None = None):
+                 size: int = DEFAULTS["detect.size"], threads: int | None = None,
+                 backend: str = DEFAULTS["detect.backend"], cache_dir: str | None = None):
         if size % 32:
             raise ValueError(f"--size must be a multiple of 32, not {size}")
-        if threads:
-            cv2.setNumThreads(threads)
-        self.spec, self.conf, self.nms, self.size = paths.spec, conf, nms, size
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
+        self.spec, self.conf, self.nms, self.size, self.backend = paths.spec, conf, nms, size, backend
         with open(paths.names, encoding="utf-8") as names:
             self.names = [line.strip() for line in names if line.strip()]
-        if self.spec.kind == "darknet":
-            with open(paths.cfg, encoding="utf-8") as cfg:
-                cfg_bytes = darknet_cfg_with_threshold(cfg.read(), conf).encode()
-            weights = np.fromfile(paths.weights, dtype=np.uint8)
-            self.net = cv2.dnn.readNetFromDarknet(np.frombuffer(cfg_bytes, np.uint8), weights)
+        if backend == "onnxruntime":
+            if self.spec.kind == "darknet" and paths.cfg:  # else the weights are the converted network
+                from photolake.detect.darknet_onnx import cached_conversion
+                model = cached_conversion(paths.cfg, paths.weights, size, cache_dir)
+            else:
+                model = batched_onnx(paths.weights) if self.spec.kind == "yolox" else paths.weights
+            self.session = onnx_session(model, threads)
+            self.input = self.session.get_inputs()[0].name
         else:
-            self.net = cv2.dnn.readNetFromONNX(paths.weights)
-        self.outputs = self.net.getUnconnectedOutLayersNames()
+            if threads:
+                cv2.setNumThreads(threads)
+            if self.spec.kind == "darknet":
+                with open(paths.cfg, encoding="utf-8") as cfg:
+                    cfg_bytes = darknet_cfg_with_threshold(cfg.read(), conf).encode()
+                weights = np.fromfile(paths.weights, dtype=np.uint8)
+                self.net = cv2.dnn.readNetFromDarknet(np.frombuffer(cfg_bytes, np.uint8), weights)
+            else:
+                self.net = cv2.dnn.readNetFromONNX(paths.weights)
+            self.outputs = self.net.getUnconnectedOutLayersNames()
         self.grid = yolox_grid(size) if self.spec.kind == "yolox" else None
 
     def detect(self, image: DecodedImage) -> list[dict]:
         """Objects, most confident first: label, class_id, confidence, x, y, w, h (original pixels)."""
-        canvas, box = letterbox(image.rgb, self.size, self.spec.centered)
+        return self.detect_batch([image])[0]
+
+    def detect_batch(self, images: list[DecodedImage]) -> list[list[dict]]:
+        """Each image's objects; ONNX Runtime runs them through one forward pass."""
+        boxed = [letterbox(image.rgb, self.size, self.spec.centered) for image in images]
         if self.spec.kind == "darknet":  # RGB in 0-1
-            blob = cv2.dnn.blobFromImage(canvas, 1 / 255.0, swapRB=False)
+            blob = cv2.dnn.blobFromImages([canvas for canvas, _ in boxed], 1 / 255.0, swapRB=False)
         else:  # YOLOX: BGR in 0-255
-            blob = cv2.dnn.blobFromImage(canvas, 1.0, swapRB=True)
-        self.net.setInput(blob)
-        raw = self.net.forward(self.outputs)
+            blob = cv2.dnn.blobFromImages([canvas for canvas, _ in boxed], 1.0, swapRB=True)
+        if self.backend == "onnxruntime":
+            raw = self.session.run(None, {self.input: blob})
+            per_image = [[head[i] for head in raw] for i in range(len(images))]
+        else:  # one image at a time: OpenCV's region layers flatten a batch's rows together
+            per_image = []
+            for i in range(len(images)):
+                self.net.setInput(blob[i:i + 1])
+                per_image.append(self.net.forward(self.outputs))
+        return [self._decoded(raw, box, image) for raw, (_, box), image in zip(per_image, boxed, images)]
+
+    def _decoded(self, raw: list[np.ndarray], box: Letterbox, image: DecodedImage) -> list[dict]:
         if self.spec.kind == "darknet":
             rows = np.concatenate([r.reshape(-1, r.shape[-1]) for r in raw])
             centres, scores = rows[:, :4] * self.size, rows[:, 5:]

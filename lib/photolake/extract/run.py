@@ -8,7 +8,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StructField, StructType
 
 from photolake.extract.image import extract_file
-from photolake.image_files import per_file
+from photolake.image_files import each, per_file
 from photolake.runs import TableCounts, by_status_note
 from photolake.schemas import EXTRACT_STATUSES, IMAGE_METADATA
 from photolake.session import partitions_for
@@ -23,7 +23,7 @@ def extract_function(k: int, progress_address: str | None = None):
     def row(photo_id: str, path: str, local: str, skipped: str | None) -> dict:
         return extract_file(photo_id, path, k, local, skipped)
 
-    return per_file(RESULT_SCHEMA, lambda: row, progress_address)
+    return per_file(RESULT_SCHEMA, lambda: each(row), progress_address)
 
 
 def extract_all(files: DataFrame, k: int, rows_per_partition: int, total: int | None = None,

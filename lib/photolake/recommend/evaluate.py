@@ -27,7 +27,6 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from photolake.recommend.models import (
-    USERS_PER_BLOCK,
     ALSFactors,
     ALSParams,
     RecommendSettings,
@@ -35,6 +34,7 @@ from photolake.recommend.models import (
     item_users,
     recommend,
     score_block,
+    users_per_block,
 )
 from photolake.recommend.scoring import intra_list_diversity
 from photolake.recommend.split import holdout
@@ -157,8 +157,9 @@ def local_ndcg(validation: LocalValidation, factors: ALSFactors, catalogue: Cata
     factor_of = {r.user_id: r.factor for r in factors.users.collect()}
     users = validation.users.assign(factor=[factor_of.get(u) for u in validation.users["user_id"]])
     ranked: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for start in range(0, len(users), USERS_PER_BLOCK):
-        block = users.iloc[start:start + USERS_PER_BLOCK].reset_index(drop=True)
+    block_size = users_per_block(catalogue.size)
+    for start in range(0, len(users), block_size):
+        block = users.iloc[start:start + block_size].reset_index(drop=True)
         for user, _, rank, item, *_ in score_block(block, catalogue, factors.items, validation.popularity, ("als",),
                                                    settings):
             ranked[user].append((rank, item))

@@ -25,11 +25,12 @@ from pyspark.sql import functions as F
 
 from photolake.config import DEFAULTS
 from photolake.recommend.scoring import (
+    Standardised,
     als_reason,
     content_profile,
     content_reason,
+    mixed,
     popularity_reason,
-    standardise,
     top_unseen,
 )
 from photolake.session import broadcast
@@ -38,7 +39,12 @@ from photolake.users.catalogue import Catalogue
 SCORED_SCHEMA = ("user_id string, model string, rank int, item int, photo_id string, score double, reason string, "
                  "reason_kind string, strategy string, cold_start boolean")
 SCORED_COLUMNS = [column.split()[0] for column in SCORED_SCHEMA.split(", ")]
-USERS_PER_BLOCK = 256  # users scored by one matrix product: 256 x catalogue floats at a time
+SCORES_PER_BLOCK = 8_000_000  # users x photos scored by one matrix product (32 MB of float32 a model)
+
+
+def users_per_block(photos: int) -> int:
+    """Users scored together: up to 256, fewer as the catalogue grows, so a block's scores stay small."""
+    return int(np.clip(SCORES_PER_BLOCK // max(photos, 1), 1, 256))
 
 
 @dataclass(frozen=True)
@@ -66,12 +72,6 @@ class ALSFactors:
     items: np.ndarray  # catalogue size x rank; zeros for photos nobody interacted with
 
 
-def catalogue_frame(spark: SparkSession, catalogue: Catalogue) -> DataFrame:
-    """(photo_id, item): a photo's index in the catalogue arrays."""
-    return spark.createDataFrame(pd.DataFrame({"photo_id": catalogue.photo_ids.astype(str),
-                                               "item": np.arange(catalogue.size, dtype=np.int32)}))
-
-
 def fit_als(train: DataFrame, catalogue_size: int, params: ALSParams, seed: int = 42) -> ALSFactors:
     """ALS on (user_id, item, weight) pairs."""
     indexer = StringIndexer(inputCol="user_id", outputCol="user_index", stringOrderType="alphabetAsc").fit(train)
@@ -83,8 +83,10 @@ def fit_als(train: DataFrame, catalogue_size: int, params: ALSParams, seed: int 
               coldStartStrategy="drop")
     model = als.fit(indexed)
     items = np.zeros((catalogue_size, params.rank), dtype=np.float32)
-    for row in model.itemFactors.collect():
-        items[row["id"]] = row["features"]
+    learnt = model.itemFactors.toArrow()  # columnar: a million factors arrive in seconds, not minutes of Rows
+    if learnt.num_rows:
+        flat = learnt.column("features").combine_chunks()
+        items[learnt.column("id").to_numpy()] = flat.values.to_numpy().reshape(learnt.num_rows, params.rank)
     users = (model.userFactors.withColumnRenamed("id", "user")
              .join(indexed.select("user_id", "user").distinct(), "user", "inner")
              .select("user_id", F.col("features").alias("factor")))
@@ -94,8 +96,8 @@ def fit_als(train: DataFrame, catalogue_size: int, params: ALSParams, seed: int 
 def item_users(train: DataFrame, catalogue: Catalogue) -> np.ndarray:
     """How many users interacted with each photo in ``train`` (a float per catalogue photo)."""
     counts = np.zeros(catalogue.size, dtype=np.float64)
-    for row in train.groupBy("item").agg(F.countDistinct("user_id").alias("users")).collect():
-        counts[row["item"]] = row["users"]
+    per_item = train.groupBy("item").agg(F.countDistinct("user_id").alias("users")).toArrow()
+    counts[per_item.column("item").to_numpy()] = per_item.column("users").to_numpy()
     return counts
 
 
@@ -107,7 +109,7 @@ def score_block(users: pd.DataFrame, catalogue: Catalogue, item_factors: np.ndar
     weights = [np.asarray(w if w is not None else [], dtype=np.float64) for w in users["weights"]]
     profiles = np.stack([content_profile(catalogue, s, w) for s, w in zip(seen, weights)])
     # one matrix product for the block when a content model is asked for; else only for cold-start users
-    content_scores = profiles @ catalogue.content.T if {"content", "hybrid"} & set(models) else None
+    content_scores = (catalogue.content @ profiles.T).T if {"content", "hybrid"} & set(models) else None
 
     def content_of(u: int) -> np.ndarray:
         return content_scores[u] if content_scores is not None else catalogue.content @ profiles[u]
@@ -118,6 +120,8 @@ def score_block(users: pd.DataFrame, catalogue: Catalogue, item_factors: np.ndar
         factors = np.stack([np.asarray(f, dtype=np.float32) if f is not None else missing
                             for f in users["factor"]])
         als_scores = factors @ item_factors.T
+    mixing = "hybrid" in models and als_scores is not None and content_scores is not None
+    als_z, content_z = (Standardised.of(als_scores), Standardised.of(content_scores)) if mixing else (None, None)
     # popularity: users in the training data, then the release's downloads to break ties
     by_popularity = popularity + catalogue.popularity / (1.0 + catalogue.popularity.max()) * 0.5
     rows = []
@@ -137,12 +141,12 @@ def score_block(users: pd.DataFrame, catalogue: Catalogue, item_factors: np.ndar
                 scores = content_of(u)
             elif strategy == "hybrid":
                 w = settings.hybrid_weight
-                als_part, content_part = w * standardise(als_scores[u]), (1 - w) * standardise(content_of(u))
-                scores = als_part + content_part
+                scores = mixed(als_scores[u], content_scores[u], w, als_z, content_z, u)
             else:
                 scores = by_popularity
             for rank, photo in enumerate(top_unseen(scores, mine, settings.k), start=1):
-                if strategy == "als" or (strategy == "hybrid" and als_part[photo] >= content_part[photo]):
+                if strategy == "als" or (strategy == "hybrid" and w * als_z.z(u, als_scores[u, photo])
+                                         >= (1 - w) * content_z.z(u, content_scores[u, photo])):
                     reason = als_reason(catalogue, item_factors, photo, mine)
                 elif strategy in ("content", "hybrid"):
                     reason = content_reason(catalogue, profiles[u], photo, mine)
@@ -166,11 +170,13 @@ def recommend(spark: SparkSession, train: DataFrame, for_users: DataFrame, catal
     shared_catalogue = broadcast(spark, catalogue)  # once a step, whatever the number of calls
     shared = broadcast(spark, (als.items if als is not None else None, item_users(train, catalogue)))
 
+    block_size = users_per_block(catalogue.size)
+
     def score(batches):
         cat, (item_factors, popularity) = shared_catalogue.value, shared.value
         for batch in batches:
-            for start in range(0, len(batch), USERS_PER_BLOCK):
-                block = batch.iloc[start:start + USERS_PER_BLOCK].reset_index(drop=True)
+            for start in range(0, len(batch), block_size):
+                block = batch.iloc[start:start + block_size].reset_index(drop=True)
                 rows = score_block(block, cat, item_factors, popularity, models, settings)
                 if rows:
                     yield pd.DataFrame(rows, columns=SCORED_COLUMNS)

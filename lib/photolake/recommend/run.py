@@ -16,12 +16,12 @@ from photolake.config import DEFAULTS
 from photolake.errors import PhotolakeError
 from photolake.progress import Progress
 from photolake.recommend.evaluate import evaluate, tune_als
-from photolake.recommend.models import ALSParams, RecommendSettings, catalogue_frame, fit_als, recommend
+from photolake.recommend.models import ALSParams, RecommendSettings, fit_als, recommend
 from photolake.recommend.split import holdout, user_photos
 from photolake.runs import RunSummary, TableCounts
 from photolake.schemas import REC_METRICS, REC_TUNING, RECOMMENDATIONS
 from photolake.session import cached
-from photolake.users.catalogue import collect_catalogue
+from photolake.users.catalogue import collect_catalogue, item_frame
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def _recommend(spark: SparkSession, lake_dir: str, models: tuple[str, ...], sett
     catalogue, attributes = collect_catalogue(spark, present, max_tags)
     interactions = spark.table("interactions")
     all_pairs = cached(user_photos(interactions))
-    pairs = cached(all_pairs.join(catalogue_frame(spark, catalogue), "photo_id", "inner"))
+    pairs = cached(all_pairs.join(item_frame(spark, catalogue.photo_ids), "photo_id", "inner"))
     n_pairs, n_all = pairs.count(), all_pairs.count()
     train, test = holdout(pairs, split.test_fraction, split.min_test_photos)
     train, test = cached(train), cached(test)

@@ -11,24 +11,71 @@ import numpy as np
 
 from photolake.users.catalogue import Catalogue
 
+SAMPLE_STEP = 64  # top_unseen's threshold comes from every 64th score
+
 
 def top_unseen(scores: np.ndarray, seen: np.ndarray, k: int) -> np.ndarray:
     """Indices of the k best-scored photos outside ``seen``, best first (ties: lower index first)."""
+    wanted = k + len(seen)
+    if len(scores) > 16 * SAMPLE_STEP * wanted:
+        # a threshold from a sample leaves a few thousand candidates, all the photos scored at least that:
+        # exact whenever k of them are unseen (else the full pass below), and ~20x less work than it
+        sample = scores[::SAMPLE_STEP]
+        sample = sample[np.isfinite(sample)]
+        rank = 2 * (wanted // SAMPLE_STEP) + 8
+        if len(sample) > rank:
+            threshold = np.partition(sample, len(sample) - rank)[len(sample) - rank]
+            candidates = np.flatnonzero(scores >= threshold)
+            candidates = candidates[~np.isin(candidates, seen) & np.isfinite(scores[candidates])]
+            if len(candidates) >= k:
+                return _best(scores, candidates, k)
     masked = scores.astype(np.float64, copy=True)
     masked[seen] = -np.inf
     masked[np.isnan(masked)] = -np.inf
-    candidates = np.flatnonzero(np.isfinite(masked))
+    return _best(masked, np.flatnonzero(np.isfinite(masked)), k)
+
+
+def _best(scores: np.ndarray, candidates: np.ndarray, k: int) -> np.ndarray:
+    """The k best of ``candidates`` (ascending indices, finite scores), best first, ties to the lower index."""
+    values = scores[candidates].astype(np.float64)
     if len(candidates) > k:
-        part = np.argpartition(-masked[candidates], k - 1)[:k]
-        candidates = candidates[part]
-    order = np.lexsort((candidates, -masked[candidates]))
+        kth = -np.partition(-values, k - 1)[k - 1]
+        above = values > kth
+        tied = np.flatnonzero(values == kth)[:k - int(above.sum())]  # the lowest indices of the tied
+        keep = np.flatnonzero(above)
+        keep = np.concatenate([keep, tied])
+        candidates, values = candidates[keep], values[keep]
+    order = np.lexsort((candidates, -values))
     return candidates[order]
 
 
-def standardise(scores: np.ndarray) -> np.ndarray:
-    """z-scores (zeros when all scores are equal), so two recommenders' scores can be mixed."""
-    spread = scores.std()
-    return (scores - scores.mean()) / spread if spread > 0 else np.zeros_like(scores)
+class Standardised(NamedTuple):
+    """Scores as z-scores, without making the z-scores: ``z = scores * scale + shift`` per row (a row whose
+    scores are all equal gets z = 0), so two recommenders' scores can be mixed in one pass."""
+
+    scale: np.ndarray
+    shift: np.ndarray
+
+    @classmethod
+    def of(cls, scores: np.ndarray) -> "Standardised":
+        """Of each row of ``scores`` (users x photos)."""
+        # row by row: numpy's std along an axis is 8x slower than on each contiguous row
+        mean = np.array([row.mean() for row in scores], dtype=np.float64)
+        spread = np.array([row.std() for row in scores], dtype=np.float64)
+        scale = np.divide(1.0, spread, out=np.zeros_like(spread), where=spread > 0)
+        return cls(scale, -mean * scale)
+
+    def z(self, row: int, scores: np.ndarray) -> np.ndarray:
+        return scores * self.scale[row] + self.shift[row]
+
+
+def mixed(first: np.ndarray, second: np.ndarray, weight: float, first_z: Standardised, second_z: Standardised,
+          row: int) -> np.ndarray:
+    """``weight * z(first) + (1 - weight) * z(second)`` for one row, in float32 and two passes."""
+    out = first * np.float32(weight * first_z.scale[row])
+    out += second * np.float32((1 - weight) * second_z.scale[row])
+    out += np.float32(weight * first_z.shift[row] + (1 - weight) * second_z.shift[row])
+    return out
 
 
 def content_profile(catalogue: Catalogue, seen: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -36,7 +83,7 @@ def content_profile(catalogue: Catalogue, seen: np.ndarray, weights: np.ndarray)
     so one heavy download does not drown the rest)."""
     if len(seen) == 0:
         return np.zeros(catalogue.content.shape[1], dtype=np.float32)
-    profile = (np.log1p(weights)[:, None] * catalogue.content[seen]).sum(axis=0)
+    profile = catalogue.content[seen].T @ np.log1p(weights)
     norm = np.linalg.norm(profile)
     return (profile / norm).astype(np.float32) if norm > 0 else profile.astype(np.float32)
 
@@ -50,12 +97,12 @@ class Reason(NamedTuple):
 
 def content_reason(catalogue: Catalogue, profile: np.ndarray, photo: int, seen: np.ndarray) -> Reason:
     """Why the content recommender chose ``photo``: the feature that adds most to its cosine similarity."""
-    contribution = profile * catalogue.content[photo]
+    contribution = profile * catalogue.vectors(photo)[0]
     feature = int(np.argmax(contribution))
     if contribution[feature] <= 0:
         return Reason("profile", "like the photos you liked")
     kind, value = catalogue.kinds[feature], catalogue.values[feature]
-    liked = int(catalogue.binary[seen, feature].sum())
+    liked = catalogue.having(seen, feature)
     photos = f"{liked} photo{'s' if liked != 1 else ''}"
     if kind == "tag":
         return Reason("tag", f"you liked {photos} tagged {value}")
@@ -89,7 +136,7 @@ def intra_list_diversity(catalogue: Catalogue, photos: np.ndarray) -> float | No
     """Mean pairwise content dissimilarity (1 - cosine) within one list; None below two photos."""
     if len(photos) < 2:
         return None
-    vectors = catalogue.content[photos].astype(np.float64)
+    vectors = catalogue.vectors(photos).astype(np.float64)
     similarity = vectors @ vectors.T
     n = len(photos)
     return float((n * n - similarity.sum() - (n - np.trace(similarity))) / (n * (n - 1)))

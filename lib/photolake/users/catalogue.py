@@ -3,8 +3,9 @@ the user profiles and the content recommender.
 
 ``photo_attributes`` gives one row per photo and attribute (photo_id, kind, value): its tags (keywords
 and detected labels), colour families, detected objects, orientation, size category, cluster and camera.
-``build_catalogue`` turns that into numpy arrays on the driver, small enough to broadcast: a 0/1 matrix of
-photos x features and an L2-normalised, IDF-weighted copy of it for cosine similarity.
+``collect_catalogue`` turns that into sparse arrays, small enough to broadcast: a 0/1 matrix of photos x
+features and an L2-normalised, IDF-weighted copy of it for cosine similarity. Both grow with the (photo,
+feature) pairs, about 15 a photo, not with photos x features.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from scipy import sparse
 
 from photolake.extract.colors import COLOR_FAMILIES
 from photolake.extract.image import SQUARE_TOLERANCE
@@ -81,8 +83,8 @@ class Catalogue:
     photo_ids: np.ndarray  # n photos, sorted; a photo's index is its position
     kinds: np.ndarray  # d features: the attribute kind of each
     values: np.ndarray  # d features: the attribute value of each
-    binary: np.ndarray  # n x d, uint8: 1 where the photo has the feature
-    content: np.ndarray  # n x d, float32: IDF-weighted, kind-weighted, L2-normalised rows (cosine = dot product)
+    binary: sparse.csr_matrix  # n x d, uint8: 1 where the photo has the feature
+    content: sparse.csr_matrix  # n x d, float32: IDF-weighted, kind-weighted, L2-normalised rows (cosine = dot)
     popularity: np.ndarray  # n, the release's downloads
     frequency: np.ndarray  # d, how many photos have each feature
 
@@ -96,51 +98,79 @@ class Catalogue:
     def index(self) -> dict[str, int]:
         return {photo_id: i for i, photo_id in enumerate(self.photo_ids)}
 
+    def vectors(self, photos) -> np.ndarray:
+        """The content rows of ``photos`` (indices), dense: len(photos) x d float32."""
+        return self.content[np.atleast_1d(photos)].toarray()
+
+    def features(self, photo: int) -> np.ndarray:
+        """The feature indices ``photo`` has."""
+        return self.binary.indices[self.binary.indptr[photo]:self.binary.indptr[photo + 1]]
+
+    def having(self, photos: np.ndarray, feature: int) -> int:
+        """How many of ``photos`` have ``feature``."""
+        return int(self.binary[photos, feature].sum()) if len(photos) else 0
+
+    def share_of(self, features: np.ndarray) -> np.ndarray:
+        """Per photo, the share of ``features`` (distinct indices) it has: n floats."""
+        if len(features) == 0:
+            return np.zeros(self.size)
+        wanted = np.zeros(len(self.kinds), dtype=np.float64)
+        wanted[features] = 1.0 / len(features)
+        return self.binary @ wanted
+
+
+def select_features(frequency: pd.DataFrame, photos: int, max_tags: int, max_tag_share: float) -> pd.DataFrame:
+    """The features kept from (kind, value, photos) rows, sorted by kind and value: tags on at least two
+    photos and at most ``max_tag_share`` of them (a tag on every photo says nothing), the ``max_tags`` most
+    frequent of those; every value of the other kinds. Applied to any part of the rows and then to the union
+    of the parts it keeps, it keeps what it keeps from all of them (so Spark runs it on each batch first)."""
+    tags = frequency[frequency["kind"] == "tag"]
+    tags = tags[(tags["photos"] >= 2) & (tags["photos"] <= max(2, max_tag_share * photos))]
+    tags = tags.sort_values(["photos", "value"], ascending=[False, True]).head(max_tags)
+    return (pd.concat([tags, frequency[frequency["kind"] != "tag"]]).sort_values(["kind", "value"])
+            .reset_index(drop=True))
+
+
+def assemble_catalogue(photo_ids: np.ndarray, popularity: np.ndarray, features: pd.DataFrame, rows: np.ndarray,
+                       columns: np.ndarray) -> Catalogue:
+    """The catalogue from the sorted photo ids and their popularity, the kept ``features`` (kind, value,
+    photos) and the (row, column) pairs where a photo has a feature (distinct): sparse, so memory grows with
+    the pairs, not photos x features."""
+    n, d = len(photo_ids), len(features)
+    order = np.lexsort((columns, rows))
+    rows, columns = rows[order].astype(np.int64), columns[order].astype(np.int32)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+    binary = sparse.csr_matrix((np.ones(len(rows), dtype=np.uint8), columns, indptr), shape=(n, d))
+    kinds = features["kind"].to_numpy(dtype=object)
+    idf = np.log((1 + n) / (1 + features["photos"].to_numpy(dtype=np.float64))) + 1
+    weights = idf[columns]
+    # each kind's block has norm `weight` in each row, so no kind drowns the rest; then each row has norm 1
+    kind_of = pd.factorize(kinds)[0][columns]
+    block_of = rows * (kind_of.max(initial=0) + 1) + kind_of
+    block_norms = np.sqrt(np.bincount(block_of, weights=weights ** 2))
+    kind_weight = np.array([CONTENT_KINDS.get(k, 1.0) for k in kinds])[columns]
+    weights *= kind_weight / block_norms[block_of]
+    row_norms = np.sqrt(np.bincount(rows, weights=weights ** 2, minlength=n))
+    weights /= row_norms[rows]
+    content = sparse.csr_matrix((weights.astype(np.float32), columns, indptr), shape=(n, d))
+    return Catalogue(photo_ids, kinds, features["value"].to_numpy(dtype=object), binary, content,
+                     np.asarray(popularity, dtype=np.float64), np.bincount(columns, minlength=d).astype(np.float64))
+
 
 def build_catalogue(attributes: pd.DataFrame, popularity: pd.DataFrame, max_tags: int = 200,
                     max_tag_share: float = 0.5) -> Catalogue:
-    """The catalogue's arrays from (photo_id, kind, value) and (photo_id, popularity) frames.
-
-    Tags are kept when at least two photos and at most ``max_tag_share`` of them have one (a tag on every
-    photo says nothing), the ``max_tags`` most frequent of those; other kinds are all kept."""
-    photo_ids = np.array(sorted(popularity["photo_id"]), dtype=object)
-    row_of = {p: i for i, p in enumerate(photo_ids)}
-    content = attributes[attributes["kind"].isin(list(CONTENT_KINDS)) & attributes["photo_id"].isin(row_of)]
+    """The catalogue from pandas frames of (photo_id, kind, value) and (photo_id, popularity): for
+    catalogues without a lake (tests, benchmarks); ``collect_catalogue`` builds a lake's with Spark."""
+    ranked = popularity.sort_values("photo_id")
+    photo_ids = ranked["photo_id"].to_numpy(dtype=object)
+    items = pd.Series(np.arange(len(photo_ids)), index=photo_ids)
+    content = attributes[attributes["kind"].isin(list(CONTENT_KINDS)) & attributes["photo_id"].isin(items.index)]
     frequency = content.groupby(["kind", "value"]).size().rename("photos").reset_index()
-    tags = frequency[frequency["kind"] == "tag"]
-    tags = tags[(tags["photos"] >= 2) & (tags["photos"] <= max(2, max_tag_share * len(photo_ids)))]
-    tags = tags.sort_values(["photos", "value"], ascending=[False, True]).head(max_tags)
-    features = pd.concat([tags, frequency[frequency["kind"] != "tag"]]).sort_values(["kind", "value"])
-    features = features.reset_index(drop=True)
-    column_of = {(k, v): j for j, (k, v) in enumerate(zip(features["kind"], features["value"]))}
-    binary = np.zeros((len(photo_ids), len(features)), dtype=np.uint8)
-    keys = list(zip(content["kind"], content["value"]))
-    rows = [row_of[p] for p, key in zip(content["photo_id"], keys) if key in column_of]
-    columns = [column_of[key] for key in keys if key in column_of]
-    binary[rows, columns] = 1
-    kinds = features["kind"].to_numpy(dtype=object)
-    idf = np.log((1 + len(photo_ids)) / (1 + features["photos"].to_numpy(dtype=np.float64))) + 1
-    # one float32 copy beside the 0/1 matrix, scaled in place: photos x features floats are the driver's
-    # largest arrays (a float64 copy and its temporaries were three times this)
-    weighted = np.multiply(binary, idf.astype(np.float32), dtype=np.float32)
-    for kind, weight in CONTENT_KINDS.items():  # each kind's block has norm `weight`, so no kind drowns the rest
-        block = np.flatnonzero(kinds == kind)
-        if len(block):
-            _scale_rows(weighted, block, weight)
-    _scale_rows(weighted, slice(None), 1.0)
-    pop = popularity.set_index("photo_id")["popularity"].reindex(photo_ids).fillna(0).to_numpy(dtype=np.float64)
-    return Catalogue(photo_ids, kinds, features["value"].to_numpy(dtype=object), binary, weighted, pop,
-                     binary.sum(axis=0, dtype=np.int64).astype(np.float64))
-
-
-def _scale_rows(matrix: np.ndarray, columns, norm: float, rows_at_once: int = 65_536) -> None:
-    """Scale each row's ``columns`` in place to the L2 norm ``norm`` (rows that are all zero stay so), a slab
-    of rows at a time so the temporaries stay small."""
-    for start in range(0, len(matrix), rows_at_once):
-        part = matrix[start:start + rows_at_once, columns]
-        lengths = np.linalg.norm(part, axis=1, keepdims=True)
-        np.divide(part * np.float32(norm), lengths, out=part, where=lengths > 0)
-        matrix[start:start + rows_at_once, columns] = part
+    features = select_features(frequency, len(photo_ids), max_tags, max_tag_share)
+    pairs = content.merge(features.reset_index(names="feature"), on=["kind", "value"], how="inner")
+    return assemble_catalogue(photo_ids, ranked["popularity"].fillna(0).to_numpy(), features,
+                              items[pairs["photo_id"]].to_numpy(), pairs["feature"].to_numpy())
 
 
 # Named themes for catalogues without a lake (tests, benchmarks): tags, colour family, object.
@@ -178,8 +208,38 @@ def themed_catalogue(photos_per_theme: int, themes: int = 5, seed: int = 0) -> t
                            max_tags=max(200, 3 * themes)), attributes
 
 
-def collect_catalogue(spark: SparkSession, tables: list[str], max_tags: int = 200) -> tuple[Catalogue, DataFrame]:
-    """(the catalogue on the driver, the long attributes frame it came from)."""
+def item_frame(spark: SparkSession, photo_ids: np.ndarray) -> DataFrame:
+    """(photo_id, item): each photo's index in the catalogue's arrays."""
+    return spark.createDataFrame(pd.DataFrame({"photo_id": photo_ids.astype(str),
+                                               "item": np.arange(len(photo_ids), dtype=np.int32)}),
+                                 "photo_id string, item int")
+
+
+FEATURE_FREQUENCY = "kind string, value string, photos long"
+
+
+def collect_catalogue(spark: SparkSession, tables: list[str], max_tags: int = 200,
+                      max_tag_share: float = 0.5) -> tuple[Catalogue, DataFrame]:
+    """(the catalogue, the long attributes frame it came from). The executors join, count and choose the
+    features; the driver receives only the sorted photo ids with their popularity, the kept features, and
+    the (item, feature) pairs as two int32 columns, and assembles the sparse arrays."""
     attributes = cached(photo_attributes(spark, tables))
-    content = attributes.filter(F.col("kind").isin(list(CONTENT_KINDS))).toPandas()
-    return build_catalogue(content, photo_popularity(spark).toPandas(), max_tags), attributes
+    ranked = photo_popularity(spark).orderBy("photo_id").toArrow()
+    photo_ids = ranked.column("photo_id").to_numpy(zero_copy_only=False).astype(object)
+    items = item_frame(spark, photo_ids)
+    content = (attributes.filter(F.col("kind").isin(list(CONTENT_KINDS)))
+               .join(items, "photo_id", "inner"))
+    frequency = content.groupBy("kind", "value").agg(F.count("*").alias("photos"))
+    n = len(photo_ids)
+
+    def kept(batches):
+        for batch in batches:
+            yield select_features(batch, n, max_tags, max_tag_share)
+
+    features = select_features(frequency.mapInPandas(kept, FEATURE_FREQUENCY).toPandas(), n, max_tags,
+                               max_tag_share)
+    numbered = spark.createDataFrame(features.reset_index(names="feature")[["kind", "value", "feature"]]
+                                     .astype({"feature": "int32"}), "kind string, value string, feature int")
+    pairs = content.join(F.broadcast(numbered), ["kind", "value"], "inner").select("item", "feature").toArrow()
+    return assemble_catalogue(photo_ids, ranked.column("popularity").to_numpy(), features,
+                              pairs.column("item").to_numpy(), pairs.column("feature").to_numpy()), attributes

@@ -95,7 +95,7 @@ def draw_interactions(number: int, catalogue: Catalogue, options: SyntheticOptio
     n = catalogue.size
     count = int(np.clip(round(activity), 3, max(3, n // 2)))
     count = min(count, n)
-    affinity = catalogue.binary[:, tastes].mean(axis=1) if len(tastes) else np.zeros(n)
+    affinity = catalogue.share_of(tastes)
     z = _popularity_z(catalogue) if popularity_z is None else popularity_z
     utility = options.taste_weight * affinity + options.popularity_weight * z + options.noise * rng.gumbel(size=n)
     chosen = np.argpartition(-utility, count - 1)[:count]
