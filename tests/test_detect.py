@@ -427,7 +427,8 @@ def test_map_on_coco128_through_the_job_code_is_the_same_on_both_backends(spark,
     files, _ = files_from_dir(spark, str(coco / "images" / "train2017"))
     scores = {}
     for backend in BACKENDS:
-        settings = DetectSettings(model, conf=0.001, backend=backend, cache_dir=conversions)
+        # four images a forward pass on onnxruntime: the batches go through the job's code too
+        settings = DetectSettings(model, conf=0.001, backend=backend, batch_size=4, cache_dir=conversions)
         rows = [r.asDict(recursive=True) for r in detect_all(files, paths, settings, 16).collect()]
         assert len(rows) == 128 and {r["status"] for r in rows} == {"ok"}
         scores[backend] = evaluate_rows(rows, coco / "labels" / "train2017")

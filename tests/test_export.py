@@ -12,9 +12,11 @@ from photolake.export import JSON_EXPORTS, SQLITE_TABLES, write_json_records, wr
 def test_exports_match_the_lake(spark, analysed_lake, tmp_path):
     present = lake.register_views(spark, analysed_lake)
     for name in ("images_metadata.json", "images_labels.json", "users.json", "recommendations.json"):
-        _, sql = JSON_EXPORTS[name]
-        assert write_json_records(spark.sql(sql), str(tmp_path / name)) == spark.sql(sql).count()
+        _, sql, order = JSON_EXPORTS[name]
+        # parts of 7 rows: the records arrive in many parts, and still in order
+        assert write_json_records(spark.sql(sql), str(tmp_path / name), 7, order) == spark.sql(sql).count()
     metadata = json.loads((tmp_path / "images_metadata.json").read_text())
+    assert [m["photo_id"] for m in metadata] == sorted(m["photo_id"] for m in metadata) and len(metadata) > 14
     lake_rows = {r.photo_id: r for r in spark.table("image_metadata").collect()}
     assert {m["photo_id"] for m in metadata} == set(lake_rows)
     first = metadata[0]
@@ -30,9 +32,11 @@ def test_exports_match_the_lake(spark, analysed_lake, tmp_path):
     recommendations = json.loads((tmp_path / "recommendations.json").read_text())
     assert {r["model"] for r in recommendations} == {"als", "popularity", "content", "hybrid"}
     assert all(r["reason"] and 1 <= r["rank"] <= 5 for r in recommendations)
+    keys = [(r["user_id"], r["model"], r["rank"]) for r in recommendations]
+    assert keys == sorted(keys) and len(keys) > 7
 
     tables = {t: spark.table(t) for t in SQLITE_TABLES if t in present}
-    counts = write_sqlite(tables, str(tmp_path / "photolake.sqlite"), batch_rows=7)
+    counts = write_sqlite(tables, str(tmp_path / "photolake.sqlite"), rows_per_partition=11, batch_rows=7)
     with sqlite3.connect(tmp_path / "photolake.sqlite") as db:
         for table, frame in tables.items():
             assert db.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0] == frame.count() == counts[table]
@@ -46,5 +50,5 @@ def test_exports_match_the_lake(spark, analysed_lake, tmp_path):
 
 def test_an_empty_result_is_an_empty_list(spark, tmp_path):
     empty = spark.createDataFrame([], "photo_id string")
-    assert write_json_records(empty, str(tmp_path / "none.json")) == 0
+    assert write_json_records(empty, str(tmp_path / "none.json"), 100) == 0
     assert json.loads((tmp_path / "none.json").read_text()) == []

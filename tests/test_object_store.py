@@ -125,7 +125,7 @@ def test_export_and_report_write_to_s3(s3, spark, analysed, tmp_path):
     from photolake.export import write_sqlite
     from photolake.runs import RunSummary
 
-    counts = write_sqlite({"numbers": spark.range(5).toDF("n")}, f"s3a://{BUCKET}/export/photolake.sqlite")
+    counts = write_sqlite({"numbers": spark.range(5).toDF("n")}, f"s3a://{BUCKET}/export/photolake.sqlite", 100)
     local = tmp_path / "copy.sqlite"
     local.write_bytes(storage.read_bytes(f"s3a://{BUCKET}/export/photolake.sqlite"))
     with sqlite3.connect(local) as db:

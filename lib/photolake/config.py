@@ -257,6 +257,8 @@ SETTINGS: tuple[Setting, ...] = (
     _S("paths.dataset", "output/sample", "the release: its folder or zip", non_empty=True),
     _S("paths.report", "output/report", "where the report job writes index.html and its charts", non_empty=True),
     _S("paths.export", "output/export", "where the export job writes its JSON and SQLite files", non_empty=True),
+    _S("export.rows_per_partition", 20_000, "rows the export hands to the driver at once (each such part is "
+       "held whole in the JVM while it is sent)", low=100),
     _S("progress.every_s", 5.0, "seconds between progress lines when the output is not a terminal (a terminal's "
        "line is redrawn in place)", above=0),
     _S("ingest.batch_rows", 50_000, "records per Arrow batch from the TSV reader", low=1),
@@ -325,10 +327,11 @@ SETTINGS: tuple[Setting, ...] = (
     _S("detect.required", True, "a model whose files can be neither found nor downloaded stops the pipeline; "
        "false: the detect step is skipped and the later steps go on without detections"),
     _S("detect.backend", "onnxruntime", "the inference engine: onnxruntime (Darknet models converted to ONNX "
-       "once, cached beside the weights) or opencv (OpenCV's DNN module, the reference)",
+       "once, kept in detect.cache_dir) or opencv (OpenCV's DNN module, the reference)",
        choices=BACKENDS),
-    _S("detect.batch_size", 8, "images per forward pass (onnxruntime; opencv runs one at a time)", low=1,
-       high=256),
+    _S("detect.batch_size", 1, "images per forward pass (onnxruntime; opencv runs one at a time): one task "
+       "thread ran 0-36% slower an image at 8 than at 1 here (docs/benchmarks.md); more may pay with more "
+       "threads a task", low=1, high=256),
     _S("detect.conf", 0.25, "minimum confidence of a box", low=0, high=1),
     _S("detect.nms", 0.45, "IoU above which a box of the same class is suppressed", above=0, high=1),
     _S("detect.size", 416, "network input side, a multiple of 32", low=32, high=4096, multiple_of=32),

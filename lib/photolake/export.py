@@ -1,7 +1,10 @@
 """Exports for people without Spark: JSON files (lists of records) and one SQLite database.
 
 Rows stream from the executors to the driver (``toLocalIterator``), so an export of millions of rows never
-holds them all in memory.  Nested values (arrays, maps, structs) become JSON text in SQLite; timestamps
+holds them all in memory. ``toLocalIterator`` hands over one partition at a time, each held whole in the
+JVM while it is sent, so every table is first cut into partitions of at most ``export.rows_per_partition``
+rows (a sorted export by range, so the order holds): at 1M photos one partition of image_metadata's EXIF
+maps ran the JVM out of heap.  Nested values (arrays, maps, structs) become JSON text in SQLite; timestamps
 become ISO 8601 text in both.
 """
 
@@ -32,19 +35,20 @@ from pyspark.sql.types import (
 
 from photolake import storage
 
-# JSON file -> (the views/tables it needs, SQL); files whose tables are missing are skipped and reported
-JSON_EXPORTS: dict[str, tuple[tuple[str, ...], str]] = {
+# JSON file -> (the views/tables it needs, SQL, the columns its records are ordered by); files whose tables
+# are missing are skipped and reported
+JSON_EXPORTS: dict[str, tuple[tuple[str, ...], str, tuple[str, ...]]] = {
     "images_metadata.json": (("image_metadata",), """
         SELECT m.photo_id, m.path, m.status, m.error, m.width, m.height, m.display_width, m.display_height, m.format,
                m.file_size, m.orientation_class, m.size_category, m.make, m.model, m.camera_make, m.lens_model,
                m.datetime_original, m.datetime_offset, m.exposure_time_s, m.f_number, m.iso, m.focal_length_mm,
                m.gps_latitude, m.gps_longitude, m.dominant_colors, m.brightness, m.colorfulness, m.phash, m.exif
-        FROM image_metadata m ORDER BY m.photo_id"""),
+        FROM image_metadata m""", ("photo_id",)),
     "images_labels.json": (("detections",), """
         SELECT photo_id, model, status, labels, objects, image_width, image_height
-        FROM detections ORDER BY photo_id, model"""),
-    "users.json": (("profiles",), "SELECT * FROM profiles ORDER BY user_id"),
-    "recommendations.json": (("recommendations",), "SELECT * FROM recommendations ORDER BY user_id, model, rank"),
+        FROM detections""", ("photo_id", "model")),
+    "users.json": (("profiles",), "SELECT * FROM profiles", ("user_id",)),
+    "recommendations.json": (("recommendations",), "SELECT * FROM recommendations", ("user_id", "model", "rank")),
 }
 
 # the main tables that go into the SQLite database when they exist (bookkeeping: _runs only)
@@ -68,12 +72,24 @@ def plain(value: Any) -> Any:
     return value
 
 
-def write_json_records(frame: DataFrame, path: str) -> int:
-    """``[record, record, ...]`` streamed into ``path`` (atomically); returns the number of records."""
+def bounded(frame: DataFrame, rows_per_partition: int, order: tuple[str, ...] = ()) -> DataFrame:
+    """``frame`` in partitions of at most about ``rows_per_partition`` rows; with ``order``, ranges of it,
+    each sorted, so the partitions in turn are the whole frame in that order. (An explicit partition count
+    is one that adaptive execution does not merge.)"""
+    partitions = max(1, -(-frame.count() // rows_per_partition))
+    if order:
+        return frame.repartitionByRange(partitions, *order).sortWithinPartitions(*order)
+    return frame.repartition(partitions)
+
+
+def write_json_records(frame: DataFrame, path: str, rows_per_partition: int,
+                       order: tuple[str, ...] = ()) -> int:
+    """``[record, record, ...]`` streamed into ``path`` (atomically) in ``order``; returns the number of
+    records."""
     count = 0
     with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".json", delete=False) as out:
         out.write("[")
-        for row in frame.toLocalIterator(prefetchPartitions=True):
+        for row in bounded(frame, rows_per_partition, order).toLocalIterator(prefetchPartitions=True):
             out.write(("," if count else "") + "\n" + json.dumps(plain(row), ensure_ascii=False))
             count += 1
         out.write("\n]\n" if count else "]\n")
@@ -99,10 +115,10 @@ def _sqlite_value(value: Any, data_type: DataType) -> Any:
     return value
 
 
-def _batches(frame: DataFrame, size: int) -> Iterator[list[tuple]]:
+def _batches(frame: DataFrame, size: int, rows_per_partition: int) -> Iterator[list[tuple]]:
     types = [f.dataType for f in frame.schema]
     batch = []
-    for row in frame.toLocalIterator(prefetchPartitions=True):
+    for row in bounded(frame, rows_per_partition).toLocalIterator(prefetchPartitions=True):
         batch.append(tuple(_sqlite_value(v, t) for v, t in zip(row, types)))
         if len(batch) >= size:
             yield batch
@@ -111,7 +127,8 @@ def _batches(frame: DataFrame, size: int) -> Iterator[list[tuple]]:
         yield batch
 
 
-def write_sqlite(frames: dict[str, DataFrame], path: str, batch_rows: int = 5000) -> dict[str, int]:
+def write_sqlite(frames: dict[str, DataFrame], path: str, rows_per_partition: int,
+                 batch_rows: int = 5000) -> dict[str, int]:
     """One SQLite database with a table per frame (built locally, then published atomically)."""
     counts = {}
     handle, local = tempfile.mkstemp(suffix=".sqlite")
@@ -123,7 +140,7 @@ def write_sqlite(frames: dict[str, DataFrame], path: str, batch_rows: int = 5000
                 db.execute(f'CREATE TABLE "{name}" ({columns})')
                 marks = ", ".join("?" for _ in frame.schema)
                 counts[name] = 0
-                for batch in _batches(frame, batch_rows):
+                for batch in _batches(frame, batch_rows, rows_per_partition):
                     db.executemany(f'INSERT INTO "{name}" VALUES ({marks})', batch)
                     counts[name] += len(batch)
                 if "photo_id" in frame.columns:

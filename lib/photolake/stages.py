@@ -220,15 +220,16 @@ def report(spark: SparkSession, config: Config, summary: RunSummary) -> None:
 def export(spark: SparkSession, config: Config, summary: RunSummary) -> None:
     lake_dir, out = config.paths.lake, storage.absolute(config.paths.export).rstrip("/")
     present = lake.register_views(spark, lake_dir)
-    for name, (needs, sql) in JSON_EXPORTS.items():
+    rows_per_partition = config.export.rows_per_partition
+    for name, (needs, sql, order) in JSON_EXPORTS.items():
         missing = [t for t in needs if t not in present]
         if missing:
             summary.notes.append(f"{name}: skipped, the lake has no {', '.join(missing)} table")
             continue
-        records = write_json_records(spark.sql(sql), f"{out}/{name}")
+        records = write_json_records(spark.sql(sql), f"{out}/{name}", rows_per_partition, order)
         summary.add(TableCounts(name, records, records, 0, elapsed_s=summary.elapsed_s))
     tables = {t: spark.table(t) for t in SQLITE_TABLES if t in present}
-    written = write_sqlite(tables, f"{out}/photolake.sqlite")
+    written = write_sqlite(tables, f"{out}/photolake.sqlite", rows_per_partition)
     database = TableCounts("photolake.sqlite", sum(written.values()), sum(written.values()), 0,
                            elapsed_s=summary.elapsed_s)
     database.notes.append("tables: " + ", ".join(f"{table} {rows:,}" for table, rows in written.items()))
@@ -276,6 +277,7 @@ STAGES: dict[str, Stage] = {stage.name: stage for stage in (
           flags=(Flag("--k", "recommend.k"), Flag("--model", "recommend.model", "MODEL"))),
     Stage("report", report, reads=EVERY_TABLE, writes=("report:index.html",), settings=("paths.report",),
           flags=(Flag("--out", "paths.report", "DIR"),)),
-    Stage("export", export, reads=EVERY_TABLE, writes=("export:photolake.sqlite",), settings=("paths.export",),
+    Stage("export", export, reads=EVERY_TABLE, writes=("export:photolake.sqlite",),
+          settings=("paths.export", "export."),
           flags=(Flag("--out", "paths.export", "DIR"),)),
 )}

@@ -41,7 +41,7 @@ class DetectSettings:
     max_pixels: int = DEFAULTS["detect.max_pixels"]
     backend: str = DEFAULTS["detect.backend"]
     batch_size: int = DEFAULTS["detect.batch_size"]
-    cache_dir: str = DEFAULTS["detect.cache_dir"]  # where a conversion goes when the weights' folder is read-only
+    cache_dir: str = DEFAULTS["detect.cache_dir"]  # the model cache: Darknet models' ONNX conversions go there
     threads: int = 1  # inference threads per task: the task's cores (spark.task.cpus)
     annotate_dir: str | None = None
 
@@ -87,6 +87,8 @@ def _decoded(settings: DetectSettings, photo_id: str, path: str, open_path: str,
 
 
 class _Unread(Exception):
+    """A file that gives no image: its row's status and error."""
+
     def __init__(self, status: str, error: str):
         super().__init__(error)
         self.status, self.error = status, error

@@ -137,23 +137,24 @@ def assemble_catalogue(photo_ids: np.ndarray, popularity: np.ndarray, features: 
     photos) and the (row, column) pairs where a photo has a feature (distinct): sparse, so memory grows with
     the pairs, not photos x features."""
     n, d = len(photo_ids), len(features)
-    order = np.lexsort((columns, rows))
-    rows, columns = rows[order].astype(np.int64), columns[order].astype(np.int32)
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
-    binary = sparse.csr_matrix((np.ones(len(rows), dtype=np.uint8), columns, indptr), shape=(n, d))
+    # scipy's COO to CSR conversion is a counting sort by row: no n log n sort, and int32 indices
+    binary = sparse.coo_matrix((np.ones(len(rows), dtype=np.uint8), (np.asarray(rows, dtype=np.int32),
+                                                                      np.asarray(columns, dtype=np.int32))),
+                               shape=(n, d)).tocsr()
+    binary.sort_indices()
+    columns, row_of = binary.indices, np.repeat(np.arange(n, dtype=np.int32), np.diff(binary.indptr))
     kinds = features["kind"].to_numpy(dtype=object)
-    idf = np.log((1 + n) / (1 + features["photos"].to_numpy(dtype=np.float64))) + 1
-    weights = idf[columns]
+    frequency = features["photos"].to_numpy(dtype=np.float64)
+    weights = (np.log((1 + n) / (1 + frequency)) + 1).astype(np.float32)[columns]  # IDF
     # each kind's block has norm `weight` in each row, so no kind drowns the rest; then each row has norm 1
-    kind_of = pd.factorize(kinds)[0][columns]
-    block_of = rows * (kind_of.max(initial=0) + 1) + kind_of
-    block_norms = np.sqrt(np.bincount(block_of, weights=weights ** 2))
-    kind_weight = np.array([CONTENT_KINDS.get(k, 1.0) for k in kinds])[columns]
-    weights *= kind_weight / block_norms[block_of]
-    row_norms = np.sqrt(np.bincount(rows, weights=weights ** 2, minlength=n))
-    weights /= row_norms[rows]
-    content = sparse.csr_matrix((weights.astype(np.float32), columns, indptr), shape=(n, d))
+    codes = pd.factorize(kinds)[0].astype(np.int64)
+    block_of = row_of.astype(np.int64) * (int(codes.max(initial=0)) + 1) + codes[columns]
+    block_norms = np.sqrt(np.bincount(block_of, weights=np.square(weights)))
+    kind_weight = np.array([CONTENT_KINDS[k] for k in kinds], dtype=np.float32)
+    weights *= kind_weight[columns] / block_norms[block_of].astype(np.float32)
+    del block_of, block_norms
+    weights /= np.sqrt(np.bincount(row_of, weights=np.square(weights), minlength=n)).astype(np.float32)[row_of]
+    content = sparse.csr_matrix((weights, columns, binary.indptr), shape=(n, d))  # the same index arrays
     return Catalogue(photo_ids, kinds, features["value"].to_numpy(dtype=object), binary, content,
                      np.asarray(popularity, dtype=np.float64), np.bincount(columns, minlength=d).astype(np.float64))
 
