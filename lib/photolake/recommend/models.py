@@ -101,10 +101,17 @@ def item_users(train: DataFrame, catalogue: Catalogue) -> np.ndarray:
     return counts
 
 
+def popularity_ranking(popularity: np.ndarray, catalogue: Catalogue) -> np.ndarray:
+    """The popularity model's scores: users in the training data, then the release's downloads to break ties."""
+    return popularity + catalogue.popularity / (1.0 + catalogue.popularity.max(initial=0)) * 0.5
+
+
 def score_block(users: pd.DataFrame, catalogue: Catalogue, item_factors: np.ndarray | None,
-                popularity: np.ndarray, models: tuple[str, ...], settings: RecommendSettings) -> list[tuple]:
+                popularity: np.ndarray, models: tuple[str, ...], settings: RecommendSettings,
+                ranking: np.ndarray | None = None) -> list[tuple]:
     """SCORED_SCHEMA rows for a block of users (user_id, seen, weights, factor): plain numpy, run by the
-    executors (recommend) and, for a small validation, by the driver (evaluate.tune_als)."""
+    executors (recommend) and, for a small validation, by the driver (evaluate.tune_als). ``ranking``: the
+    popularity_ranking, when the caller made it once for many blocks."""
     seen = [np.asarray(s if s is not None else [], dtype=np.int64) for s in users["seen"]]
     weights = [np.asarray(w if w is not None else [], dtype=np.float64) for w in users["weights"]]
     profiles = np.stack([content_profile(catalogue, s, w) for s, w in zip(seen, weights)])
@@ -122,8 +129,7 @@ def score_block(users: pd.DataFrame, catalogue: Catalogue, item_factors: np.ndar
         als_scores = factors @ item_factors.T
     mixing = "hybrid" in models and als_scores is not None and content_scores is not None
     als_z, content_z = (Standardised.of(als_scores), Standardised.of(content_scores)) if mixing else (None, None)
-    # popularity: users in the training data, then the release's downloads to break ties
-    by_popularity = popularity + catalogue.popularity / (1.0 + catalogue.popularity.max()) * 0.5
+    by_popularity = popularity_ranking(popularity, catalogue) if ranking is None else ranking
     rows = []
     for u, user in enumerate(users["user_id"]):
         mine, has_content = seen[u], profiles[u].any()
@@ -174,10 +180,11 @@ def recommend(spark: SparkSession, train: DataFrame, for_users: DataFrame, catal
 
     def score(batches):
         cat, (item_factors, popularity) = shared_catalogue.value, shared.value
+        ranking = popularity_ranking(popularity, cat)  # once a task, not once a block
         for batch in batches:
             for start in range(0, len(batch), block_size):
                 block = batch.iloc[start:start + block_size].reset_index(drop=True)
-                rows = score_block(block, cat, item_factors, popularity, models, settings)
+                rows = score_block(block, cat, item_factors, popularity, models, settings, ranking)
                 if rows:
                     yield pd.DataFrame(rows, columns=SCORED_COLUMNS)
 
