@@ -162,6 +162,8 @@ class Detector:
         self.spec, self.conf, self.nms, self.size, self.backend = paths.spec, conf, nms, size, backend
         with open(paths.names, encoding="utf-8") as names:
             self.names = [line.strip() for line in names if line.strip()]
+        if threads:  # OpenCV also letterboxes and makes the blobs on either backend: the task's cores only
+            cv2.setNumThreads(threads)
         if backend == "onnxruntime":
             if self.spec.kind == "darknet" and paths.cfg:  # else the weights are the converted network
                 from photolake.detect.darknet_onnx import cached_conversion
@@ -171,8 +173,6 @@ class Detector:
             self.session = onnx_session(model, threads)
             self.input = self.session.get_inputs()[0].name
         else:
-            if threads:
-                cv2.setNumThreads(threads)
             if self.spec.kind == "darknet":
                 with open(paths.cfg, encoding="utf-8") as cfg:
                     cfg_bytes = darknet_cfg_with_threshold(cfg.read(), conf).encode()
