@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import datetime, timezone
+
+from pyspark.sql import functions as F
 
 from photolake import lake
 from photolake.export import JSON_EXPORTS, SQLITE_TABLES, write_json_records, write_sqlite
@@ -35,15 +38,27 @@ def test_exports_match_the_lake(spark, analysed_lake, tmp_path):
     keys = [(r["user_id"], r["model"], r["rank"]) for r in recommendations]
     assert keys == sorted(keys) and len(keys) > 7
 
-    tables = {t: spark.table(t) for t in SQLITE_TABLES if t in present}
-    counts = write_sqlite(tables, str(tmp_path / "photolake.sqlite"), rows_per_partition=11, batch_rows=7)
+    tables = [t for t in SQLITE_TABLES if t in present]
+    # batches of 7 rows: every table arrives in many batches
+    counts = write_sqlite(analysed_lake, tables, str(tmp_path / "photolake.sqlite"), batch_rows=7)
     with sqlite3.connect(tmp_path / "photolake.sqlite") as db:
-        for table, frame in tables.items():
-            assert db.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0] == frame.count() == counts[table]
+        for table in tables:
+            assert db.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0] == spark.table(table).count() \
+                == counts[table]
+            columns = [c[1] for c in db.execute(f'PRAGMA table_info("{table}")')]
+            assert columns == spark.table(table).columns  # partition columns included, last, as Spark reads them
         colours = db.execute("SELECT dominant_colors FROM image_metadata WHERE status = 'ok' LIMIT 1").fetchone()[0]
         assert json.loads(colours)[0]["family"]
-        stamp = db.execute("SELECT photo_submitted_at FROM photos WHERE photo_submitted_at IS NOT NULL").fetchone()[0]
-        assert stamp[:2] in ("19", "20") and "T" in stamp
+        exif = db.execute("SELECT photo_id, exif FROM image_metadata WHERE exif LIKE '{\"%' LIMIT 1").fetchone()
+        assert json.loads(exif[1]) == lake_rows[exif[0]].exif  # a map becomes a JSON object
+        photo, stamp = db.execute("SELECT photo_id, photo_submitted_at FROM photos "
+                                  "WHERE photo_submitted_at IS NOT NULL LIMIT 1").fetchone()
+        submitted = spark.table("photos").where(F.col("photo_id") == photo).first().photo_submitted_at
+        assert datetime.fromisoformat(stamp) == submitted.astimezone(timezone.utc) and stamp.endswith("+00:00")
+        models = {m for (m,) in db.execute("SELECT DISTINCT model FROM detections")}
+        assert models == {r.model for r in spark.table("detections").select("model").distinct().collect()}
+        assert db.execute("SELECT typeof(width) FROM image_metadata WHERE width IS NOT NULL").fetchone() == \
+            ("integer",)
     assert {"photos", "image_metadata", "detections", "clusters", "cluster_summary", "users", "interactions",
             "profiles", "recommendations", "rec_metrics"} <= set(counts)
 

@@ -1,7 +1,7 @@
 """The lake's and the images' files on an S3-compatible store: moto's S3 server on 127.0.0.1, reached by the
 same URIs a cluster uses (s3a://, and s3:// as its alias), through photolake.storage: what the driver and the
 executors do with lake paths themselves (existence checks, listings, the version marker), the download's
-image files, extract's reads, the SQLite export and the report. Spark's own table reads and writes go
+image files, extract's reads, the SQLite export of a lake there and the report. Spark's own table reads and writes go
 through Hadoop's S3A client (the hadoop-aws jars), which cannot be fetched here: docs/cluster.md says what
 was tested how."""
 
@@ -14,6 +14,7 @@ import sqlite3
 
 import pytest
 from PIL import Image
+from pyarrow import fs as pafs
 
 from photolake import lake_version, storage
 
@@ -125,13 +126,21 @@ def test_export_and_report_write_to_s3(s3, spark, analysed, tmp_path):
     from photolake.export import write_sqlite
     from photolake.runs import RunSummary
 
-    counts = write_sqlite({"numbers": spark.range(5).toDF("n")}, f"s3a://{BUCKET}/export/photolake.sqlite", 100)
+    local_lake, config = analysed
+    s3_lake = f"s3a://{BUCKET}/export-lake"
+    bucket_fs, inner = storage.filesystem(s3_lake)
+    for table in ("photos", "detections"):  # detections: a table in hive partitions
+        pafs.copy_files(os.path.join(local_lake, table), f"{inner}/{table}", destination_filesystem=bucket_fs)
+    counts = write_sqlite(s3_lake, ["photos", "detections"], f"s3a://{BUCKET}/export/photolake.sqlite")
     local = tmp_path / "copy.sqlite"
     local.write_bytes(storage.read_bytes(f"s3a://{BUCKET}/export/photolake.sqlite"))
     with sqlite3.connect(local) as db:
-        assert counts == {"numbers": 5} and db.execute("SELECT sum(n) FROM numbers").fetchone() == (10,)
+        for table in ("photos", "detections"):
+            stored = spark.read.parquet(os.path.join(local_lake, table))
+            assert db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == counts[table] == stored.count()
+        assert {m for (m,) in db.execute("SELECT DISTINCT model FROM detections")} == \
+            {r.model for r in spark.read.parquet(os.path.join(local_lake, "detections")).select("model").collect()}
 
-    _, config = analysed
     config = config.with_values(paths__report=f"s3a://{BUCKET}/report")
     stages.report(spark, config, RunSummary("report", "r-s3", config))
     written = keys(s3, "report/")

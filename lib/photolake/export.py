@@ -1,11 +1,13 @@
 """Exports for people without Spark: JSON files (lists of records) and one SQLite database.
 
-Rows stream from the executors to the driver (``toLocalIterator``), so an export of millions of rows never
-holds them all in memory. ``toLocalIterator`` hands over one partition at a time, each held whole in the
-JVM while it is sent, so every table is first cut into partitions of at most ``export.rows_per_partition``
-rows (a sorted export by range, so the order holds): at 1M photos one partition of image_metadata's EXIF
-maps ran the JVM out of heap.  Nested values (arrays, maps, structs) become JSON text in SQLite; timestamps
-become ISO 8601 text in both.
+The JSON files are SQL over the lake, so their rows stream from the executors to the driver
+(``toLocalIterator``): an export of millions of rows never holds them all in memory. ``toLocalIterator`` hands
+over one partition at a time, each held whole in the JVM while it is sent, so every query's result is first
+cut into partitions of at most ``export.rows_per_partition`` rows (a sorted one by range, so the order holds):
+at 1M photos one partition of image_metadata's EXIF maps ran the JVM out of heap. The SQLite database is the
+lake's tables as they are, so it is read straight from their Parquet files with pyarrow, batch by batch.
+Nested values (arrays, maps, structs) become JSON text in SQLite; timestamps become ISO 8601 text in both
+(in SQLite an instant is in UTC with its offset, ``2020-05-01T10:00:00+00:00``).
 """
 
 from __future__ import annotations
@@ -15,25 +17,17 @@ import os
 import shutil
 import sqlite3
 import tempfile
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal
-from typing import Any, Iterator
+from typing import Any, Sequence
 
+import pyarrow as pa
 from pyspark.sql import DataFrame, Row
-from pyspark.sql.types import (
-    ArrayType,
-    BooleanType,
-    DataType,
-    DoubleType,
-    FloatType,
-    IntegerType,
-    LongType,
-    MapType,
-    ShortType,
-    StructType,
-)
+from pyspark.sql.types import TimestampType
 
 from photolake import storage
+from photolake.lake import table_path as lake_table_path
+from photolake.schemas import LAKE_TABLES
 
 # JSON file -> (the views/tables it needs, SQL, the columns its records are ordered by); files whose tables
 # are missing are skipped and reported
@@ -58,13 +52,15 @@ SQLITE_TABLES = ("photos", "keywords", "collections", "colors", "downloads", "im
 
 
 def plain(value: Any) -> Any:
-    """A Spark value as JSON-ready Python: Rows to dicts, timestamps to ISO text, decimals to floats."""
+    """A Spark or pyarrow value as JSON-ready Python: Rows to dicts, timestamps to ISO text, decimals to floats."""
     if isinstance(value, Row):
         return {k: plain(v) for k, v in value.asDict().items()}
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
+    if isinstance(value, datetime) and value.tzinfo is not None:  # pyarrow's instants (naive: a camera's clock)
+        return value.astimezone(timezone.utc).isoformat()
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -97,59 +93,69 @@ def write_json_records(frame: DataFrame, path: str, rows_per_partition: int,
     return count
 
 
-def _sqlite_type(data_type: DataType) -> str:
-    if isinstance(data_type, (IntegerType, LongType, ShortType, BooleanType)):
+def _sqlite_type(data_type: pa.DataType) -> str:
+    if pa.types.is_integer(data_type) or pa.types.is_boolean(data_type):
         return "INTEGER"
-    if isinstance(data_type, (DoubleType, FloatType)):
+    if pa.types.is_floating(data_type):
         return "REAL"
-    return "TEXT"
+    return "BLOB" if pa.types.is_binary(data_type) or pa.types.is_large_binary(data_type) else "TEXT"
 
 
-def _sqlite_value(value: Any, data_type: DataType) -> Any:
-    if value is None:
-        return None
-    if isinstance(data_type, (ArrayType, MapType, StructType)):
-        return json.dumps(plain(value), ensure_ascii=False)
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    return value
+def _sqlite_column(column: pa.Array, instant: bool) -> list:
+    """A column's values as SQLite takes them: nested ones as JSON text, timestamps and dates as ISO text.
+    ``instant``: the contract says TimestampType, whose values pyarrow reads back naive from Spark's INT96."""
+    kind = column.type
+    if pa.types.is_dictionary(kind):  # a hive partition column
+        column, kind = column.cast(kind.value_type), kind.value_type
+    if instant and pa.types.is_timestamp(kind) and kind.tz is None:
+        column = column.cast(pa.timestamp("us", tz="UTC"))
+    if pa.types.is_nested(kind):
+        return [None if v is None else json.dumps(plain(v), ensure_ascii=False)
+                for v in column.to_pylist(maps_as_pydicts="strict")]
+    if pa.types.is_temporal(kind) or pa.types.is_decimal(kind):
+        return [plain(v) for v in column.to_pylist()]
+    return column.to_pylist()
 
 
-def _batches(frame: DataFrame, size: int, rows_per_partition: int) -> Iterator[list[tuple]]:
-    types = [f.dataType for f in frame.schema]
-    batch = []
-    for row in bounded(frame, rows_per_partition).toLocalIterator(prefetchPartitions=True):
-        batch.append(tuple(_sqlite_value(v, t) for v, t in zip(row, types)))
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+def write_sqlite(lake: str, tables: Sequence[str], path: str, batch_rows: int = 5000) -> dict[str, int]:
+    """One SQLite database with a table per lake table, built locally, then published atomically.
 
-
-def write_sqlite(frames: dict[str, DataFrame], path: str, rows_per_partition: int,
-                 batch_rows: int = 5000) -> dict[str, int]:
-    """One SQLite database with a table per frame (built locally, then published atomically)."""
+    The rows come from the tables' Parquet files, read batch by batch with pyarrow: no table is ever held
+    whole, here or in a JVM (through Spark, a 1M-photo lake ran the JVM's 4 GB heap out).
+    """
     counts = {}
     handle, local = tempfile.mkstemp(suffix=".sqlite")
     os.close(handle)
     try:
         with sqlite3.connect(local) as db:
-            for name, frame in frames.items():
-                columns = ", ".join(f'"{f.name}" {_sqlite_type(f.dataType)}' for f in frame.schema)
+            for name in tables:
+                dataset = storage.parquet_dataset(lake_table_path(lake, name))
+                columns = ", ".join(f'"{f.name}" {_sqlite_type(_plain_type(f.type))}' for f in dataset.schema)
                 db.execute(f'CREATE TABLE "{name}" ({columns})')
-                marks = ", ".join("?" for _ in frame.schema)
+                marks = ", ".join("?" for _ in dataset.schema)
+                instants = [_is_instant(name, f) for f in dataset.schema.names]
                 counts[name] = 0
-                for batch in _batches(frame, batch_rows, rows_per_partition):
-                    db.executemany(f'INSERT INTO "{name}" VALUES ({marks})', batch)
-                    counts[name] += len(batch)
-                if "photo_id" in frame.columns:
+                for batch in dataset.to_batches(batch_size=batch_rows, batch_readahead=1, fragment_readahead=1):
+                    db.executemany(f'INSERT INTO "{name}" VALUES ({marks})',
+                                   zip(*map(_sqlite_column, batch.columns, instants)))
+                    counts[name] += batch.num_rows
+                if "photo_id" in dataset.schema.names:
                     db.execute(f'CREATE INDEX "{name}_photo_id" ON "{name}" (photo_id)')
         _publish(local, path)
     finally:
         if os.path.exists(local):
             os.unlink(local)
     return counts
+
+
+def _is_instant(table: str, column: str) -> bool:
+    contract = LAKE_TABLES.get(table)
+    return contract is not None and column in contract.names and isinstance(contract[column].dataType,
+                                                                            TimestampType)
+
+
+def _plain_type(data_type: pa.DataType) -> pa.DataType:
+    return data_type.value_type if pa.types.is_dictionary(data_type) else data_type
 
 
 def _publish(local: str, path: str) -> None:

@@ -228,8 +228,7 @@ def export(spark: SparkSession, config: Config, summary: RunSummary) -> None:
             continue
         records = write_json_records(spark.sql(sql), f"{out}/{name}", rows_per_partition, order)
         summary.add(TableCounts(name, records, records, 0, elapsed_s=summary.elapsed_s))
-    tables = {t: spark.table(t) for t in SQLITE_TABLES if t in present}
-    written = write_sqlite(tables, f"{out}/photolake.sqlite", rows_per_partition)
+    written = write_sqlite(lake_dir, [t for t in SQLITE_TABLES if t in present], f"{out}/photolake.sqlite")
     database = TableCounts("photolake.sqlite", sum(written.values()), sum(written.values()), 0,
                            elapsed_s=summary.elapsed_s)
     database.notes.append("tables: " + ", ".join(f"{table} {rows:,}" for table, rows in written.items()))

@@ -112,6 +112,15 @@ def file_listing(path: str) -> list[tuple[str, int, int]]:
                   for f in fs.get_file_info(pafs.FileSelector(inner, recursive=True)) if f.type == pafs.FileType.File)
 
 
+def parquet_dataset(folder: str):
+    """The Parquet files under ``folder`` (hive partitions as columns; ``_``/``.`` files such as _SUCCESS and
+    checksums left out) as a pyarrow dataset on their store: a table read in batches without Spark."""
+    import pyarrow.dataset as ds
+
+    fs, inner = filesystem(absolute(folder))
+    return ds.dataset(inner, filesystem=fs, format="parquet", partitioning="hive")
+
+
 def list_dirs(path: str) -> list[str]:
     fs, inner = filesystem(path)
     infos = fs.get_file_info(pafs.FileSelector(inner, recursive=False))

@@ -131,12 +131,10 @@ def _source(con: duckdb.DuckDBPyConnection, lake: str, table: str) -> tuple[str,
 
 
 def _parquet_rows(lake: str, table: str) -> int:
-    import pyarrow.dataset as ds
-
     glob = _glob(lake, table)
     if glob is None:
         return 0
-    return ds.dataset(posixpath.dirname(posixpath.dirname(glob)), format="parquet", partitioning="hive").count_rows()
+    return storage.parquet_dataset(posixpath.dirname(posixpath.dirname(glob))).count_rows()
 
 
 def _choose_detector(con: duckdb.DuckDBPyConnection, wanted: str) -> str | None:
