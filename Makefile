@@ -13,7 +13,7 @@ SERVE_PORT ?= 8000
 PHOTOLAKE_SHARED ?= ../shared
 export PHOTOLAKE_MODELS ?= $(wildcard $(PHOTOLAKE_SHARED)/models)
 
-.PHONY: setup demo serve models lint docs test test-fast bench clean check-java
+.PHONY: s3a-jars setup demo serve models lint docs test test-fast bench clean check-java
 
 setup: $(STAMP)
 
@@ -82,8 +82,22 @@ lint: setup
 docs: setup
 	$(PY) -m photolake.docs
 
-test: lint
+test: lint s3a-jars
 	$(PY) -m pytest
+
+# Hadoop's S3A connector, for the test of Spark's own table reads and writes on a local S3 server. The only
+# copy on the package registries is in sagemaker_pyspark's source archive (hadoop-aws 3.3.1 and its AWS SDK,
+# 190 MB); without it that test skips and says why.
+S3A_JARS := $(VENV)/s3a-jars
+s3a-jars: $(S3A_JARS)/.fetched
+$(S3A_JARS)/.fetched: $(STAMP)
+	@rm -rf $(S3A_JARS) && mkdir -p $(S3A_JARS)/archive
+	@$(PY) -m pip download --quiet --no-deps sagemaker_pyspark==1.4.5 \
+	    -d $(S3A_JARS)/archive > /dev/null 2>&1 \
+	  && tar xzf $(S3A_JARS)/archive/sagemaker_pyspark-1.4.5.tar.gz -C $(S3A_JARS) --strip-components=3 \
+	    sagemaker_pyspark-1.4.5/deps/jars/hadoop-aws-3.3.1.jar sagemaker_pyspark-1.4.5/deps/jars/aws-java-sdk-bundle-1.11.901.jar \
+	  && touch $@ || echo "Hadoop's S3A jars could not be fetched: the test of Spark on S3 will skip"
+	@rm -rf $(S3A_JARS)/archive
 
 # The tests that need no Spark session and run no job: a minute, for a quick check while editing
 test-fast: setup

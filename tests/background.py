@@ -26,8 +26,9 @@ WAITING = {"analysed", "analysed_lake", "cluster_run"}
 BACKGROUND = ["nice", "-n", "19"]
 
 
-def run_config(settings, overrides: dict) -> str:
-    """``settings`` (a Config) with ``overrides``, as the TOML file a ``pipeline --config`` run reads."""
+def run_config(settings, overrides: dict, spark_conf: dict[str, str] | None = None) -> str:
+    """``settings`` (a Config) with ``overrides`` (and ``spark_conf``), as the TOML file a ``pipeline --config``
+    run reads."""
     values = {**{k: settings[k] for k in settings if not k.startswith("spark.")}, **overrides}
     sections: dict[str, list[str]] = {}
     for key, value in values.items():
@@ -35,13 +36,16 @@ def run_config(settings, overrides: dict) -> str:
         sections.setdefault(section, []).append(f"{name} = {json.dumps(value)}")  # TOML reads these as JSON writes
     # the suite's session has 4 shuffle partitions: so do these runs (Spark's 200 would cost minutes)
     sections["spark.conf"] = ['"spark.sql.shuffle.partitions" = "4"', '"spark.default.parallelism" = "4"',
-                              f'"spark.executor.extraJavaOptions" = "{QUICK_JVM}"']
+                              f'"spark.executor.extraJavaOptions" = "{QUICK_JVM}"',
+                              *(f"{json.dumps(k)} = {json.dumps(v)}" for k, v in (spark_conf or {}).items())]
     return "".join(f"[{s}]\n" + "\n".join(lines) + "\n\n" for s, lines in sections.items())
 
 
-def submit_pipeline(config_file: Path, master: str, log: Path, submit_args: str = "") -> subprocess.Popen:
+def submit_pipeline(config_file: Path, master: str, log: Path, submit_args: str = "",
+                    steps: tuple[str, ...] = ()) -> subprocess.Popen:
     return subprocess.Popen(
-        [*BACKGROUND, str(ROOT / "spark-submit.sh"), "pipeline", "--config", str(config_file), "--master", master],
+        [*BACKGROUND, str(ROOT / "spark-submit.sh"), "pipeline", "--config", str(config_file), "--master", master,
+         *steps],
         cwd=ROOT,
         text=True,
         stdout=open(log, "w"), stderr=subprocess.STDOUT, process_group=0,

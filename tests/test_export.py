@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import stat
 from datetime import datetime, timezone
 
 from pyspark.sql import functions as F
@@ -65,5 +67,10 @@ def test_exports_match_the_lake(spark, analysed_lake, tmp_path):
 
 def test_an_empty_result_is_an_empty_list(spark, tmp_path):
     empty = spark.createDataFrame([], "photo_id string")
-    assert write_json_records(empty, str(tmp_path / "none.json"), 100) == 0
+    umask = os.umask(0o022)
+    try:
+        assert write_json_records(empty, str(tmp_path / "none.json"), 100) == 0
+    finally:
+        os.umask(umask)
     assert json.loads((tmp_path / "none.json").read_text()) == []
+    assert stat.S_IMODE((tmp_path / "none.json").stat().st_mode) == 0o644  # readable by others, as files are

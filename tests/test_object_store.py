@@ -1,15 +1,16 @@
 """The lake's and the images' files on an S3-compatible store: moto's S3 server on 127.0.0.1, reached by the
 same URIs a cluster uses (s3a://, and s3:// as its alias), through photolake.storage: what the driver and the
 executors do with lake paths themselves (existence checks, listings, the version marker), the download's
-image files, extract's reads, the SQLite export of a lake there and the report. Spark's own table reads and writes go
-through Hadoop's S3A client (the hadoop-aws jars), which cannot be fetched here: docs/cluster.md says what
-was tested how."""
+image files, extract's reads, the SQLite export of a lake there and the report; and a pipeline run whose
+lake and images are there, Spark's own reads and writes going through Hadoop's S3A client (the jars that
+``make s3a-jars`` fetches). docs/cluster.md says what was tested how."""
 
 from __future__ import annotations
 
 import io
 import logging
 import os
+import re
 import sqlite3
 
 import pytest
@@ -17,11 +18,26 @@ from PIL import Image
 from pyarrow import fs as pafs
 
 from photolake import lake_version, storage
+from tests.conftest import ROOT
 
 moto_server = pytest.importorskip("moto.server", reason="moto (a dev dependency) runs the S3 server these tests use")
 boto3 = pytest.importorskip("boto3")
 
 BUCKET = "photolake-test"
+S3A_JARS = ROOT / ".venv" / "s3a-jars"
+# hadoop-aws 3.3.1 (the only S3A connector on the registries reachable here) beside pyspark's Hadoop 3.5
+# client: the newer client's defaults for these are durations ("60s") and sizes ("64M"), which 3.3.1 reads as
+# plain numbers; a cluster with the matching hadoop-aws needs none of them
+S3A_COMPATIBLE = {
+    "fs.s3a.aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
+    "fs.s3a.threads.keepalivetime": "60", "fs.s3a.connection.establish.timeout": "30000",
+    "fs.s3a.connection.timeout": "200000", "fs.s3a.multipart.purge.age": "86400",
+    "fs.s3a.connection.ttl": "300000", "fs.s3a.connection.acquisition.timeout": "60000",
+    "fs.s3a.connection.idle.time": "60000", "fs.s3a.connection.request.timeout": "0",
+    "fs.s3a.retry.interval": "500", "fs.s3a.retry.throttle.interval": "100",
+    "fs.s3a.assumed.role.session.duration": "1800", "fs.s3a.multipart.size": "67108864",
+    "fs.s3a.multipart.threshold": "134217728", "fs.s3a.block.size": "33554432", "fs.s3a.readahead.range": "65536",
+}
 
 
 @pytest.fixture(scope="module")
@@ -147,6 +163,53 @@ def test_export_and_report_write_to_s3(s3, spark, analysed, tmp_path):
     assert "report/index.html" in written and sum(k.endswith(".png") for k in written) >= 10
     page = storage.read_bytes(f"s3a://{BUCKET}/report/index.html").decode()
     assert all(f"charts/{k.rsplit('/', 1)[1]}" in page for k in written if k.endswith(".png"))
+
+
+def test_the_pipeline_with_its_lake_and_images_on_s3a(s3, analysed_release, tmp_path):
+    """ingest -> download -> extract with ``paths.lake`` and ``paths.images`` on s3a://, twice, then ingest
+    again by force: Spark writes the tables and swaps a table in through S3A, the executors store and read the
+    images through pyarrow, and the second run finds every step's inputs unchanged by the same listings."""
+    from tests.background import run_config, submit_pipeline
+
+    jars = sorted(S3A_JARS.glob("*.jar"))
+    if len(jars) < 2:
+        pytest.skip(f"Hadoop's S3A jars are not in {S3A_JARS}: 'make s3a-jars' fetches them (from PyPI)")
+    release, config = analysed_release
+    endpoint = os.environ["AWS_ENDPOINT_URL"]
+    spark_conf = {f"spark.hadoop.{k}": v for k, v in {
+        **S3A_COMPATIBLE, "fs.s3a.endpoint": endpoint, "fs.s3a.path.style.access": "true",
+        "fs.s3a.connection.ssl.enabled": "false", "fs.s3a.access.key": "testing",
+        "fs.s3a.secret.key": "testing"}.items()}
+    lake, images = f"s3a://{BUCKET}/pipeline/lake", f"s3a://{BUCKET}/pipeline/images"
+    (tmp_path / "s3.toml").write_text(run_config(config, {
+        "paths.lake": lake, "paths.images": images, "paths.report": str(tmp_path / "report"),
+        "paths.export": str(tmp_path / "export"), "detect.cache_dir": str(tmp_path / "cache"),
+        "detect.annotate_dir": str(tmp_path / "annotated")}, spark_conf))
+    outputs, versions = [], []
+    for run, steps in (("first", ("--to", "extract")), ("second", ("--to", "extract")),
+                       ("forced", ("--to", "ingest", "--force"))):  # the photos table swapped on S3
+        log = tmp_path / f"{run}.log"
+        process = submit_pipeline(tmp_path / "s3.toml", "local[2]", log, f"--jars {','.join(map(str, jars))}",
+                                  steps)
+        assert process.wait(timeout=600) == 0, log.read_text()[-6000:]
+        outputs.append(log.read_text())
+        versions.append(lake_version.read(lake))
+    def counted(table: str) -> tuple[int, int]:  # the run summary's rows in and rows written ("ok")
+        found = re.search(rf"^  {table} +(\d+) +(\d+)", outputs[0], re.MULTILINE)
+        return int(found.group(1)), int(found.group(2))
+
+    downloads = storage.parquet_dataset(f"{lake}/downloads").to_table(columns=["status"]).column(0).to_pylist()
+    metadata = storage.parquet_dataset(f"{lake}/image_metadata").to_table(columns=["status"]).column(0).to_pylist()
+    assert storage.parquet_dataset(f"{lake}/photos").count_rows() == counted("photos")[1] > 40
+    assert (len(downloads), downloads.count("ok")) == counted("downloads")  # a failed download: a row, not ok
+    assert (len(metadata), metadata.count("ok")) == counted("image_metadata") == (downloads.count("ok"),) * 2
+    stored = [k for k in keys(s3, "pipeline/images/") if k.endswith(".jpg")]
+    assert len(stored) == downloads.count("ok") and not [k for k in keys(s3, "pipeline/") if ".staging" in k]
+    for step in ("ingest", "download", "extract"):
+        assert re.search(rf"{step}\s+ran", outputs[0]) and re.search(rf"{step}\s+unchanged", outputs[1]), outputs[1]
+    assert re.search(r"ingest\s+ran", outputs[2]) and versions[2].files != versions[1].files
+    assert storage.parquet_dataset(f"{lake}/photos").count_rows() == counted("photos")[1]
+    assert not [k for k in keys(s3, "pipeline/") if ".staging" in k or ".trash" in k]
 
 
 @pytest.mark.parametrize("uri, client, inner, listed", [

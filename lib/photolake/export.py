@@ -169,4 +169,7 @@ def _publish(local: str, path: str) -> None:
     os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
     partial = f"{target}.partial"
     shutil.move(local, partial)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(partial, 0o666 & ~umask)  # a temporary file is the owner's only; an export is for its readers
     os.replace(partial, target)
