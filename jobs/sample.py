@@ -1,6 +1,6 @@
 """Make a sample release in the real Unsplash format, with images, and optionally serve the images.
 
-Writes all five tables with every quirk of the real files (see docs/sample.md), deterministic per --seed,
+Writes all five tables with every quirk of the real files (README, "sample"), deterministic per --seed,
 plus synthetic images (or real ones cycled from --images-from) under OUT/images/, and sample-manifest.json
 listing the defects it injected.  With --serve it then serves OUT/images on 127.0.0.1 until interrupted.
 """

@@ -26,7 +26,7 @@ from pyspark.sql.types import (
 
 PHOTO_ID_PATTERN = r"^[A-Za-z0-9_-]{11}$"
 
-# How a source column's text becomes a value; see photolake.ingest.typing for each rule.
+# How a source column's text becomes a value; photolake.ingest.transform.typed_value has each rule.
 KIND_TYPES: dict[str, DataType] = {
     "id": StringType(),
     "text": StringType(),
