@@ -92,7 +92,7 @@ S3A_JARS := $(VENV)/s3a-jars
 s3a-jars: $(S3A_JARS)/.fetched
 $(S3A_JARS)/.fetched: $(STAMP)
 	@rm -rf $(S3A_JARS) && mkdir -p $(S3A_JARS)/archive
-	@$(PY) -m pip download --quiet --no-deps sagemaker_pyspark==1.4.5 \
+	@$(PY) -m pip download --quiet --no-deps --retries 1 --timeout 30 sagemaker_pyspark==1.4.5 \
 	    -d $(S3A_JARS)/archive > /dev/null 2>&1 \
 	  && tar xzf $(S3A_JARS)/archive/sagemaker_pyspark-1.4.5.tar.gz -C $(S3A_JARS) --strip-components=3 \
 	    sagemaker_pyspark-1.4.5/deps/jars/hadoop-aws-3.3.1.jar sagemaker_pyspark-1.4.5/deps/jars/aws-java-sdk-bundle-1.11.901.jar \
