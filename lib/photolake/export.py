@@ -104,9 +104,9 @@ def _sqlite_type(data_type: pa.DataType) -> str:
 def _sqlite_column(column: pa.Array, instant: bool) -> list:
     """A column's values as SQLite takes them: nested ones as JSON text, timestamps and dates as ISO text.
     ``instant``: the contract says TimestampType, whose values pyarrow reads back naive from Spark's INT96."""
-    kind = column.type
-    if pa.types.is_dictionary(kind):  # a hive partition column
-        column, kind = column.cast(kind.value_type), kind.value_type
+    kind = _plain_type(column.type)
+    if kind != column.type:
+        column = column.cast(kind)
     if instant and pa.types.is_timestamp(kind) and kind.tz is None:
         column = column.cast(pa.timestamp("us", tz="UTC"))
     if pa.types.is_nested(kind):
@@ -155,6 +155,7 @@ def _is_instant(table: str, column: str) -> bool:
 
 
 def _plain_type(data_type: pa.DataType) -> pa.DataType:
+    """A hive partition column's values, not its dictionary."""
     return data_type.value_type if pa.types.is_dictionary(data_type) else data_type
 
 
