@@ -110,10 +110,11 @@ elif [[ -f "$class_archive" ]]; then
   java_options+=" -Xlog:all=warning:stderr -XX:SharedArchiveFile=$class_archive"
 fi
 
-# The download job's JVM only hands rows to its Python workers and writes a small table: there C2's
-# compilations (about 10 s of CPU early in a run) only take cores from the workers, and C1 alone starts the
-# job about 4 s sooner on 2 cores.  Jobs whose JVM does the heavy work keep C2: ingest runs 25% slower on C1.
-if [[ "$job" == "download" ]]; then
+# The download and detect jobs' JVM only hands rows to their Python workers and writes a small table:
+# there C2's compilations (about 10 s of CPU early in a run) only take cores from the workers. C1 alone
+# starts download about 4 s sooner on 2 cores, and runs detect's stage 10% faster.  Jobs whose JVM does the
+# heavy work keep C2: ingest runs 25% slower on C1.
+if [[ "$job" == "download" || "$job" == "detect" ]]; then
   java_options+=" -XX:TieredStopAtLevel=1"
 fi
 # Any other option for the driver's JVM (PHOTOLAKE_SUBMIT_ARGS cannot carry them: --driver-java-options is set

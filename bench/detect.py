@@ -20,6 +20,7 @@ weights are not in ../shared: speed does not depend on the values).
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
 import re
@@ -75,9 +76,17 @@ def bare_loop(files: list[Path], paths: ModelPaths, size: int) -> float:
     return len(files) / (time.perf_counter() - started)
 
 
+def engine_onnx(paths: ModelPaths, size: int, work: Path) -> str:
+    """The model's ONNX file: a Darknet model converted (into ``work``), a YOLOX file as it is."""
+    from photolake.detect.darknet_onnx import cached_conversion
+
+    if paths.spec.kind == "darknet":
+        return cached_conversion(paths.cfg, paths.weights, size, str(work / "conversions"))
+    return paths.weights
+
+
 def engine_times(files: list[Path], paths: ModelPaths, size: int, batch: int, work: Path) -> dict[str, float]:
     """Milliseconds an image of the forward pass alone on one thread, per engine."""
-    from photolake.detect.darknet_onnx import cached_conversion
     from photolake.detect.yolo import batched_onnx, letterbox, onnx_session
 
     spec = paths.spec
@@ -85,8 +94,7 @@ def engine_times(files: list[Path], paths: ModelPaths, size: int, batch: int, wo
                 for f in files[:4 * batch]]
     scale, swap = (1 / 255.0, False) if spec.kind == "darknet" else (1.0, True)
     blob = cv2.dnn.blobFromImages(canvases, scale, swapRB=swap)
-    onnx_file = cached_conversion(paths.cfg, paths.weights, size, str(work / "conversions")) \
-        if spec.kind == "darknet" else paths.weights
+    onnx_file = engine_onnx(paths, size, work)
     model = batched_onnx(onnx_file) if spec.kind == "yolox" else Path(onnx_file).read_bytes()
 
     def per_image(run, step: int) -> float:
@@ -122,6 +130,40 @@ def engine_times(files: list[Path], paths: ModelPaths, size: int, batch: int, wo
         out[f"openvino {precision}" + (f", {step} a pass" if step > 1 else "")] = per_image(lambda b: compiled(b),
                                                                                              step)
     return out
+
+
+def convolution_gflop(onnx_file: str, size: int) -> float:
+    """The network's arithmetic for one image: 2 x multiply-adds of its convolutions (nearly all of it)."""
+    import onnx
+    from onnx import shape_inference
+
+    model = onnx.load(onnx_file)
+    model.graph.input[0].type.tensor_type.shape.dim[0].dim_value = 1
+    model.graph.input[0].type.tensor_type.shape.dim[2].dim_value = size
+    model.graph.input[0].type.tensor_type.shape.dim[3].dim_value = size
+    inferred = shape_inference.infer_shapes(model).graph
+    shapes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
+              for v in [*inferred.value_info, *inferred.output]}
+    kernels = {i.name: list(i.dims) for i in inferred.initializer}
+    total = 0
+    for node in inferred.node:
+        if node.op_type == "Conv":
+            out = shapes[node.output[0]]
+            total += 2 * math.prod(kernels[node.input[1]]) * out[2] * out[3]
+    return total / 1e9
+
+
+def core_peak_gflops() -> float:
+    """One core's f32 multiply-add rate as a large matrix product reaches it (numpy's BLAS on one thread):
+    the most any engine's convolutions can get out of a core."""
+    code = ("import numpy as np, time\n"
+            "a = np.random.rand(2048, 2048).astype(np.float32); a @ a\n"
+            "t = time.perf_counter()\n"
+            "for _ in range(20): a @ a\n"
+            "print(20 * 2 * 2048 ** 3 / (time.perf_counter() - t) / 1e9)")
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    return float(subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True,
+                                text=True).stdout)
 
 
 def job(folder: Path, count: int, paths: ModelPaths, size: int, cores: int, backend: str,
@@ -164,13 +206,23 @@ def main() -> None:
         print(f"{'bare loop (1 process, OpenCV threads: ' + str(cv2.getNumThreads()) + ')':<48} {bare:8.1f} images/s")
         for engine, ms in engine_times(files, paths, args.size, args.batch, Path(work)).items():
             print(f"{f'forward pass alone, 1 thread: {engine}':<48} {ms:8.1f} ms an image")
+        gflop, peak = convolution_gflop(engine_onnx(paths, args.size, Path(work)), args.size), core_peak_gflops()
+        cores = os.cpu_count() or 1
+        print(f"arithmetic: {gflop:.2f} GFLOP an image (convolutions); one core's f32 peak (sgemm): {peak:.0f} GFLOP/s")
+        print(f"  the bare loop does {bare * gflop:.0f} GFLOP/s; 2.5x it needs {2.5 * bare * gflop:.0f} GFLOP/s, "
+              f"{2.5 * bare * gflop / (cores * peak):.2f}x the {cores} cores' peak of {cores * peak:.0f}")
         for backend in [] if args.no_jobs else args.backends.split(","):
+            stages = {}
             for cores in (int(c) for c in args.cores.split(",")):
                 wall, stage = job(Path(work) / "images", args.images, paths, args.size, cores, backend, Path(work))
-                print(f"{f'job {backend} local[{cores}], wall (JVM start included)':<48} {wall:8.1f} images/s  "
+                stages[cores] = stage
+                print(f"{f'job {backend} local[{cores}], wall (JVM start included)':<48} {wall:8.2f} images/s  "
                       f"{wall / bare:5.2f}x bare")
-                print(f"{f'job {backend} local[{cores}], detections stage':<48} {stage:8.1f} images/s  "
+                print(f"{f'job {backend} local[{cores}], detections stage':<48} {stage:8.2f} images/s  "
                       f"{stage / bare:5.2f}x bare")
+            if 1 in stages and len(stages) > 1:
+                most = max(stages)
+                print(f"{f'job {backend}, local[1] to local[{most}]':<48} {stages[most] / stages[1]:8.2f}x")
 
 
 if __name__ == "__main__":

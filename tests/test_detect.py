@@ -13,7 +13,16 @@ from PIL import Image
 from photolake import lake
 from photolake.detect.darknet_onnx import DarknetError, cached_conversion, convert, random_weights
 from photolake.detect.evaluate import Box, average_precision, evaluate_rows, iou_matrix, mean_average_precision
-from photolake.detect.models import BACKENDS, MODELS, ModelFile, ModelFileError, download, resolve_model, sha256_of
+from photolake.detect.models import (
+    BACKENDS,
+    MODELS,
+    ModelFile,
+    ModelFileError,
+    ModelPaths,
+    download,
+    resolve_model,
+    sha256_of,
+)
 from photolake.detect.run import (
     DetectSettings,
     annotated_path,
@@ -30,8 +39,11 @@ from photolake.detect.yolo import (
     decode_image,
     decode_yolox,
     letterbox,
+    onnx_session,
+    runtime_model,
     yolox_grid,
 )
+from photolake.errors import PhotolakeError
 from photolake.image_files import files_from_dir
 from photolake.schemas import DETECTIONS
 from tests.http_servers import FaultyServer, png_header_only
@@ -333,6 +345,23 @@ def test_a_conversion_is_made_once_per_weights_and_size(tmp_path):
     assert len({first, second, third}) == 3 and sorted(p.name for p in cache.iterdir()) == sorted(
         Path(p).name for p in (first, second, third))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "small.cfg", "small.weights"]
+
+
+def test_a_yolox_network_is_batched_once_into_the_cache_and_a_batched_one_is_run_as_it_is(models, tmp_path):
+    paths = resolve_model("yolox-nano", models_dir=str(models), cache_dir="/nonexistent")
+    cache = tmp_path / "cache"
+    batched = runtime_model(paths, 416, str(cache))
+    assert Path(batched).parent == cache and Path(batched).name.startswith("yolox_nano.onnx.batched.")
+    mtime = Path(batched).stat().st_mtime_ns
+    assert runtime_model(paths, 416, str(cache)) == batched and Path(batched).stat().st_mtime_ns == mtime
+    assert runtime_model(ModelPaths(paths.spec, batched, None, paths.names), 416, str(cache)) == batched
+    assert [p.name for p in cache.iterdir()] == [Path(batched).name]
+    session = onnx_session(batched, 1)
+    outputs = session.run(None, {session.get_inputs()[0].name: np.zeros((3, 3, 416, 416), np.float32)})
+    assert outputs[0].shape[0] == 3
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(PhotolakeError, match="cannot write the batched model of yolox_nano.onnx into"):
+        runtime_model(paths, 416, str(tmp_path / "a-file"))
 
 
 class FailingDetector:

@@ -339,7 +339,7 @@ SETTINGS: tuple[Setting, ...] = (
     _S("detect.models_dir", "", "a folder with the model files (else $PHOTOLAKE_MODELS)"),
     _S("detect.cache_dir", "~/.cache/photolake/models", "where model files are downloaded to", non_empty=True),
     _S("detect.mirror", "", "a URL prefix tried first for model downloads (<mirror>/<file name>)", "url"),
-    _S("detect.rows_per_partition", 32, "images per task", low=1),
+    _S("detect.rows_per_partition", 256, "images per task", low=1),
     _S("detect.annotate_dir", "", "also write copies of the images with their boxes drawn here"),
     _S("detect.arrow_batch_rows", 16, "image rows per Arrow batch", low=1),
     _S("cluster.k", 0, "number of clusters (0: the best silhouette in k_min..k_max)", low=0, high=1000),

@@ -16,15 +16,12 @@ only read: it may be shared or read-only.
 
 from __future__ import annotations
 
-import hashlib
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from photolake.detect.models import DEFAULT_CACHE
+from photolake.detect.models import DEFAULT_CACHE, cached_derivative
 from photolake.errors import PhotolakeError
 
 BN_EPS = 1e-6  # Darknet's normalize_cpu and OpenCV's importer
@@ -295,23 +292,13 @@ def random_weights(cfg_text: str, seed: int = 0) -> bytes:
 def cached_conversion(cfg_path: str, weights_path: str, size: int, cache_dir: str | None = None) -> str:
     """The ONNX file for these Darknet files at ``size``: converted on first use into the model cache (where
     downloaded weights are, so beside them), then reused; a models folder of the user's is only read."""
-    cfg_bytes = Path(cfg_path).read_bytes()
-    digest = hashlib.sha256()
-    with open(weights_path, "rb") as weights:
-        for chunk in iter(lambda: weights.read(1 << 20), b""):
-            digest.update(chunk)
-    digest.update(cfg_bytes)
-    name = f"{Path(weights_path).name}.{size}.{digest.hexdigest()[:16]}.onnx"
-    folder = Path(cache_dir or DEFAULT_CACHE).expanduser()
-    if (folder / name).is_file():
-        return str(folder / name)
-    model = convert(cfg_bytes.decode("utf-8", "replace"), np.fromfile(weights_path, dtype=np.uint8), size)
+
+    def converted() -> bytes:
+        cfg_text = Path(cfg_path).read_text(encoding="utf-8", errors="replace")
+        return convert(cfg_text, np.fromfile(weights_path, dtype=np.uint8), size).SerializeToString()
+
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{name}.")
-        with os.fdopen(handle, "wb") as out:
-            out.write(model.SerializeToString())
-        os.replace(temporary, folder / name)
+        return cached_derivative([weights_path, cfg_path], f"{Path(weights_path).name}.{size}", converted, cache_dir)
     except OSError as exc:
-        raise DarknetError(f"cannot write the converted model {name} into {folder}: {exc}") from None
-    return str(folder / name)
+        raise DarknetError(f"cannot write the converted model of {Path(weights_path).name} into "
+                           f"{cache_dir or DEFAULT_CACHE}: {exc}") from None

@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,6 +110,29 @@ def sha256_of(path: Path) -> str:
         for chunk in iter(lambda: stream.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def cached_derivative(sources: list[str], name: str, make: Callable[[], bytes], cache_dir: str | None) -> str:
+    """A file made from model files (a conversion), kept in the model cache as ``<name>.<sha256 of the
+    sources, 16 hex>.onnx`` and reused: made once per machine on the driver, written atomically, never into
+    a models folder of the user's (which may be shared or read-only). Raises OSError when the cache cannot
+    be written."""
+    digest = hashlib.sha256()
+    for source in sources:
+        with open(source, "rb") as stream:
+            for chunk in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(chunk)
+    folder = Path(cache_dir or DEFAULT_CACHE).expanduser()
+    target = folder / f"{name}.{digest.hexdigest()[:16]}.onnx"
+    if target.is_file():
+        return str(target)
+    made = make()
+    folder.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.")
+    with os.fdopen(handle, "wb") as out:
+        out.write(made)
+    os.replace(temporary, target)
+    return str(target)
 
 
 def search_dirs(models_dir: str | None, cache_dir: str | None) -> list[Path]:

@@ -18,9 +18,8 @@ from pyspark.sql.types import StructField, StructType
 
 from photolake import storage
 from photolake.config import DEFAULTS
-from photolake.detect.darknet_onnx import cached_conversion
 from photolake.detect.models import ModelPaths
-from photolake.detect.yolo import DecodedImage, Detector, TooLarge, decode_image
+from photolake.detect.yolo import DecodedImage, Detector, TooLarge, decode_image, runtime_model
 from photolake.image_files import File, per_file
 from photolake.runs import TableCounts, by_status_note
 from photolake.schemas import DETECT_STATUSES, DETECTIONS
@@ -206,11 +205,10 @@ def detect_function(paths: ModelPaths, settings: DetectSettings, progress_addres
 
 
 def runtime_paths(paths: ModelPaths, settings: DetectSettings) -> ModelPaths:
-    """The files the executors load: for ONNX Runtime, a Darknet model's converted network (converted here,
-    on the driver, once per weights file: the executors get one ONNX file, not the cfg and weights)."""
-    if settings.backend == "onnxruntime" and paths.spec.kind == "darknet" and paths.cfg:
-        converted = cached_conversion(paths.cfg, paths.weights, settings.size, settings.cache_dir)
-        return ModelPaths(paths.spec, converted, None, paths.names)
+    """The files the executors load: for ONNX Runtime, the network it runs, made here on the driver once per
+    model file (photolake.detect.yolo.runtime_model): the executors get one ONNX file, not the cfg and weights."""
+    if settings.backend == "onnxruntime":
+        return ModelPaths(paths.spec, runtime_model(paths, settings.size, settings.cache_dir), None, paths.names)
     return paths
 
 

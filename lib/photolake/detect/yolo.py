@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
 from photolake.config import DEFAULTS
-from photolake.detect.models import BACKENDS, ModelPaths
+from photolake.detect.models import BACKENDS, DEFAULT_CACHE, ModelPaths, cached_derivative
+from photolake.errors import PhotolakeError
 from photolake.imaging import open_image
 
 LETTERBOX_FILL = 114  # the grey both Darknet-style and YOLOX letterboxes pad with
@@ -147,6 +149,28 @@ def batched_onnx(path: str) -> bytes:
     return model.SerializeToString()
 
 
+def runtime_model(paths: ModelPaths, size: int, cache_dir: str | None = None) -> str:
+    """The ONNX file ONNX Runtime runs for ``paths``, made once into the model cache and then reused: a
+    Darknet cfg + weights converted, a YOLOX file with its batch dimension freed. The driver makes it and
+    ships it, so no Python worker pays for the conversion (or for importing ``onnx``, about 1 s)."""
+    if paths.spec.kind == "darknet" and paths.cfg:
+        from photolake.detect.darknet_onnx import cached_conversion
+        return cached_conversion(paths.cfg, paths.weights, size, cache_dir)
+    if paths.spec.kind == "yolox" and not _free_batch(paths.weights):
+        try:
+            return cached_derivative([paths.weights], f"{Path(paths.weights).name}.batched",
+                                     lambda: batched_onnx(paths.weights), cache_dir)
+        except OSError as exc:
+            raise PhotolakeError(f"cannot write the batched model of {Path(paths.weights).name} into "
+                                 f"{cache_dir or DEFAULT_CACHE}: {exc}") from None
+    return paths.weights
+
+
+def _free_batch(path: str) -> bool:
+    """Whether the ONNX file's input takes any number of images (its first dimension has no fixed size)."""
+    return not isinstance(onnx_session(path, 1).get_inputs()[0].shape[0], int)
+
+
 class Detector:
     """One loaded network and its post-processing; build once per Python worker, call for batches of images.
     ``backend``: ``onnxruntime`` (Darknet models converted once by photolake.detect.darknet_onnx), or
@@ -165,12 +189,7 @@ class Detector:
         if threads:  # OpenCV also letterboxes and makes the blobs on either backend: the task's cores only
             cv2.setNumThreads(threads)
         if backend == "onnxruntime":
-            if self.spec.kind == "darknet" and paths.cfg:  # else the weights are the converted network
-                from photolake.detect.darknet_onnx import cached_conversion
-                model = cached_conversion(paths.cfg, paths.weights, size, cache_dir)
-            else:
-                model = batched_onnx(paths.weights) if self.spec.kind == "yolox" else paths.weights
-            self.session = onnx_session(model, threads)
+            self.session = onnx_session(runtime_model(paths, size, cache_dir), threads)
             self.input = self.session.get_inputs()[0].name
         else:
             if self.spec.kind == "darknet":
