@@ -364,6 +364,24 @@ def test_a_yolox_network_is_batched_once_into_the_cache_and_a_batched_one_is_run
         runtime_model(paths, 416, str(tmp_path / "a-file"))
 
 
+def test_a_model_file_onnx_runtime_cannot_load_is_a_one_line_error(models, tmp_path):
+    (tmp_path / "broken.onnx").write_bytes(b"not a network")
+    paths = resolve_model("yolox-nano", weights=str(tmp_path / "broken.onnx"), models_dir=str(models),
+                          cache_dir="/nonexistent")
+    with pytest.raises(PhotolakeError, match=r"cannot load the model .*broken.onnx: .*Protobuf parsing failed"):
+        runtime_model(paths, 416, str(tmp_path / "cache"))
+
+
+def test_an_onnx_runtime_failure_gives_a_failed_row_not_a_crash(models, shared, conversions):
+    # the network's input is fixed at 416 px: at 320 ONNX Runtime refuses the blob with its own InvalidArgument
+    paths = resolve_model("yolox-nano", models_dir=str(models), cache_dir="/nonexistent")
+    wrong_size = Detector(paths, size=320, threads=1, backend="onnxruntime", cache_dir=conversions)
+    photo = shared / "data" / "photos" / "dog.jpg"
+    row = detect_file(wrong_size, DetectSettings("yolox-nano", size=320), "dog.jpg", str(photo))
+    assert row["status"] == "failed" and row["error"].startswith("inference: [ONNXRuntimeError]")
+    assert "Got: 320 Expected: 416" in row["error"] and "\n" not in row["error"] and row.get("objects") is None
+
+
 class FailingDetector:
     """A detector whose forward pass fails on a batch holding an image 3 pixels wide."""
 

@@ -117,7 +117,7 @@ def _inferred(detector: Detector, images: list[DecodedImage]) -> list[list[dict]
         return []
     try:
         return detector.detect_batch(images)
-    except (cv2.error, RuntimeError) as exc:  # ONNX Runtime's errors are RuntimeErrors
+    except (cv2.error, RuntimeError) as exc:  # OpenCV's errors, and ONNX Runtime's as InferenceFailed
         if len(images) == 1:
             return [exc]
     return [_inferred(detector, [image])[0] for image in images]
@@ -125,8 +125,8 @@ def _inferred(detector: Detector, images: list[DecodedImage]) -> list[list[dict]
 
 def _with_objects(row: dict, image: DecodedImage, objects: list[dict] | Exception, settings: DetectSettings) -> None:
     if isinstance(objects, Exception):
-        text = str(objects).strip()
-        _failed(row, "failed", f"inference: {text.splitlines()[-1] if text else type(objects).__name__}")
+        text = " ".join(str(objects).split())  # ONNX Runtime's messages run over several lines
+        _failed(row, "failed", f"inference: {text or type(objects).__name__}")
         return
     row.update(objects=objects, labels=sorted({o["label"] for o in objects}))
     if settings.annotate_dir:

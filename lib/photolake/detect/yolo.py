@@ -29,6 +29,10 @@ class TooLarge(ValueError):
     """The image's pixel count is over the limit (a decompression bomb, or simply too big to decode)."""
 
 
+class InferenceFailed(RuntimeError):
+    """The engine's forward pass failed on these images (ONNX Runtime's own errors are not RuntimeErrors)."""
+
+
 @dataclass
 class DecodedImage:
     """RGB pixels (uint8, HxWx3) and the size of the image they came from (decoding may reduce JPEGs)."""
@@ -156,7 +160,13 @@ def runtime_model(paths: ModelPaths, size: int, cache_dir: str | None = None) ->
     if paths.spec.kind == "darknet" and paths.cfg:
         from photolake.detect.darknet_onnx import cached_conversion
         return cached_conversion(paths.cfg, paths.weights, size, cache_dir)
-    if paths.spec.kind == "yolox" and not _free_batch(paths.weights):
+    try:
+        free = paths.spec.kind != "yolox" or _free_batch(paths.weights)
+    except Exception as exc:  # noqa: BLE001 - ONNX Runtime's load errors (InvalidProtobuf, NoSuchFile...)
+        text = str(exc).strip().splitlines()
+        raise PhotolakeError(f"cannot load the model {paths.weights}: {text[-1] if text else type(exc).__name__}") \
+            from None
+    if not free:
         try:
             return cached_derivative([paths.weights], f"{Path(paths.weights).name}.batched",
                                      lambda: batched_onnx(paths.weights), cache_dir)
@@ -214,7 +224,10 @@ class Detector:
         else:  # YOLOX: BGR in 0-255
             blob = cv2.dnn.blobFromImages([canvas for canvas, _ in boxed], 1.0, swapRB=True)
         if self.backend == "onnxruntime":
-            raw = self.session.run(None, {self.input: blob})
+            try:
+                raw = self.session.run(None, {self.input: blob})
+            except Exception as exc:  # noqa: BLE001 - ONNX Runtime's errors (Fail, InvalidArgument...) share no class
+                raise InferenceFailed(str(exc)) from exc
             per_image = [[head[i] for head in raw] for i in range(len(images))]
         else:  # one image at a time: OpenCV's region layers flatten a batch's rows together
             per_image = []
