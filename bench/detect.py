@@ -13,6 +13,9 @@ Builds a folder of N images by copying, cycled, the COCO images of $PHOTOLAKE_SH
   engines       the forward pass alone, one thread, on the same letterboxed images: OpenCV, ONNX Runtime
                 (one image, and --batch images a pass) and OpenVINO when it is installed (pip install
                 openvino: it is measured, not a dependency)
+  arithmetic    the network's GFLOP an image (its convolutions, from the ONNX graph's shapes) against one
+                core's f32 peak (numpy's sgemm on one thread): what 2.5x the bare loop would need of the cores
+  scaling       the job's stage from local[1] to the most cores in --cores
 --random-weights runs the model's cfg with random weights of the right shapes (for yolov3, whose 248 MB
 weights are not in ../shared: speed does not depend on the values).
 """
