@@ -60,10 +60,14 @@ demo: setup
 	@echo
 	@echo "demo done:"
 	@echo "  report       output/report/index.html (open it in a browser)"
-	@echo "  exports      output/export/ (images_metadata.json, images_labels.json, users.json, recommendations.json, photolake.sqlite)"
+	@echo "  exports      output/export/ ($$(ls output/export | paste -sd, - | sed 's/,/, /g'))"
 	@echo "  notebooks    notebooks/ (01 download ... 06 users and recommendations) read output/lake"
 	@echo "  lake         output/lake (./spark-submit.sh sql --lake output/lake \"SELECT * FROM image_shapes\"; queries in docs/analytics.md)"
-	@echo "  images       output/images, with detected boxes in output/annotated; the release in output/sample"
+	@if [ -d output/annotated ]; then \
+	  echo "  images       output/images, with detected boxes in output/annotated; the release in output/sample"; \
+	else \
+	  echo "  images       output/images (no boxes drawn: detect was skipped, as its line above says); the release in output/sample"; \
+	fi
 	@echo "  service      make serve: search, browse and the recommendations on http://127.0.0.1:$(SERVE_PORT)/"
 
 # The service over the lake (the demo's by default): the web app on http://127.0.0.1:8000/, the API under /api/v1
