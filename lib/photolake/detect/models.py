@@ -104,11 +104,13 @@ def model_spec(name: str) -> ModelSpec:
         raise PhotolakeError(f"unknown model {name!r}: choose one of {', '.join(MODELS)}") from None
 
 
-def sha256_of(path: Path) -> str:
+def sha256_of(*paths: Path | str) -> str:
+    """The sha256 of the files' bytes, one after the other."""
     digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(chunk)
+    for path in paths:
+        with open(path, "rb") as stream:
+            for chunk in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(chunk)
     return digest.hexdigest()
 
 
@@ -117,13 +119,8 @@ def cached_derivative(sources: list[str], name: str, make: Callable[[], bytes], 
     sources, 16 hex>.onnx`` and reused: made once per machine on the driver, written atomically, never into
     a models folder of the user's (which may be shared or read-only). Raises OSError when the cache cannot
     be written."""
-    digest = hashlib.sha256()
-    for source in sources:
-        with open(source, "rb") as stream:
-            for chunk in iter(lambda: stream.read(1 << 20), b""):
-                digest.update(chunk)
     folder = Path(cache_dir or DEFAULT_CACHE).expanduser()
-    target = folder / f"{name}.{digest.hexdigest()[:16]}.onnx"
+    target = folder / f"{name}.{sha256_of(*sources)[:16]}.onnx"
     if target.is_file():
         return str(target)
     made = make()

@@ -163,9 +163,8 @@ def runtime_model(paths: ModelPaths, size: int, cache_dir: str | None = None) ->
     try:
         free = paths.spec.kind != "yolox" or _free_batch(paths.weights)
     except Exception as exc:  # noqa: BLE001 - ONNX Runtime's load errors (InvalidProtobuf, NoSuchFile...)
-        text = str(exc).strip().splitlines()
-        raise PhotolakeError(f"cannot load the model {paths.weights}: {text[-1] if text else type(exc).__name__}") \
-            from None
+        text = " ".join(str(exc).split())  # ONNX Runtime's messages may run over several lines
+        raise PhotolakeError(f"cannot load the model {paths.weights}: {text or type(exc).__name__}") from None
     if not free:
         try:
             return cached_derivative([paths.weights], f"{Path(paths.weights).name}.batched",
