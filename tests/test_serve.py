@@ -408,6 +408,9 @@ def test_health_and_readiness(client, tmp_path):
         LakeHolder(ServiceSettings(lake="s3a://bucket/lake")).start()
     generate_lake(tmp_path / "none", LakeShape(photos=30, seed=5))  # the first run finishes
     assert waiting.check_now() is True and idle.get("/readyz").json()["photos"] == 30
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(store.LakeUnavailable, match="the cache folder .*a-file/cache/rows cannot be made: Not a dir"):
+        LakeHolder(ServiceSettings(lake=str(tmp_path / "none"), cache_dir=str(tmp_path / "a-file" / "cache"))).start()
 
 
 def test_a_new_run_is_served_without_a_restart_and_a_half_written_one_never(generated_lake, tmp_path):

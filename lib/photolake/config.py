@@ -374,10 +374,10 @@ SETTINGS: tuple[Setting, ...] = (
     _S("serve.host", "127.0.0.1", "the service's address (0.0.0.0: every interface)", non_empty=True),
     _S("serve.port", 8000, "the service's port", low=1, high=65535),
     _S("serve.reload_s", 5.0, "seconds between looks for a new lake version (0: never; restart to see one)", low=0),
-    _S("serve.cache_dir", "output/cache", "where thumbnails (and tables past serve.table_memory_mb) are kept",
-       non_empty=True),
-    _S("serve.table_memory_mb", 1024, "memory for the lake's tables in DuckDB; past it they spill to serve.cache_dir",
-       low=64),
+    _S("serve.cache_dir", "output/cache", "where thumbnails are kept, and the lake's per-photo and per-user rows "
+       "(memory-mapped files with no name, gone when the service stops; 1.8 GB at 1M photos)", non_empty=True),
+    _S("serve.table_memory_mb", 1024, "DuckDB's memory while it loads a lake version; past it its sorts spill to "
+       "serve.cache_dir", low=64),
     _S("serve.query_threads", 0, "DuckDB's threads while loading a lake version (0: one per core); each "
        "request's queries then run on its own thread", low=0, high=256),
     _S("serve.threads", 4, "requests worked on at once on threads (lookups); more than about twice the cores only "

@@ -25,7 +25,7 @@ from photolake.schemas import RECOMMEND_MODELS
 from photolake.serve import images, search
 from photolake.serve.features import WAYS
 from photolake.serve.holder import LakeHolder
-from photolake.serve.store import LoadedLake
+from photolake.serve.store import MAX_USERS, LoadedLake
 
 log = logging.getLogger("photolake.serve")
 WEB = Path(__file__).parent / "web"
@@ -212,29 +212,27 @@ def create_app(holder: LakeHolder) -> FastAPI:
     @app.get(f"{API}/photos/{{photo_id}}", tags=["photos"])
     def photo(lake: Lake, photo_id: PhotoId):
         pid = pid_of(lake, photo_id)
-        one = lambda table: next(iter(lake.rows(f"SELECT * EXCLUDE (pid) FROM {table} WHERE pid = ? LIMIT 1",  # noqa: E731
-                                                [pid])), None)
-        dataset = one("photos")
+        rows = lake.photo_rows
+
+        def one(table: str) -> dict | None:
+            row = rows[table].first(pid)
+            return row and {"photo_id": photo_id, **row}
+
         metadata = one("image_metadata")
         card = lake.cards.slice(pid, 1).to_pylist()[0]
         cluster = None if card["cluster"] is None else {
             "cluster": card["cluster"], "pca_x": card["pca_x"], "pca_y": card["pca_y"],
             "summary": lake.cluster_summaries.get(card["cluster"])}
-        detections = lake.rows("SELECT model, status, error, image_width, image_height, objects, labels "
-                               "FROM detections WHERE pid = ? ORDER BY model = ? DESC, model",
-                               [pid, lake.detect_model or ""])
         return respond(lake, {
             "photo_id": photo_id,
-            "photo": dataset,
+            "photo": one("photos"),
             "image": metadata and {k: v for k, v in metadata.items() if k != "exif"},
             "exif": metadata and metadata.get("exif"),
             "colors": metadata and metadata.get("dominant_colors"),
-            "dataset_colors": lake.rows("SELECT hex, keyword, coverage, score FROM colors WHERE pid = ? "
-                                        "ORDER BY coverage DESC NULLS LAST", [pid]),
-            "detections": detections,
+            "dataset_colors": rows["colors"].of(pid),
+            "detections": rows["detections"].of(pid),  # the model served first
             "keywords": sorted(lake.features.tags.names[lake.features.tags.of_photo(pid)].tolist()),
-            "collections": lake.rows("SELECT collection_id, collection_title, photo_collected_at FROM collections "
-                                     "WHERE pid = ? ORDER BY photo_collected_at", [pid]),
+            "collections": rows["collections"].of(pid),
             "cluster": cluster,
             "download": one("downloads"),
             "images": search.image_urls(lake, photo_id, card["has_image"]),
@@ -266,10 +264,8 @@ def create_app(holder: LakeHolder) -> FastAPI:
     # ---- users -------------------------------------------------------------------------------------------
 
     @app.get(f"{API}/users", tags=["users"])
-    def user_list(lake: Lake, limit: Annotated[int, Query(ge=1, le=200)] = 50):
-        return respond(lake, {"users": lake.rows(
-            "SELECT user_id, source, interactions, photos FROM users ORDER BY interactions DESC, user_id LIMIT ?",
-            [limit])})
+    def user_list(lake: Lake, limit: Annotated[int, Query(ge=1, le=MAX_USERS)] = 50):
+        return respond(lake, {"users": lake.top_users[:limit]})
 
     @app.get(f"{API}/users/{{user_id}}", tags=["users"])
     def user(lake: Lake, user_id: Annotated[str, PathParam(max_length=128)],
@@ -277,12 +273,11 @@ def create_app(holder: LakeHolder) -> FastAPI:
         uid = lake.uid(user_id)
         if uid is None:
             raise Problem(404, f"no user {user_id!r} in this lake")
-        history = lake.rows("SELECT pid, event, weight, \"at\", keyword FROM interactions WHERE uid = ? AND pid >= 0 "
-                            "ORDER BY \"at\" DESC NULLS LAST, pid LIMIT ?", [uid, limit])
+        history = lake.user_rows["interactions"].of(uid, limit)  # newest first
         by_pid = search.cards(lake, [h["pid"] for h in history])
         return respond(lake, {
-            "user": lake.rows("SELECT * EXCLUDE (uid) FROM users WHERE uid = ?", [uid])[0],
-            "profile": next(iter(lake.rows("SELECT * EXCLUDE (uid) FROM profiles WHERE uid = ?", [uid])), None),
+            "user": lake.user_rows["users"].first(uid),
+            "profile": lake.user_rows["profiles"].first(uid),
             "history": [{"photo": by_pid.get(h.pop("pid")), **h} for h in history],
         })
 
@@ -291,9 +286,8 @@ def create_app(holder: LakeHolder) -> FastAPI:
                         model: Annotated[Literal[(*RECOMMEND_MODELS, "all")], Query()] = "all",
                         k: Annotated[int, Query(ge=1, le=100)] = 10):
         uid = lake.uid(user_id)
-        rows = [] if uid is None else lake.rows(
-            "SELECT pid, model, rank, photo_id, score, reason, strategy, cold_start FROM recommendations "
-            "WHERE uid = ? AND (? = 'all' OR model = ?) AND rank <= ? ORDER BY model, rank", [uid, model, model, k])
+        rows = [] if uid is None else [r for r in lake.user_rows["recommendations"].of(uid)  # by model and rank
+                                       if (model == "all" or r["model"] == model) and r["rank"] <= k]
         if rows:
             by_pid = search.cards(lake, [r["pid"] for r in rows if r["pid"] >= 0])
             for r in rows:
@@ -346,8 +340,8 @@ def create_app(holder: LakeHolder) -> FastAPI:
             raise Problem(503, f"no lake is being served: {holder.problem}")
         refuse_unknown_parameters(request)
         pid = pid_of(lake, photo_id)
-        found = lake.rows("SELECT path FROM downloads WHERE pid = ? AND status = 'ok'", [pid])
-        path = found[0]["path"] if found else None
+        download = lake.photo_rows["downloads"].first(pid)
+        path = download["path"] if download and download["status"] == "ok" else None
         try:
             real = images.checked_path(path, lake.images_root)
         except images.ImageMissing as exc:

@@ -24,7 +24,7 @@ log = logging.getLogger("photolake.serve")
 class ServiceSettings:
     lake: str
     images: str | None = None  # the images folder: files outside it are never served
-    cache_dir: str = "output/cache"  # thumbnails, and table blocks past table_memory_mb
+    cache_dir: str = "output/cache"  # thumbnails, the lookups' row files, DuckDB's sorts past table_memory_mb
     reload_s: float = 5.0  # 0: never look for a new version
     cors_origins: tuple[str, ...] = ()
     detect_model: str = ""
@@ -48,8 +48,7 @@ class LakeHolder:
 
     def load(self) -> store.LoadedLake:
         s = self.settings
-        return store.load(s.lake, s.images, s.detect_model, s.query_threads, s.table_memory_mb,
-                          os.path.join(s.cache_dir, "duckdb"))
+        return store.load(s.lake, s.cache_dir, s.images, s.detect_model, s.query_threads, s.table_memory_mb)
 
     def start(self, required: bool = True) -> None:
         """Load the lake now (``required``: a missing or damaged lake raises LakeUnavailable), then watch it."""
