@@ -212,6 +212,12 @@ def test_similar_photos_are_ranked_with_a_reason(client, generated_lake, by):
     assert len(scores) == 8 and scores == sorted(scores, reverse=True) and scores[0] > 0
     assert photo_id not in [s["photo"]["photo_id"] for s in body["similar"]]
     assert all(s["why"] for s in body["similar"])
+    # the best k of every photo's score, ties to the lower photo_id (objects' Jaccard scores tie a lot)
+    lake = client.app.state.holder.current
+    every = lake.features.scores(lake.pid(photo_id), by)
+    ranked = sorted((-float(score), lake.photo_id(p)) for p, score in enumerate(every)
+                    if score > 0 and p != lake.pid(photo_id))
+    assert [s["photo"]["photo_id"] for s in body["similar"]] == [p for _, p in ranked[:8]]
     if by == "tags":
         own = set(client.get(f"{API}/photos/{photo_id}").json()["keywords"])
         best = set(client.get(f"{API}/photos/{body['similar'][0]['photo']['photo_id']}").json()["keywords"])

@@ -24,6 +24,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from photolake.config import DEFAULTS
+from photolake.ranking import top_unseen
 from photolake.recommend.scoring import (
     Standardised,
     als_reason,
@@ -31,7 +32,6 @@ from photolake.recommend.scoring import (
     content_reason,
     mixed,
     popularity_reason,
-    top_unseen,
 )
 from photolake.session import broadcast
 from photolake.users.catalogue import Catalogue
