@@ -165,14 +165,23 @@ def test_a_text_search_ranks_by_relevance_and_needs_every_word(client, frames):
     assert client.get(f"{API}/photos", params={"q": "zzzunknownword"}).json()["total"] == 0
 
 
-def test_facets_count_the_filtered_photos(client, frames, generated_lake):
+@pytest.mark.parametrize("parameter, value, share", [
+    ("orientation", "landscape", (0.5, 1)),  # most photos: counted as everyone's less those left out
+    ("orientation", "portrait", (0.125, 0.5)),
+    ("camera_make", "Leica", (0, 0.125)),  # a few: their object entries are read row by row
+])
+def test_facets_count_the_filtered_photos(client, frames, generated_lake, parameter, value, share):
     photos, metadata = frames
-    body = client.get(f"{API}/photos", params={"orientation": "portrait", "limit": 1}).json()
-    portrait = metadata.index[metadata["orientation_class"] == "portrait"]
-    cameras = photos.loc[portrait, "camera_make"].value_counts()
+    body = client.get(f"{API}/photos", params={parameter: value, "limit": 1}).json()
+    chosen = metadata.index[metadata["orientation_class"] == value] if parameter == "orientation" else \
+        photos.index[photos["camera_make"] == value]
+    assert share[0] < len(chosen) / len(photos) < share[1] and body["total"] == len(chosen)
+    cameras = photos.loc[chosen, "camera_make"].value_counts()
     assert {f["value"]: f["count"] for f in body["facets"]["cameras"]} == cameras.head(20).to_dict()
-    assert body["facets"]["orientations"] == [{"value": "portrait", "count": len(portrait)}]
-    objects = read(generated_lake, "detections").set_index("photo_id").loc[portrait, "labels"].explode().dropna()
+    orientations = metadata.loc[metadata.index.intersection(chosen), "orientation_class"].value_counts()
+    assert {f["value"]: f["count"] for f in body["facets"]["orientations"]} == orientations.to_dict()
+    detections = read(generated_lake, "detections").set_index("photo_id")
+    objects = detections.loc[detections.index.intersection(chosen), "labels"].explode().dropna()
     counted = objects.reset_index().drop_duplicates().groupby("labels").size()
     assert {f["value"]: f["count"] for f in body["facets"]["objects"]} == counted.to_dict()
     assert set(body["facets"]) == {"objects", "colors", "cameras", "countries", "orientations"}

@@ -8,6 +8,7 @@ took 25-175 ms each (facets as GROUP BYs over the filtered rows); here they take
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import duckdb
@@ -199,17 +200,46 @@ class SearchIndex:
 
     def facets(self, mask: np.ndarray | None) -> tuple[int, dict[str, list[dict]]]:
         """The number of photos in ``mask`` (None: all) and each facet's most common values among them."""
-        mask = np.ones(self.photos, dtype=bool) if mask is None else mask
-        chosen = np.flatnonzero(mask)
-        objects = self.objects.by_photo[mask[self.object_entry_pid]]  # sequential: entries are in pid order
-        out = {"objects": _top(np.bincount(objects, minlength=len(self.objects.names)), self.objects.names)}
-        combos = np.bincount(self.colour_bits[chosen], minlength=1 << len(COLOR_FAMILIES))
-        out["colors"] = _top(combos @ _FAMILY_BITS, np.array(COLOR_FAMILIES))
+        if mask is None:
+            total, counts = self.photos, self._everyones_counts
+        else:
+            total = int(np.count_nonzero(mask))
+            if total > self.photos // 2:  # fewer are left out: count those and take them from everyone's counts
+                left = self._counts(~mask)
+                counts = {facet: self._everyones_counts[facet] - left[facet] for facet in left}
+            else:
+                counts = self._counts(mask)
+        names = {"objects": self.objects.names, "colors": np.array(COLOR_FAMILIES),
+                 **{facet: self.coded[column].names for facet, column in FACET_COLUMNS.items()}}
+        return total, {facet: _top(counts[facet], names[facet]) for facet in FACETS}
+
+    @functools.cached_property
+    def _everyones_counts(self) -> dict[str, np.ndarray]:
+        return self._counts(None)
+
+    def _counts(self, mask: np.ndarray | None) -> dict[str, np.ndarray]:
+        """Per facet, how many of the photos in ``mask`` (None: all) have each value."""
+        chosen = slice(None) if mask is None else np.flatnonzero(mask)
+        if mask is None:
+            objects = self.objects.by_photo
+        elif len(chosen) < self.photos // 8:  # the chosen photos' entries: at 1M photos 0.03 ms for 1,000 of them
+            objects = self.objects.by_photo[_rows_of(self.objects.photo_offsets, chosen)]
+        else:  # the mask at every entry (2.3 ms at 1M photos, read in order: entries are in pid order)
+            objects = self.objects.by_photo[mask[self.object_entry_pid]]
+        counts = {"objects": np.bincount(objects, minlength=len(self.objects.names)),
+                  "colors": np.bincount(self.colour_bits[chosen], minlength=1 << len(COLOR_FAMILIES)) @ _FAMILY_BITS}
         for facet, column in FACET_COLUMNS.items():
             coded = self.coded[column]
-            counts = np.bincount(coded.codes[chosen] + 1, minlength=len(coded.names) + 1)[1:]  # code -1: none
-            out[facet] = _top(counts, coded.names)
-        return len(chosen), {facet: out[facet] for facet in FACETS}
+            counts[facet] = np.bincount(coded.codes[chosen] + 1, minlength=len(coded.names) + 1)[1:]  # -1: none
+        return counts
+
+
+def _rows_of(offsets: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """The positions of the chosen rows' entries in a CSR layout (row r's are offsets[r]:offsets[r + 1])."""
+    starts = offsets[chosen]
+    lengths = offsets[chosen + 1] - starts
+    ends = np.cumsum(lengths)
+    return np.repeat(starts - ends + lengths, lengths) + np.arange(ends[-1] if len(ends) else 0)
 
 
 GRID_STEP = 8.0  # delta E per cell side
