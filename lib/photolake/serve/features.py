@@ -119,15 +119,27 @@ class Features:
             return np.zeros(self.photos, dtype=np.float32)
         score = self.families @ (0.7 * self.families[pid])
         q = self.lab[pid]
-        squared = self.lab_squared - 2 * (self.lab @ q) + q @ q  # |x - q|^2 without an (N, 3) temporary
-        score += 0.3 * np.clip(1 - np.sqrt(np.maximum(squared, 0)) / 50, 0, 1)
-        return score * self.has_colour
+        # 0.3 * clip(1 - |x - q| / 50, 0, 1), in place (a new 1M-photo array costs its page faults each time)
+        near = self.lab @ (-2 * q)
+        near += self.lab_squared
+        near += q @ q  # |x - q|^2 without an (N, 3) temporary
+        np.maximum(near, 0, out=near)
+        np.sqrt(near, out=near)
+        near *= -0.3 / 50
+        near += 0.3
+        np.clip(near, 0, 0.3, out=near)
+        score += near
+        score *= self.has_colour
+        return score
 
     def visual(self, pid: int, colour: np.ndarray | None = None) -> np.ndarray:
         colour = self.colour(pid) if colour is None else colour
         if not self.has_hash[pid]:
             return 0.5 * colour
-        return _CLOSENESS[self.hash_distance(pid)] * self.has_hash + 0.4 * colour
+        score = _CLOSENESS[self.hash_distance(pid)]
+        score *= self.has_hash
+        score += 0.4 * colour
+        return score
 
     def cosine(self, lists: Lists, pid: int) -> np.ndarray:
         overlap = lists.overlap(pid, self.photos)
@@ -149,10 +161,12 @@ class Features:
         if way == "tags":
             return self.cosine(self.tags, pid)
         colour = self.colour(pid)
-        score = MIXED_WEIGHTS["tags"] * self.cosine(self.tags, pid)
-        score += MIXED_WEIGHTS["objects"] * self.jaccard(self.objects, pid)
-        score += MIXED_WEIGHTS["colour"] * colour
-        score += MIXED_WEIGHTS["visual"] * self.visual(pid, colour)
+        score = self.cosine(self.tags, pid)
+        score *= MIXED_WEIGHTS["tags"]
+        for way, part in (("objects", self.jaccard(self.objects, pid)), ("visual", self.visual(pid, colour)),
+                          ("colour", colour)):
+            part *= MIXED_WEIGHTS[way]
+            score += part
         if self.cluster[pid] >= 0:
             score += MIXED_WEIGHTS["cluster"] * (self.cluster == self.cluster[pid])
         return score
