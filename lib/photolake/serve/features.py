@@ -91,11 +91,12 @@ class Features:
     def build(cls, con: duckdb.DuckDBPyConnection, photos: int, tags: Lists, objects: Lists) -> "Features":
         base = con.execute("SELECT pid, coalesce(('0x' || phash)::UBIGINT, 0) AS h, phash IS NOT NULL AS has, "
                            "coalesce(cluster, -1) AS cluster FROM pix ORDER BY pid").fetchnumpy()
-        shares = con.execute("SELECT pid, family, sum(share) AS share FROM cols GROUP BY ALL").fetchnumpy()
+        names = ", ".join(f"'{name}'" for name in COLOR_FAMILIES)
+        shares = con.execute(f"SELECT pid, greatest(list_position([{names}], family) - 1, 0) AS family, "
+                             f"sum(share) AS share FROM cols GROUP BY ALL").fetchnumpy()
         families = np.zeros((photos, len(COLOR_FAMILIES)), dtype=np.float32)
-        index = {name: n for n, name in enumerate(COLOR_FAMILIES)}
-        columns = np.array([index.get(f, 0) for f in shares["family"].astype(str)], dtype=np.int64)
-        np.add.at(families, (shares["pid"].astype(np.int64), columns), shares["share"].astype(np.float32))
+        np.add.at(families, (shares["pid"].astype(np.int64), shares["family"].astype(np.int64)),
+                  shares["share"].astype(np.float32))
         norms = np.linalg.norm(families, axis=1, keepdims=True)
         families = np.divide(families, norms, out=np.zeros_like(families), where=norms > 0)
         mean = con.execute("SELECT pid, sum(share * l) / sum(share) AS l, sum(share * a) / sum(share) AS a, "

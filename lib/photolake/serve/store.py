@@ -270,7 +270,7 @@ def _search_side(con, lake, sources, present, ids, detector) -> dict:
     con.execute(f"CREATE TABLE cluster_summary AS SELECT * FROM {sources['cluster_summary']}")
 
     _derive(con, sources["keywords"], detector)
-    con.execute("CHECKPOINT")
+    con.execute("CHECKPOINT")  # compresses the search tables: without it the load's peak was 2.0 GB, not 1.6
     stats = _stats(con, sources)
     tags = Lists.build(con, "SELECT kid AS term, pid FROM kw ORDER BY kid, pid",
                        "SELECT keyword AS name FROM kw_names ORDER BY kid", len(ids), idf=True)
