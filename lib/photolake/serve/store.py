@@ -1,11 +1,14 @@
-"""One version of the lake, loaded into an in-memory DuckDB database for the service.
+"""One version of the lake, loaded for the service: DuckDB reads the Parquet; lookups, search and similar
+photos then run on Arrow and numpy.
 
-Each per-photo table gets the photo's integer key ``pid`` (its rank in photo_id order) and is sorted by it,
-so a lookup reads one row group (DuckDB's zone maps) instead of an index; ``ids`` maps a photo_id to its
-pid with a binary search. Search runs on numpy arrays (photolake.serve.index) made from ``pix`` (one
-row per photo with every filter and sort column) and its side tables (the words of descriptions, keywords,
-objects, palette colours), which are dropped once they are arrays; gallery cards come from an Arrow copy of
-``pix``. Tables the lake lacks are created empty in their lake schema, so every query runs on any lake.
+Each photo gets an integer key ``pid`` (its rank in photo_id order; ``ids`` maps a photo_id to it with a
+binary search) and each user a ``uid``. A photo page's rows of each per-photo table, and a user page's rows,
+are written sorted by that key into compressed, memory-mapped Arrow files (photolake.serve.rows). Search
+runs on numpy arrays (photolake.serve.index) made from ``pix`` (one row per photo with every filter and sort
+column) and its side tables (the words of descriptions, keywords, objects, palette colours), which are
+dropped once they are arrays; gallery cards come from an Arrow copy of ``pix``. What stays in DuckDB is
+small: the keys, the clusters' summaries and map points, the names of keywords and objects. Tables the lake lacks are
+read as empty tables in their lake schema, so every query runs on any lake.
 """
 
 from __future__ import annotations
@@ -65,7 +68,8 @@ def _glob(lake: str, table: str) -> str | None:
 
 @dataclass
 class LoadedLake:
-    """A lake version in memory: the DuckDB database, photo and user keys, features for similar photos."""
+    """A lake version in memory: photo and user keys, their rows, the search index, features for similar
+    photos, and the DuckDB database of the few small tables still queried."""
 
     path: str
     version: lake_version.LakeVersion
