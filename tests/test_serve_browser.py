@@ -79,8 +79,7 @@ def test_gallery_filter_photo_similar_back_user_and_map(service, browser):
     photo_id = cards[0].get_attribute("data-id")
     cards[0].click()
     wait_for(browser, "document.querySelector('#photo') && document.querySelector('#photo').complete")
-    detection = next(d for d in holder.current.rows(
-        "SELECT objects FROM detections WHERE pid = ?", [holder.current.pid(photo_id)]))
+    detection = holder.current.photo_rows["detections"].first(holder.current.pid(photo_id))  # the model shown
     boxes = wait_for(browser, f"document.querySelectorAll('.box').length === {len(detection['objects'])} "
                               f"&& [...document.querySelectorAll('.box')].map(b => b.dataset.label)")
     assert "dog" in boxes and sorted(boxes) == sorted(o["label"] for o in detection["objects"])
@@ -101,7 +100,7 @@ def test_gallery_filter_photo_similar_back_user_and_map(service, browser):
     wait_for(browser, "location.search.includes('object=dog') && document.querySelectorAll('.grid .card').length")
 
     # a user's page: the history and every model's recommendations with their reasons
-    user_id = holder.current.rows("SELECT user_id FROM users ORDER BY interactions DESC LIMIT 1")[0]["user_id"]
+    user_id = holder.current.top_users[0]["user_id"]  # the most active
     browser.get(f"{url}/users/{user_id}")
     columns = "document.querySelectorAll('#recommendations > [data-model]')"
     models = wait_for(browser, f"{columns}.length === 4 && [...{columns}].map(m => m.dataset.model)")
