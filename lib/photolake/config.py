@@ -375,7 +375,7 @@ SETTINGS: tuple[Setting, ...] = (
     _S("serve.port", 8000, "the service's port", low=1, high=65535),
     _S("serve.reload_s", 5.0, "seconds between looks for a new lake version (0: never; restart to see one)", low=0),
     _S("serve.cache_dir", "output/cache", "where thumbnails are kept, and the lake's per-photo and per-user rows "
-       "(memory-mapped files with no name, gone when the service stops; 1.8 GB at 1M photos)", non_empty=True),
+       "(memory-mapped files with no name, gone when the service stops; 0.63 GB at 1M photos)", non_empty=True),
     _S("serve.table_memory_mb", 1024, "DuckDB's memory while it loads a lake version; past it its sorts spill to "
        "serve.cache_dir", low=64),
     _S("serve.query_threads", 0, "DuckDB's threads while loading a lake version (0: one per core); each "

@@ -1,6 +1,11 @@
 """Errors a user can act on: jobs print them as one line and exit with status 2, no traceback."""
 
 
+def one_line(message: object) -> str:
+    """A message on one line (engines such as ONNX Runtime write theirs over several)."""
+    return " ".join(str(message).split())
+
+
 class PhotolakeError(Exception):
     """Base for errors whose message tells the user what to do."""
 

@@ -20,6 +20,7 @@ from photolake import storage
 from photolake.config import DEFAULTS
 from photolake.detect.models import ModelPaths
 from photolake.detect.yolo import DecodedImage, Detector, TooLarge, decode_image, runtime_model
+from photolake.errors import one_line
 from photolake.image_files import File, per_file
 from photolake.runs import TableCounts, by_status_note
 from photolake.schemas import DETECT_STATUSES, DETECTIONS
@@ -125,8 +126,7 @@ def _inferred(detector: Detector, images: list[DecodedImage]) -> list[list[dict]
 
 def _with_objects(row: dict, image: DecodedImage, objects: list[dict] | Exception, settings: DetectSettings) -> None:
     if isinstance(objects, Exception):
-        text = " ".join(str(objects).split())  # ONNX Runtime's messages run over several lines
-        _failed(row, "failed", f"inference: {text or type(objects).__name__}")
+        _failed(row, "failed", f"inference: {one_line(objects) or type(objects).__name__}")
         return
     row.update(objects=objects, labels=sorted({o["label"] for o in objects}))
     if settings.annotate_dir:

@@ -17,7 +17,7 @@ from PIL import Image, ImageOps
 
 from photolake.config import DEFAULTS
 from photolake.detect.models import BACKENDS, DEFAULT_CACHE, ModelPaths, cached_derivative
-from photolake.errors import PhotolakeError
+from photolake.errors import PhotolakeError, one_line
 from photolake.imaging import open_image
 
 LETTERBOX_FILL = 114  # the grey both Darknet-style and YOLOX letterboxes pad with
@@ -163,8 +163,8 @@ def runtime_model(paths: ModelPaths, size: int, cache_dir: str | None = None) ->
     try:
         free = paths.spec.kind != "yolox" or _free_batch(paths.weights)
     except Exception as exc:  # noqa: BLE001 - ONNX Runtime's load errors (InvalidProtobuf, NoSuchFile...)
-        text = " ".join(str(exc).split())  # ONNX Runtime's messages may run over several lines
-        raise PhotolakeError(f"cannot load the model {paths.weights}: {text or type(exc).__name__}") from None
+        raise PhotolakeError(f"cannot load the model {paths.weights}: {one_line(exc) or type(exc).__name__}") \
+            from None
     if not free:
         try:
             return cached_derivative([paths.weights], f"{Path(paths.weights).name}.batched",

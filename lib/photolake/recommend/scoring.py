@@ -1,7 +1,7 @@
 """Scoring one user against the whole catalogue, and saying why: plain numpy, tested without Spark.
 
-Every recommender here ends in a score per catalogue photo; ``photolake.ranking.top_unseen`` turns scores into the top-N
-photos the user has not interacted with. Each reason names what the user did that led to the photo."""
+Every recommender here ends in a score per catalogue photo; ``photolake.ranking.top_unseen`` turns scores
+into the top-N photos the user has not interacted with. Each reason names what the user did that led to the photo."""
 
 from __future__ import annotations
 

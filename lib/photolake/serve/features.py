@@ -60,6 +60,7 @@ class Lists:
         terms = self.of_photo(pid)
         if not len(terms):
             return np.zeros(photos, dtype=np.float32)
+        # a few terms with many photos each: copying their slices beats csr_rows' index (0.1 ms against 1.0)
         starts, ends = self.term_offsets[terms], self.term_offsets[terms + 1]
         members = np.concatenate([self.by_term[s:e] for s, e in zip(starts, ends)])
         weights = np.repeat(self.weights[terms] ** 2, ends - starts)
@@ -68,6 +69,15 @@ class Lists:
     def shared(self, a: int, b: int, most: int = 3) -> list[str]:
         common = np.intersect1d(self.of_photo(a), self.of_photo(b))
         return [str(self.names[t]) for t in common[np.argsort(-self.weights[common])][:most]]
+
+
+def csr_rows(offsets: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The positions of these rows' entries in a CSR layout (row r's are offsets[r]:offsets[r + 1]), in order:
+    for many rows of few entries each (a facet's chosen photos), where a slice per row would loop in Python."""
+    starts = offsets[rows]
+    lengths = offsets[rows + 1] - starts
+    ends = np.cumsum(lengths)
+    return np.repeat(starts - ends + lengths, lengths) + np.arange(ends[-1] if len(ends) else 0)
 
 
 def _offsets(sorted_keys: np.ndarray, size: int) -> np.ndarray:

@@ -15,7 +15,7 @@ import duckdb
 import numpy as np
 
 from photolake.extract.colors import COLOR_FAMILIES
-from photolake.serve.features import Lists
+from photolake.serve.features import Lists, csr_rows
 
 CODED = ("camera_make", "camera_model", "country", "city", "orientation", "size")
 FACET_COLUMNS = {"cameras": "camera_make", "countries": "country", "orientations": "orientation"}
@@ -223,7 +223,7 @@ class SearchIndex:
         if mask is None:
             objects = self.objects.by_photo
         elif len(chosen) < self.photos // 8:  # the chosen photos' entries: at 1M photos 0.03 ms for 1,000 of them
-            objects = self.objects.by_photo[_rows_of(self.objects.photo_offsets, chosen)]
+            objects = self.objects.by_photo[csr_rows(self.objects.photo_offsets, chosen)]
         else:  # the mask at every entry (2.3 ms at 1M photos, read in order: entries are in pid order)
             objects = self.objects.by_photo[mask[self.object_entry_pid]]
         counts = {"objects": np.bincount(objects, minlength=len(self.objects.names)),
@@ -232,14 +232,6 @@ class SearchIndex:
             coded = self.coded[column]
             counts[facet] = np.bincount(coded.codes[chosen] + 1, minlength=len(coded.names) + 1)[1:]  # -1: none
         return counts
-
-
-def _rows_of(offsets: np.ndarray, chosen: np.ndarray) -> np.ndarray:
-    """The positions of the chosen rows' entries in a CSR layout (row r's are offsets[r]:offsets[r + 1])."""
-    starts = offsets[chosen]
-    lengths = offsets[chosen + 1] - starts
-    ends = np.cumsum(lengths)
-    return np.repeat(starts - ends + lengths, lengths) + np.arange(ends[-1] if len(ends) else 0)
 
 
 GRID_STEP = 8.0  # delta E per cell side
