@@ -19,14 +19,22 @@ def top_unseen(scores: np.ndarray, seen: np.ndarray, k: int) -> np.ndarray:
         rank = 2 * (wanted // SAMPLE_STEP) + 8
         if len(sample) > rank:
             threshold = np.partition(sample, len(sample) - rank)[len(sample) - rank]
-            candidates = np.flatnonzero(scores >= threshold)
-            candidates = candidates[~np.isin(candidates, seen) & np.isfinite(scores[candidates])]
-            if len(candidates) >= k:
-                return _best(scores, candidates, k)
+            above = _unseen(scores, np.flatnonzero(scores > threshold), seen)
+            if len(above) >= k:
+                return _best(scores, above, k)
+            # the k-th best is the threshold: the tied after those above, lowest indices first (with many
+            # ties, e.g. Jaccard's few values, this skips ranking a hundred thousand tied photos)
+            tied = _unseen(scores, np.flatnonzero(scores == threshold)[:k + len(seen)], seen)
+            if len(above) + len(tied) >= k:
+                return _best(scores, np.union1d(above, tied[:k - len(above)]), k)
     masked = scores.astype(np.float64, copy=True)
     masked[seen] = -np.inf
     masked[np.isnan(masked)] = -np.inf
     return _best(masked, np.flatnonzero(np.isfinite(masked)), k)
+
+
+def _unseen(scores: np.ndarray, candidates: np.ndarray, seen: np.ndarray) -> np.ndarray:
+    return candidates[~np.isin(candidates, seen) & np.isfinite(scores[candidates])]
 
 
 def _best(scores: np.ndarray, candidates: np.ndarray, k: int) -> np.ndarray:

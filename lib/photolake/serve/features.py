@@ -21,6 +21,7 @@ from photolake.ranking import top_unseen
 WAYS = ("visual", "colour", "objects", "tags", "mixed")
 MIXED_WEIGHTS = {"tags": 0.35, "objects": 0.2, "colour": 0.2, "visual": 0.15, "cluster": 0.1}
 HASH_BITS = 64
+BITS_MOST = 256  # terms, most, kept as bits per photo too (32 bytes a photo)
 # a visual score from the hashes' distance: 0.6 when equal, down to 0 at half the bits (unrelated pictures)
 _CLOSENESS = (0.6 * np.clip(1 - np.arange(HASH_BITS + 1) / (HASH_BITS / 2), 0, 1)).astype(np.float32)
 
@@ -37,6 +38,8 @@ class Lists:
     weights: np.ndarray  # per term
     norms: np.ndarray  # per photo: the norm of its weighted term vector
     sizes: np.ndarray  # per photo: how many terms it has
+    # unweighted lists of at most BITS_MOST terms (a detector's classes): per 64 terms, per photo, which it has
+    bits: np.ndarray | None
 
     @classmethod
     def build(cls, con: duckdb.DuckDBPyConnection, pairs_sql: str, names_sql: str, photos: int, idf: bool) -> "Lists":
@@ -48,9 +51,14 @@ class Lists:
         weights = (np.log((photos + 1) / (counts + 1)) + 1 if idf else np.ones(len(names))).astype(np.float32)
         by_photo = np.argsort(pid, kind="stable")  # the pairs in photo order, terms ascending within a photo
         norms = np.sqrt(np.bincount(pid, weights=weights[term] ** 2, minlength=photos)).astype(np.float32)
-        photo_offsets = _offsets(pid[by_photo], photos)
-        return cls(term[by_photo], photo_offsets, pid, _offsets(term, len(names)), names, weights, norms,
-                   np.diff(photo_offsets).astype(np.float32))
+        photo_offsets, term_offsets = _offsets(pid[by_photo], photos), _offsets(term, len(names))
+        bits = None
+        if not idf and len(names) <= BITS_MOST:
+            bits = np.zeros((-(-len(names) // 64), photos), dtype=np.uint64)
+            for t in range(len(names)):  # a term's photos are distinct
+                bits[t // 64, pid[term_offsets[t]:term_offsets[t + 1]]] |= np.uint64(1) << np.uint64(t % 64)
+        return cls(term[by_photo], photo_offsets, pid, term_offsets, names, weights, norms,
+                   np.diff(photo_offsets).astype(np.float32), bits)
 
     def of_photo(self, pid: int) -> np.ndarray:
         return self.by_photo[self.photo_offsets[pid]:self.photo_offsets[pid + 1]]
@@ -60,6 +68,13 @@ class Lists:
         terms = self.of_photo(pid)
         if not len(terms):
             return np.zeros(photos, dtype=np.float32)
+        if self.bits is not None:
+            # counting shared bits reads 8 bytes a photo per 64 terms: 5x faster than gathering the members
+            words = np.unique(terms // 64)
+            counts = np.bitwise_count(self.bits[words[0]] & self.bits[words[0], pid]).astype(np.float32)
+            for word in words[1:]:
+                counts += np.bitwise_count(self.bits[word] & self.bits[word, pid])
+            return counts
         # a few terms with many photos each: copying their slices beats csr_rows' index (0.1 ms against 1.0)
         starts, ends = self.term_offsets[terms], self.term_offsets[terms + 1]
         members = np.concatenate([self.by_term[s:e] for s, e in zip(starts, ends)])
@@ -90,8 +105,7 @@ class Features:
     phash: np.ndarray  # uint64
     has_hash: np.ndarray  # float32 0/1
     families: np.ndarray  # (N, families) unit vectors of colour-family shares
-    lab: np.ndarray  # (N, 3) the palette's mean colour
-    lab_squared: np.ndarray
+    lab: np.ndarray  # (N, 4) the palette's mean colour and its squared norm: one product gives |x|^2 - 2 x.q
     has_colour: np.ndarray  # float32 0/1
     cluster: np.ndarray  # int32, -1 when not clustered
     tags: Lists
@@ -111,11 +125,12 @@ class Features:
         families = np.divide(families, norms, out=np.zeros_like(families), where=norms > 0)
         mean = con.execute("SELECT pid, sum(share * l) / sum(share) AS l, sum(share * a) / sum(share) AS a, "
                            "sum(share * b_) / sum(share) AS b FROM cols WHERE share > 0 GROUP BY pid").fetchnumpy()
-        lab = np.zeros((photos, 3), dtype=np.float32)
-        lab[mean["pid"].astype(np.int64)] = np.stack([mean["l"], mean["a"], mean["b"]], axis=1)
+        lab = np.zeros((photos, 4), dtype=np.float32)
+        lab[mean["pid"].astype(np.int64), :3] = np.stack([mean["l"], mean["a"], mean["b"]], axis=1)
+        lab[:, 3] = (lab[:, :3] ** 2).sum(axis=1)
         return cls(
             photos=photos, phash=base["h"].astype(np.uint64), has_hash=base["has"].astype(np.float32),
-            families=families, lab=lab, lab_squared=(lab ** 2).sum(axis=1),
+            families=families, lab=lab,
             has_colour=(norms[:, 0] > 0).astype(np.float32),
             cluster=base["cluster"].astype(np.int32),
             tags=tags, objects=objects)
@@ -129,10 +144,9 @@ class Features:
         if not self.has_colour[pid]:
             return np.zeros(self.photos, dtype=np.float32)
         score = self.families @ (0.7 * self.families[pid])
-        q = self.lab[pid]
+        q = self.lab[pid, :3]
         # 0.3 * clip(1 - |x - q| / 50, 0, 1), in place (a new 1M-photo array costs its page faults each time)
-        near = self.lab @ (-2 * q)
-        near += self.lab_squared
+        near = self.lab @ np.append(-2 * q, np.float32(1))
         near += q @ q  # |x - q|^2 without an (N, 3) temporary
         np.maximum(near, 0, out=near)
         np.sqrt(near, out=near)
@@ -147,7 +161,7 @@ class Features:
         colour = self.colour(pid) if colour is None else colour
         if not self.has_hash[pid]:
             return 0.5 * colour
-        score = _CLOSENESS[self.hash_distance(pid)]
+        score = np.take(_CLOSENESS, self.hash_distance(pid))  # take: half the time of indexing
         score *= self.has_hash
         score += 0.4 * colour
         return score
@@ -155,12 +169,16 @@ class Features:
     def cosine(self, lists: Lists, pid: int) -> np.ndarray:
         overlap = lists.overlap(pid, self.photos)
         denominator = lists.norms * lists.norms[pid]
-        return np.divide(overlap, denominator, out=np.zeros(self.photos, dtype=np.float32), where=denominator > 0)
+        return np.divide(overlap, denominator, out=overlap, where=denominator > 0)  # no norm: nothing shared, 0
 
     def jaccard(self, lists: Lists, pid: int) -> np.ndarray:
         overlap = lists.overlap(pid, self.photos)  # weights are 1: the count in common
-        union = lists.sizes + lists.sizes[pid] - overlap
-        return np.divide(overlap, union, out=np.zeros(self.photos, dtype=np.float32), where=union > 0)
+        if not lists.sizes[pid]:
+            return overlap  # zeros
+        union = lists.sizes + lists.sizes[pid]  # at least 1 everywhere
+        union -= overlap
+        overlap /= union
+        return overlap
 
     def scores(self, pid: int, way: str) -> np.ndarray:
         if way == "visual":
