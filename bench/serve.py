@@ -5,8 +5,10 @@
 
 For each lake size: generate the lake once (kept in --dir for the next run), start ``./spark-submit.sh serve``
 on 127.0.0.1 as a user would, and measure its start-up (process start to /readyz 200, and the load and index
-time it reports) and its memory (resident set once warm, and its peak). Then drive it from this process
-with keep-alive HTTP/1.1 connections over asyncio:
+time it reports) twice: first with an empty cache, when it loads the lake and saves the loaded version, then
+again, when it opens that version from the cache (photolake.serve.snapshot). Then drive the second one from
+this process with keep-alive HTTP/1.1 connections over asyncio, and report its memory (resident set once
+warm, of which file pages, and its peak; and the first start's peak):
 
 - the mix, closed loop at 16 and 64 connections: each connection sends its next request when the last
   answer is in, for --seconds; requests/s and p50/p95/p99 per endpoint;
@@ -28,6 +30,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import socket
 import subprocess
 import sys
@@ -84,10 +87,23 @@ def start_service(lake: Path, port: int, cache: Path) -> tuple[subprocess.Popen,
             time.sleep(0.1)
 
 
-def memory_mb(pid: int) -> tuple[float, float]:
-    """(resident now, peak) of a process, in MB."""
+def memory_mb(pid: int) -> tuple[float, float, float]:
+    """(resident now, of which mapped files, peak) of a process, in MB."""
     status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
-    return int(status["VmRSS"].split()[0]) / 1024, int(status["VmHWM"].split()[0]) / 1024
+    return tuple(int(status[name].split()[0]) / 1024 for name in ("VmRSS", "RssFile", "VmHWM"))
+
+
+def first_start(lake: Path, cache: Path) -> tuple[float, float, float]:
+    """(ready s, load s, peak MB) of a service that finds nothing of the lake in its cache."""
+    shutil.rmtree(cache / "index", ignore_errors=True)
+    port = free_port()
+    process, ready_s = start_service(lake, port, cache)
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/version") as answer:
+            return ready_s, json.load(answer)["loaded_in_s"], memory_mb(process.pid)[2]
+    finally:
+        process.terminate()
+        process.wait(10)
 
 
 def requests_for(lake: Path, count: int, seed: int = 1) -> list[tuple[str, str]]:
@@ -213,15 +229,18 @@ def main() -> None:
     figures = {}
     for photos in (int(p) for p in args.photos.split(",")):
         lake = lake_for(Path(args.dir), photos)
+        cache = Path(args.dir) / f"cache-{photos}"
+        first_ready_s, first_load_s, first_peak = first_start(lake, cache)
         port = free_port()
-        process, ready_s = start_service(lake, port, Path(args.dir) / f"cache-{photos}")
+        process, ready_s = start_service(lake, port, cache)
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/version") as answer:
                 version = json.load(answer)
             work = requests_for(lake, 20_000)
             asyncio.run(closed_loop(port, work[:2000], 8, 3))  # warm-up: thumbnails and caches as in use
-            print(f"\n== {photos:,} photos: ready in {ready_s:.1f} s after the process started (load and index "
-                  f"{version['loaded_in_s']:.1f} s)")
+            print(f"\n== {photos:,} photos: first start (empty cache) ready in {first_ready_s:.1f} s after the "
+                  f"process started (load, index and save {first_load_s:.1f} s, peak {first_peak:,.0f} MB); "
+                  f"restarted (from the cache) ready in {ready_s:.1f} s (opened in {version['loaded_in_s']:.1f} s)")
             runs = {}
             for connections in (16, 64):
                 runs[f"closed_{connections}"] = report(
@@ -229,10 +248,12 @@ def main() -> None:
                     asyncio.run(closed_loop(port, work, connections, args.seconds)))
             runs["open"] = report(f"{photos:,} photos, the mix offered at {args.rate:g} requests/s, 64 connections",
                                   asyncio.run(open_loop(port, work, 64, args.rate, args.seconds)))
-            resident, peak = memory_mb(process.pid)
-            print(f"\nmemory: {resident:,.0f} MB resident after the runs, {peak:,.0f} MB at the peak (loading)")
-            figures[photos] = {"ready_s": ready_s, "load_s": version["loaded_in_s"], "resident_mb": resident,
-                               "peak_mb": peak, **runs}
+            resident, files, peak = memory_mb(process.pid)
+            print(f"\nmemory: {resident:,.0f} MB resident after the runs (of which {files:,.0f} MB mapped files), "
+                  f"{peak:,.0f} MB at the peak; the first start's peak {first_peak:,.0f} MB")
+            figures[photos] = {"first_ready_s": first_ready_s, "first_load_s": first_load_s,
+                               "first_peak_mb": first_peak, "ready_s": ready_s, "load_s": version["loaded_in_s"],
+                               "resident_mb": resident, "resident_file_mb": files, "peak_mb": peak, **runs}
         finally:
             process.terminate()
             process.wait(10)

@@ -424,7 +424,7 @@ def test_health_and_readiness(client, tmp_path):
     generate_lake(tmp_path / "none", LakeShape(photos=30, seed=5))  # the first run finishes
     assert waiting.check_now() is True and idle.get("/readyz").json()["photos"] == 30
     (tmp_path / "a-file").write_text("")
-    with pytest.raises(store.LakeUnavailable, match="the cache folder .*a-file/cache/rows cannot be made: Not a dir"):
+    with pytest.raises(store.LakeUnavailable, match="the cache folder .*a-file/cache/index cannot be made: Not a dir"):
         LakeHolder(ServiceSettings(lake=str(tmp_path / "none"), cache_dir=str(tmp_path / "a-file" / "cache"))).start()
 
 

@@ -26,7 +26,7 @@ def con():
 
 
 def test_rows_per_key_are_duckdbs_rows(con, tmp_path):
-    rows = KeyedRows.write(con.sql("SELECT * FROM t ORDER BY k, n"), "k", 10, str(tmp_path))
+    rows = KeyedRows.write(con.sql("SELECT * FROM t ORDER BY k, n"), "k", 10, str(tmp_path / "t.arrow"))
     for key in range(10):
         cursor = con.execute("SELECT * EXCLUDE (k) FROM t WHERE k = ? ORDER BY n", [key])
         names = [d[0] for d in cursor.description]
@@ -39,19 +39,20 @@ def test_rows_per_key_are_duckdbs_rows(con, tmp_path):
                              "at": datetime(2020, 1, 1, tzinfo=timezone.utc)}
 
 
-def test_the_file_has_no_name_and_is_compressed(tmp_path):
+def test_the_file_is_compressed_and_opens_again(tmp_path):
     con = duckdb.connect()
     relation = con.sql("SELECT (i // 10)::INTEGER AS k, 'the same words ' || (i % 7)::VARCHAR AS text "
                        "FROM range(100000) r(i) ORDER BY i")
-    rows = KeyedRows.write(relation, "k", 10_000, str(tmp_path))
-    assert os.listdir(tmp_path) == []  # nothing to clean up after a crash or a swap
+    rows = KeyedRows.write(relation, "k", 10_000, str(tmp_path / "t.arrow"))
+    assert os.listdir(tmp_path) == ["t.arrow"] and rows.file_bytes == os.path.getsize(tmp_path / "t.arrow")
     raw = relation.to_arrow_table().drop_columns(["k"]).nbytes
     assert rows.file_bytes < raw / 4, (rows.file_bytes, raw)
-    assert rows.of(1234)[3] == {"text": f"the same words {12343 % 7}"}
+    again = KeyedRows.open(str(tmp_path / "t.arrow"), rows.starts, rows.batch_starts)
+    assert again.of(1234)[3] == rows.of(1234)[3] == {"text": f"the same words {12343 % 7}"}
 
 
 def test_lookups_from_many_threads(con, tmp_path):
-    rows = KeyedRows.write(con.sql("SELECT * FROM t ORDER BY k, n"), "k", 10, str(tmp_path))
+    rows = KeyedRows.write(con.sql("SELECT * FROM t ORDER BY k, n"), "k", 10, str(tmp_path / "t.arrow"))
     expected = [rows.of(key) for key in range(10)]
     with ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(lambda n: rows.of(n % 10), range(2000)))
@@ -62,7 +63,7 @@ def test_keys_across_batches(tmp_path):
     con = duckdb.connect()
     count = 2 * READ_ROWS + 7
     relation = con.sql(f"SELECT (i // 3)::INTEGER AS k, i FROM range({count}) r(i) ORDER BY i")
-    rows = KeyedRows.write(relation, "k", count // 3 + 1, str(tmp_path))
+    rows = KeyedRows.write(relation, "k", count // 3 + 1, str(tmp_path / "t.arrow"))
     assert rows.batch_starts[-1] == count and len(rows.batch_starts) > 2 * READ_ROWS // BATCH_ROWS
     for boundary in (BATCH_ROWS, READ_ROWS):  # a key whose rows start in one batch and end in the next
         key = boundary // 3

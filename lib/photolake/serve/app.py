@@ -84,7 +84,7 @@ def refuse_unknown_parameters(request: Request) -> None:
 def create_app(holder: LakeHolder) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
-        # the requests that run on threads (lookups in DuckDB, which frees the GIL): more threads than about
+        # the requests that run on threads (numpy and Arrow free the GIL in their loops): more threads than about
         # twice the cores only add contention for the GIL (bench/serve.py: 4 beat 2, 8 and 40 on 2 cores)
         anyio.to_thread.current_default_thread_limiter().total_tokens = holder.settings.threads
         yield
@@ -169,6 +169,7 @@ def create_app(holder: LakeHolder) -> FastAPI:
         v = lake.version
         return respond(lake, {"version": lake.tag, "run_id": v.run_id, "finished_at": v.finished_at,
                               "settled": lake.settled, "lake": lake.path, "loaded_in_s": round(lake.load_seconds, 2),
+                              "from_cache": lake.from_cache,
                               "tables": lake.tables, "missing_tables": lake.missing,
                               "detections_model": lake.detect_model})
 
@@ -310,8 +311,7 @@ def create_app(holder: LakeHolder) -> FastAPI:
     def clusters(lake: Lake, points: Annotated[int, Query(ge=0, le=20_000, description="map points")] = 2000):
         return respond(lake, {
             "clusters": list(lake.cluster_summaries.values()),
-            "points": lake.rows("SELECT photo_id, cluster, pca_x AS x, pca_y AS y FROM map_points "
-                                "WHERE sample_rank <= ? ORDER BY sample_rank", [points])})
+            "points": lake.points(points)})
 
     @app.get(f"{API}/clusters/{{cluster}}", tags=["clusters"])
     def cluster(lake: Lake, cluster: Annotated[int, PathParam(ge=0, le=100_000)],
@@ -323,8 +323,7 @@ def create_app(holder: LakeHolder) -> FastAPI:
         members = [p for p, _ in lake.index.page(lake.index.cluster == cluster, "downloads", None, None, limit)]
         by_pid = search.cards(lake, members)
         return respond(lake, {"cluster": summary, "photos": [by_pid[p] for p in members],
-                              "points": lake.rows("SELECT photo_id, pca_x AS x, pca_y AS y FROM map_points WHERE "
-                                                  "cluster = ? ORDER BY sample_rank LIMIT ?", [cluster, points])})
+                              "points": lake.points(points, cluster)})
 
     @app.get(f"{API}/stats", tags=["stats"])
     def stats(lake: Lake):

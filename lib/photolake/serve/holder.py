@@ -24,7 +24,7 @@ log = logging.getLogger("photolake.serve")
 class ServiceSettings:
     lake: str
     images: str | None = None  # the images folder: files outside it are never served
-    cache_dir: str = "output/cache"  # thumbnails, the lookups' row files, DuckDB's sorts past table_memory_mb
+    cache_dir: str = "output/cache"  # thumbnails, the loaded versions (index/), DuckDB's sorts past table_memory_mb
     reload_s: float = 5.0  # 0: never look for a new version
     cors_origins: tuple[str, ...] = ()
     detect_model: str = ""
@@ -87,8 +87,8 @@ class LakeHolder:
             log.info("the lake changed while it was loading: trying again at the next look")
             return False
         self.current, self.problem = fresh, None
-        log.info("serving lake version %s (run %s, loaded in %.1f s)", fresh.tag, fresh.version.run_id,
-                 fresh.load_seconds)
+        log.info("serving lake version %s (run %s, %s in %.1f s)", fresh.tag, fresh.version.run_id,
+                 "opened from the cache" if fresh.from_cache else "loaded", fresh.load_seconds)
         return True
 
     def _watch(self) -> None:

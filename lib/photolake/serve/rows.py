@@ -3,14 +3,14 @@ batches, memory-mapped; a lookup decompresses the one batch (rarely two) that ho
 
 Measured at 1M photos (bench/serve.py, docs/benchmarks.md): the six per-photo lookups of a photo page take
 1.5 ms, against 6.4 ms in DuckDB; uncompressed they took 0.5 ms, but the files were 1.46 GB instead of 0.63 GB.
-A file is written once per loaded lake version as an unnamed temporary file (``O_TMPFILE``): nothing is left
-on disk when the service stops or drops the version, and its pages are the OS's file cache.
+A file is written once per lake version, in the version's folder of the service's cache
+(photolake.serve.snapshot), and opened again by a later service on the same version; its pages are the OS's
+file cache, shared by every service that maps it.
 """
 
 from __future__ import annotations
 
 import mmap
-import tempfile
 import threading
 from dataclasses import dataclass, field
 
@@ -29,32 +29,36 @@ WRITE_OPTIONS = ipc.IpcWriteOptions(compression="lz4", use_threads=False)
 class KeyedRows:
     """Rows sorted by an integer key 0..keys-1; key k's rows are ``starts[k]:starts[k + 1]``."""
 
+    path: str
     mapped: mmap.mmap
     starts: np.ndarray
     batch_starts: np.ndarray  # the first row of each batch, and the row count last
     _readers: threading.local = field(default_factory=threading.local)  # one file reader per thread
 
     @classmethod
-    def write(cls, relation: duckdb.DuckDBPyRelation, key: str, keys: int, folder: str) -> KeyedRows:
-        """``relation``'s rows, which must be sorted by ``key`` (an integer column with no NULLs), into a file
-        under ``folder``. A lookup returns every column but the key."""
+    def write(cls, relation: duckdb.DuckDBPyRelation, key: str, keys: int, path: str) -> KeyedRows:
+        """``relation``'s rows, which must be sorted by ``key`` (an integer column with no NULLs), into the file
+        ``path``. A lookup returns every column but the key."""
         reader = relation.to_arrow_reader(READ_ROWS)
         schema = reader.schema.remove(reader.schema.get_field_index(key))
         key_parts, batch_rows = [], []
-        with tempfile.TemporaryFile(dir=folder) as file:
-            with ipc.new_file(file, schema, options=WRITE_OPTIONS) as writer:
-                for batch in reader:
-                    key_parts.append(batch.column(key).to_numpy())
-                    rows = batch.drop_columns([key])
-                    for start in range(0, rows.num_rows, BATCH_ROWS):
-                        part = rows.slice(start, BATCH_ROWS)
-                        writer.write_batch(part)
-                        batch_rows.append(part.num_rows)
-            file.flush()
-            # the mapping keeps the (unnamed) file's pages until the version is dropped
-            mapped = mmap.mmap(file.fileno(), file.tell(), access=mmap.ACCESS_READ)
+        with open(path, "wb") as file, ipc.new_file(file, schema, options=WRITE_OPTIONS) as writer:
+            for batch in reader:
+                key_parts.append(batch.column(key).to_numpy())
+                rows = batch.drop_columns([key])
+                for start in range(0, rows.num_rows, BATCH_ROWS):
+                    part = rows.slice(start, BATCH_ROWS)
+                    writer.write_batch(part)
+                    batch_rows.append(part.num_rows)
         column = np.concatenate(key_parts) if key_parts else np.zeros(0, np.int64)
-        return cls(mapped, np.searchsorted(column, np.arange(keys + 1)), np.cumsum([0, *batch_rows]))
+        return cls.open(path, np.searchsorted(column, np.arange(keys + 1)), np.cumsum([0, *batch_rows]))
+
+    @classmethod
+    def open(cls, path: str, starts: np.ndarray, batch_starts: np.ndarray) -> KeyedRows:
+        """A file ``write`` made, with the key and batch positions it returned."""
+        with open(path, "rb") as file:  # the mapping keeps the pages (even once the file is deleted)
+            mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+        return cls(path, mapped, starts, batch_starts)
 
     @property
     def file_bytes(self) -> int:

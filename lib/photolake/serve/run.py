@@ -34,7 +34,8 @@ def serve(config: Config, wait: bool = False) -> int:
         print(f"no lake yet ({holder.problem}); serving at {url} and looking again every "
               f"{config.serve.reload_s:g} s", flush=True)
     else:
-        print(f"serving {len(lake.ids):,} photos (lake version {lake.tag}, run {lake.version.run_id}; loaded in "
+        how = "opened from the cache" if lake.from_cache else "loaded"
+        print(f"serving {len(lake.ids):,} photos (lake version {lake.tag}, run {lake.version.run_id}; {how} in "
               f"{time.time() - started:.1f} s) at {url}/  (API docs at {url}/docs; Ctrl-C stops)", flush=True)
         if lake.missing:
             print(f"  not in this lake: {', '.join(lake.missing)} (their endpoints answer with nothing)", flush=True)

@@ -1,24 +1,24 @@
-"""One version of the lake, loaded for the service: DuckDB reads the Parquet; lookups, search and similar
-photos then run on Arrow and numpy.
+"""One version of the lake, loaded for the service: DuckDB reads the Parquet once; lookups, search and
+similar photos then run on Arrow and numpy, from a folder in the service's cache that a later start on the
+same lake version opens in seconds (photolake.serve.snapshot).
 
 Each photo gets an integer key ``pid`` (its rank in photo_id order; ``ids`` maps a photo_id to it with a
 binary search) and each user a ``uid``. A photo page's rows of each per-photo table, and a user page's rows,
 are written sorted by that key into compressed, memory-mapped Arrow files (photolake.serve.rows). Search
 runs on numpy arrays (photolake.serve.index) made from ``pix`` (one row per photo with every filter and sort
 column) and its side tables (the words of descriptions, keywords, objects, palette colours), which are
-dropped once they are arrays; gallery cards come from an Arrow copy of ``pix``. What stays in DuckDB is
-small: the keys, the clusters' summaries and map points, the names of keywords and objects. Tables the lake lacks are
-read as empty tables in their lake schema, so every query runs on any lake.
+dropped once they are arrays; gallery cards and the cluster map's points are Arrow tables. No DuckDB is left
+once loaded. Tables the lake lacks are read as empty tables in their lake schema, so every query runs on any lake.
 """
 
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import logging
 import os
 import posixpath
 import re
-import threading
 import time
 from dataclasses import dataclass, field
 
@@ -30,6 +30,7 @@ from pyspark.sql.pandas.types import to_arrow_schema
 from photolake import lake_version, storage
 from photolake.errors import PhotolakeError
 from photolake.schemas import LAKE_TABLES
+from photolake.serve import snapshot
 from photolake.serve.colour import srgb_to_lab
 from photolake.serve.features import Features, Lists
 from photolake.serve.index import SearchIndex
@@ -68,18 +69,18 @@ def _glob(lake: str, table: str) -> str | None:
 
 @dataclass
 class LoadedLake:
-    """A lake version in memory: photo and user keys, their rows, the search index, features for similar
-    photos, and the DuckDB database of the few small tables still queried."""
+    """A lake version loaded: photo and user keys, their rows, the search index, features for similar photos,
+    what the other endpoints answer."""
 
     path: str
     version: lake_version.LakeVersion
     settled: bool
-    con: duckdb.DuckDBPyConnection
     ids: np.ndarray  # photo ids in pid order, as bytes
     user_ids: np.ndarray
     features: Features
     index: SearchIndex
     cards: pa.Table  # per pid: what a gallery card shows, whether it has an image, the cluster and map point
+    map_points: pa.Table  # the cluster map's sample (photo_id, cluster, x, y) in a fixed random order
     photo_rows: dict[str, KeyedRows]  # per pid: a photo page's rows of each table in PHOTO_ROWS
     user_rows: dict[str, KeyedRows]  # per uid: users, profiles, interactions, recommendations
     top_users: list[dict]  # the most active users first
@@ -92,20 +93,12 @@ class LoadedLake:
     images_root: str | None
     loaded_at: float = field(default_factory=time.time)
     load_seconds: float = 0.0
+    from_cache: bool = False  # opened from the cache's folder of this version, not loaded from the lake
     all_facets: dict = field(default_factory=dict)  # the unfiltered search's total and facets, counted once
-    _local: threading.local = field(default_factory=threading.local)
 
     @property
     def tag(self) -> str:
         return self.version.tag
-
-    def cursor(self) -> duckdb.DuckDBPyConnection:
-        """This thread's cursor on the database (DuckDB cursors are not shared between threads)."""
-        cursor = getattr(self._local, "cursor", None)
-        if cursor is None:
-            cursor = self._local.cursor = self.con.cursor()
-            cursor.execute("USE lake")
-        return cursor
 
     def pid(self, photo_id: str) -> int | None:
         key = photo_id.encode("utf-8", "replace")
@@ -123,8 +116,12 @@ class LoadedLake:
         at = int(np.searchsorted(self.user_ids, user_id))
         return at if at < len(self.user_ids) and self.user_ids[at] == user_id else None
 
-    def rows(self, sql: str, params: list | tuple = ()) -> list[dict]:
-        return _rows(self.cursor(), sql, params)
+    def points(self, most: int, cluster: int | None = None) -> list[dict]:
+        """The first ``most`` map points, of one cluster or of all."""
+        table = self.map_points
+        if cluster is not None:
+            table = table.filter(pa.compute.equal(table["cluster"], cluster)).drop_columns(["cluster"])
+        return table.slice(0, most).to_pylist()
 
 
 def _source(con: duckdb.DuckDBPyConnection, lake: str, table: str) -> tuple[str, bool]:
@@ -155,9 +152,9 @@ def _choose_detector(con: duckdb.DuckDBPyConnection, detections: str, wanted: st
 
 def load(lake: str, cache_dir: str, images_root: str | None = None, detect_model: str = "", threads: int = 0,
          memory_mb: int = 1024) -> LoadedLake:
-    """Load the lake as it is now. Raises LakeUnavailable when it or its photos table is missing or damaged.
-    The per-photo and per-user rows are written under ``cache_dir`` as unnamed files; past ``memory_mb`` DuckDB
-    spills its sorts there too."""
+    """Load the lake as it is now, or open what an earlier load of the same lake files left under
+    ``cache_dir`` (photolake.serve.snapshot). Raises LakeUnavailable when the lake or its photos table is
+    missing or damaged. Past ``memory_mb`` DuckDB spills its sorts under ``cache_dir`` too."""
     started = time.time()
     if storage.has_scheme(lake) and not lake.startswith("file:"):
         raise LakeUnavailable(f"the service reads a lake on a local or mounted filesystem, not {lake}: mount the "
@@ -169,22 +166,42 @@ def load(lake: str, cache_dir: str, images_root: str | None = None, detect_model
         if _glob(lake, table) is None:
             raise LakeUnavailable(f"the lake at {lake} has no {table} table: run ingest (or the pipeline) first")
     version, settled = lake_version.current(lake)
-    rows_dir, spill_dir = os.path.join(cache_dir, "rows"), os.path.join(cache_dir, "duckdb")
-    for folder in (rows_dir, spill_dir):
+    folder = snapshot.folder_for(cache_dir, version.files, detect_model)
+    spill_dir = os.path.join(cache_dir, "duckdb")
+    for made in (os.path.dirname(folder), spill_dir):
         try:
-            os.makedirs(folder, exist_ok=True)
+            os.makedirs(made, mode=0o700, exist_ok=True)
         except OSError as exc:
-            raise LakeUnavailable(f"the cache folder {folder} cannot be made: {exc.strerror}") from None
+            raise LakeUnavailable(f"the cache folder {made} cannot be made: {exc.strerror}") from None
+    try:
+        with snapshot.locked(folder):
+            saved = snapshot.open_saved(folder)
+            built = saved is None
+            if built:
+                _build(lake, version, settled, detect_model, folder, spill_dir, threads, memory_mb)
+                _release_freed_memory()
+                saved = snapshot.open_saved(folder)
+        snapshot.prune(folder, lake)
+    except OSError as exc:  # the cache folder full or read-only
+        raise LakeUnavailable(f"the lake at {lake} cannot be loaded into {cache_dir}: {exc}") from None
+    # a copy of the same files elsewhere is the same version: only where it is and how it is served differ
+    return dataclasses.replace(saved, path=lake, version=version, settled=settled, images_root=images_root and
+                               os.path.realpath(images_root), loaded_at=time.time(),
+                               load_seconds=time.time() - started, from_cache=not built)
+
+
+def _build(lake, version, settled, detect_model, folder, spill_dir, threads, memory_mb) -> None:
+    """Load the lake with DuckDB into ``folder``, and save it there."""
+    snapshot.fresh(folder)
     con = duckdb.connect(":memory:", config={"threads": threads or os.cpu_count() or 1,
                                              "memory_limit": f"{memory_mb}MB", "temp_directory": spill_dir})
     try:
-        return _load_into(con, lake, version, settled, images_root, detect_model, rows_dir, started)
+        loaded = _load_into(con, lake, version, settled, detect_model, folder)
     except duckdb.Error as exc:
-        con.close()
         raise LakeUnavailable(f"the lake at {lake} cannot be read: {str(exc).splitlines()[0][:300]}") from None
-    except OSError as exc:  # the row files: the cache folder full or read-only
+    finally:
         con.close()
-        raise LakeUnavailable(f"the lake at {lake} cannot be loaded into {cache_dir}: {exc}") from None
+    snapshot.save(loaded, folder, {"lake": lake, "photos": len(loaded.ids), "run_id": version.run_id})
 
 
 # Per photo: the columns a photo page shows (photo_id comes from the key) and their rows' order within a photo.
@@ -205,24 +222,22 @@ DERIVED_FROM = ("photos", "image_metadata", "detections", "downloads", "clusters
 def _user_rows(con: duckdb.DuckDBPyConnection, sources: dict, folder: str, users: int) -> dict[str, KeyedRows]:
     """Per user: the user, the profile, the history (newest first; photos in the lake only) and the
     recommendations (by model and rank), each row with its photo's pid (-1: not in the lake)."""
-    def keyed(sql: str) -> KeyedRows:
-        return KeyedRows.write(con.sql(sql), "uid", users, folder)
-
-    return {
-        "users": keyed(f"SELECT k.uid, t.* FROM {sources['users']} t JOIN user_keys k USING (user_id) ORDER BY k.uid"),
-        "profiles": keyed(f"SELECT k.uid, t.* FROM {sources['profiles']} t JOIN user_keys k "
-                          f"USING (user_id) ORDER BY k.uid"),
-        "interactions": keyed(f"SELECT k.uid, p.pid, t.event, t.weight, t.\"at\", t.keyword "
-                              f"FROM {sources['interactions']} t JOIN user_keys k USING (user_id) "
-                              f"JOIN photo_keys p USING (photo_id) ORDER BY k.uid, t.\"at\" DESC NULLS LAST, p.pid"),
-        "recommendations": keyed(f"SELECT k.uid, coalesce(p.pid, -1) AS pid, t.model, t.rank, t.photo_id, t.score, "
-                                 f"t.reason, t.strategy, t.cold_start FROM {sources['recommendations']} t "
-                                 f"JOIN user_keys k USING (user_id) LEFT JOIN photo_keys p USING (photo_id) "
-                                 f"ORDER BY k.uid, t.model, t.rank"),
+    queries = {
+        "users": f"SELECT k.uid, t.* FROM {sources['users']} t JOIN user_keys k USING (user_id) ORDER BY k.uid",
+        "profiles": f"SELECT k.uid, t.* FROM {sources['profiles']} t JOIN user_keys k USING (user_id) ORDER BY k.uid",
+        "interactions": f"SELECT k.uid, p.pid, t.event, t.weight, t.\"at\", t.keyword "
+                        f"FROM {sources['interactions']} t JOIN user_keys k USING (user_id) "
+                        f"JOIN photo_keys p USING (photo_id) ORDER BY k.uid, t.\"at\" DESC NULLS LAST, p.pid",
+        "recommendations": f"SELECT k.uid, coalesce(p.pid, -1) AS pid, t.model, t.rank, t.photo_id, t.score, "
+                           f"t.reason, t.strategy, t.cold_start FROM {sources['recommendations']} t "
+                           f"JOIN user_keys k USING (user_id) LEFT JOIN photo_keys p USING (photo_id) "
+                           f"ORDER BY k.uid, t.model, t.rank",
     }
+    return {name: KeyedRows.write(con.sql(sql), "uid", users, os.path.join(folder, f"user-{name}.arrow"))
+            for name, sql in queries.items()}
 
 
-def _load_into(con, lake, version, settled, images_root, detect_model, rows_dir, started) -> LoadedLake:
+def _load_into(con, lake, version, settled, detect_model, folder) -> LoadedLake:
     # In-memory tables compress (dictionaries, bit-packing, FSST) when checkpointed: 5-10x smaller.
     con.execute("ATTACH ':memory:' AS lake (COMPRESS)")
     con.execute("USE lake")
@@ -238,19 +253,16 @@ def _load_into(con, lake, version, settled, images_root, detect_model, rows_dir,
                 f"user_id FROM (SELECT DISTINCT user_id FROM {sources['users']}) ORDER BY uid")
     user_ids = con.execute("SELECT user_id FROM user_keys ORDER BY uid").fetchnumpy()["user_id"].astype(str)
     # written before the search tables are made: side by side on two cores, both took twice as long
-    photo_rows, user_rows = _write_rows(con, sources, len(ids), len(user_ids), detector, rows_dir)
+    photo_rows, user_rows = _write_rows(con, sources, len(ids), len(user_ids), detector, folder)
     search_side = _search_side(con, lake, sources, present, ids, detector)
     for table, has in present.items():
         if not has:
             con.unregister(sources[table])
-    loaded = LoadedLake(path=lake, version=version, settled=settled, con=con, ids=ids, user_ids=user_ids,
-                        photo_rows=photo_rows, user_rows=user_rows, detect_model=detector,
-                        images_root=images_root and os.path.realpath(images_root), **search_side)
-    con.execute("SET threads = 1")  # from now on many small queries at once: each on its own request's thread
+    loaded = LoadedLake(path=lake, version=version, settled=settled, ids=ids, user_ids=user_ids,
+                        photo_rows=photo_rows, user_rows=user_rows, detect_model=detector, images_root=None,
+                        **search_side)
     total, all_facets = loaded.index.facets(None)
     loaded.all_facets = {"total": total, "facets": all_facets}
-    loaded.load_seconds = time.time() - started
-    _release_freed_memory()
     return loaded
 
 
@@ -260,7 +272,7 @@ def _write_rows(con, sources, photos, users, detector, folder) -> tuple[dict, di
     for table, (columns, order) in PHOTO_ROWS.items():
         relation = con.sql(f"SELECT k.pid, {columns} FROM {sources[table]} t JOIN photo_keys k USING (photo_id) "
                            f"ORDER BY k.pid{order}", params={"detector": detector or ""} if "$" in order else None)
-        photo_rows[table] = KeyedRows.write(relation, "pid", photos, folder)
+        photo_rows[table] = KeyedRows.write(relation, "pid", photos, os.path.join(folder, f"photo-{table}.arrow"))
     return photo_rows, _user_rows(con, sources, folder, users)
 
 
@@ -283,20 +295,16 @@ def _search_side(con, lake, sources, present, ids, detector) -> dict:
     features = Features.build(con, len(ids), tags, objects)
     index = SearchIndex.build(con, len(ids), tags, objects)
     cards = con.sql(f"SELECT {CARD_COLUMNS} FROM pix ORDER BY pid").to_arrow_table().combine_chunks()
+    map_points = con.sql("SELECT photo_id, cluster, pca_x AS x, pca_y AS y FROM map_points ORDER BY sample_rank"
+                         ).to_arrow_table().combine_chunks()
     popular = [pid for (pid,) in con.execute("SELECT pid FROM pix ORDER BY downloads DESC, views DESC, pid LIMIT 1000")
                .fetchall()]
-    for side_table in ("pix", "terms", "term_names", "kw_words", "kw", "objs"):  # numpy and arrow hold them
-        con.execute(f"DROP TABLE {side_table}")
-    for table in DERIVED_FROM:
-        con.execute(f"DROP VIEW {table}")
-    con.unregister("cols")
-    con.execute("CHECKPOINT")
     tables = {table: _parquet_rows(lake, table) for table in LAKE_TABLES}
     tables = {table: rows for table, rows in tables.items() if rows}
     if present["keywords"]:
         tables["keywords"] = len(tags.by_photo)  # distinct (photo, keyword) pairs, as search counts them
     return dict(
-        features=features, index=index, cards=cards, top_users=top_users, tables=tables,
+        features=features, index=index, cards=cards, map_points=map_points, top_users=top_users, tables=tables,
         missing=[t for t in LOADED if not present[t]],
         cluster_summaries={row["cluster"]: row for row in _rows(con, "SELECT * FROM cluster_summary ORDER BY cluster")},
         stats=stats, popular=popular)

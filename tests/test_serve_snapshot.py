@@ -1,0 +1,101 @@
+"""serve.snapshot: a loaded version saved in the cache and opened again by the next start: the same answers, one
+build when two services start at once, a half-built folder built again, older versions removed."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from fastapi.testclient import TestClient
+
+from photolake import lake_version
+from photolake.sample.lake import LakeShape, generate_lake
+from photolake.serve import snapshot, store
+from photolake.serve.app import create_app
+from photolake.serve.holder import LakeHolder, ServiceSettings
+
+API = "/api/v1"
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory):
+    root = tmp_path_factory.mktemp("snapshot") / "lake"
+    generate_lake(root, LakeShape(photos=300, images=20, seed=8))
+    return root
+
+
+def started(lake, cache) -> LakeHolder:
+    holder = LakeHolder(ServiceSettings(lake=str(lake), images=str(lake / "images"), cache_dir=str(cache), reload_s=0))
+    holder.start()
+    return holder
+
+
+def answers(client: TestClient) -> dict:
+    photos = client.get(f"{API}/photos", params={"limit": 5, "sort": "most_viewed"}).json()
+    ids = [p["photo_id"] for p in photos["photos"]]
+    users = [u["user_id"] for u in client.get(f"{API}/users", params={"limit": 3}).json()["users"]]
+    paths = [f"{API}/photos?limit=20&sort=newest", f"{API}/photos?q=mountain", f"{API}/photos?color=blue",
+             f"{API}/photos?object=dog&min_score=0.5", f"{API}/clusters", f"{API}/clusters/0", f"{API}/stats",
+             f"{API}/users/nobody/recommendations"]
+    for photo_id in ids:
+        paths += [f"{API}/photos/{photo_id}", f"{API}/photos/{photo_id}/duplicates?max_distance=20"]
+        paths += [f"{API}/photos/{photo_id}/similar?by={way}" for way in ("visual", "colour", "objects", "tags",
+                                                                          "mixed")]
+    for user_id in users:
+        paths += [f"{API}/users/{user_id}", f"{API}/users/{user_id}/recommendations?k=5"]
+    got = {}
+    for path in paths:
+        response = client.get(path)
+        assert response.status_code == 200, (path, response.text)
+        got[path] = response.json()
+    version = client.get(f"{API}/version").json()
+    got["version"] = {k: v for k, v in version.items() if k not in ("loaded_in_s", "from_cache")}
+    return got
+
+
+def test_a_restart_opens_the_saved_version_and_answers_the_same(lake, tmp_path):
+    first = started(lake, tmp_path / "cache")
+    assert first.current.from_cache is False
+    built = answers(TestClient(create_app(first)))
+    again = started(lake, tmp_path / "cache")
+    assert again.current.from_cache is True and again.current.load_seconds < first.current.load_seconds
+    assert TestClient(create_app(again)).get(f"{API}/version").json()["from_cache"] is True
+    assert answers(TestClient(create_app(again))) == built
+    # the arrays are the saved file's pages, mapped read-only, not copies
+    assert not again.current.features.lab.flags.writeable and not again.current.index.cluster.flags.writeable
+    assert not first.current.features.lab.flags.writeable  # the first start serves the saved files too
+
+
+def test_two_services_starting_at_once_build_it_once(lake, tmp_path):
+    with ThreadPoolExecutor(2) as pool:
+        loaded = list(pool.map(lambda _: store.load(str(lake), str(tmp_path / "cache")), range(2)))
+    assert sorted(one.from_cache for one in loaded) == [False, True]
+    assert loaded[0].photo_rows["photos"].path == loaded[1].photo_rows["photos"].path
+
+
+def test_a_half_built_folder_is_built_again(lake, tmp_path):
+    version, _ = lake_version.current(str(lake))
+    folder = snapshot.folder_for(str(tmp_path / "cache"), version.files, "")
+    os.makedirs(folder)
+    (tmp_path / "cache" / "index" / os.path.basename(folder) / "photo-photos.arrow").write_bytes(b"cut short")
+    loaded = store.load(str(lake), str(tmp_path / "cache"))
+    assert loaded.from_cache is False and loaded.photo_rows["photos"].first(0) is not None
+    assert snapshot.about(folder)["photos"] == 300
+
+
+def test_a_new_version_removes_the_older_ones_folders(tmp_path):
+    lake = tmp_path / "lake"
+    generate_lake(lake, LakeShape(photos=60, seed=1))
+    holder = started(lake, tmp_path / "cache")
+    index = tmp_path / "cache" / "index"
+    old = [name for name in os.listdir(index) if not name.endswith(".lock")]
+    generate_lake(lake, LakeShape(photos=80, seed=2))  # the next run
+    assert holder.check_now() is True and len(holder.current.ids) == 80
+    new = [name for name in os.listdir(index) if not name.endswith(".lock")]
+    assert len(old) == len(new) == 1 and old != new
+    # another lake's folders in the same cache are left alone
+    other = tmp_path / "other"
+    generate_lake(other, LakeShape(photos=50, seed=3))
+    started(other, tmp_path / "cache")
+    assert set(new) < set(os.listdir(index))
