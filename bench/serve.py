@@ -2,13 +2,15 @@
 
     .venv/bin/python bench/serve.py                          # 25,000 and 1,000,000 photos
     .venv/bin/python bench/serve.py --photos 25000 --seconds 10
+    .venv/bin/python bench/serve.py --photos 1000000 --workers 2  # two service processes (serve.workers)
 
 For each lake size: generate the lake once (kept in --dir for the next run), start ``./spark-submit.sh serve``
 on 127.0.0.1 as a user would, and measure its start-up (process start to /readyz 200, and the load and index
 time it reports) twice: first with an empty cache, when it loads the lake and saves the loaded version, then
-again, when it opens that version from the cache (photolake.serve.snapshot). Then drive the second one from
-this process with keep-alive HTTP/1.1 connections over asyncio, and report its memory (resident set once
-warm, of which file pages, and its peak; and the first start's peak):
+again, when it opens that version from the cache (photolake.serve.snapshot), with --workers processes. Then
+drive the second one from this process with keep-alive HTTP/1.1 connections over asyncio, and report its
+memory (the resident set of its processes once warm, pages they share counted once, of which file pages; the
+largest process's peak; and the first start's peak):
 
 - the mix, closed loop at 16 and 64 connections: each connection sends its next request when the last
   answer is in, for --seconds; requests/s and p50/p95/p99 per endpoint;
@@ -70,11 +72,11 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_service(lake: Path, port: int, cache: Path) -> tuple[subprocess.Popen, float]:
+def start_service(lake: Path, port: int, cache: Path, workers: int) -> tuple[subprocess.Popen, float]:
     started = time.time()
     process = subprocess.Popen([str(ROOT / "spark-submit.sh"), "serve", "--lake", str(lake), "--port", str(port),
                                 "--images", str(lake / "images"), "--set", "serve.reload_s=0",
-                                "--set", f"serve.cache_dir={cache}"],
+                                "--set", f"serve.cache_dir={cache}", "--set", f"serve.workers={workers}"],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     while True:
         if process.poll() is not None:
@@ -87,17 +89,33 @@ def start_service(lake: Path, port: int, cache: Path) -> tuple[subprocess.Popen,
             time.sleep(0.1)
 
 
+def _tree(pid: int) -> list[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [pid, *(p for child in children for p in _tree(int(child)))]
+
+
+def _fields(path: str) -> dict[str, float]:
+    """A /proc status-like file's kB fields, in MB."""
+    return {name: int(value.split()[0]) / 1024 for name, value in
+            (line.split(":", 1) for line in Path(path).read_text().splitlines() if ":" in line)
+            if value.strip().endswith("kB")}
+
+
 def memory_mb(pid: int) -> tuple[float, float, float]:
-    """(resident now, of which mapped files, peak) of a process, in MB."""
-    status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
-    return tuple(int(status[name].split()[0]) / 1024 for name in ("VmRSS", "RssFile", "VmHWM"))
+    """(resident now, of which mapped files, the largest process's peak) of a process and its children (the
+    workers), in MB; pages the processes share are counted once (proportional set size)."""
+    tree = _tree(pid)
+    rollups = [_fields(f"/proc/{p}/smaps_rollup") for p in tree]
+    return (sum(r["Pss"] for r in rollups), sum(r["Pss_File"] for r in rollups),
+            max(_fields(f"/proc/{p}/status")["VmHWM"] for p in tree))
 
 
 def first_start(lake: Path, cache: Path) -> tuple[float, float, float]:
-    """(ready s, load s, peak MB) of a service that finds nothing of the lake in its cache."""
+    """(ready s, load s, peak MB) of a service that finds nothing of the lake in its cache. One worker: with more,
+    the first process builds it just the same, and the workers it starts then open it."""
     shutil.rmtree(cache / "index", ignore_errors=True)
     port = free_port()
-    process, ready_s = start_service(lake, port, cache)
+    process, ready_s = start_service(lake, port, cache, 1)
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/version") as answer:
             return ready_s, json.load(answer)["loaded_in_s"], memory_mb(process.pid)[2]
@@ -222,17 +240,18 @@ def main() -> None:
     parser.add_argument("--dir", default="/tmp/photolake-bench-serve", help="where the generated lakes are kept")
     parser.add_argument("--seconds", type=float, default=20, help="length of each load run")
     parser.add_argument("--rate", type=float, default=100, help="the open-loop run's requests/s")
+    parser.add_argument("--workers", type=int, default=1, help="the service's processes (serve.workers)")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; the load "
-          f"generator runs on the same cores")
+          f"generator runs on the same cores; the service with {args.workers} worker process(es)")
     figures = {}
     for photos in (int(p) for p in args.photos.split(",")):
         lake = lake_for(Path(args.dir), photos)
         cache = Path(args.dir) / f"cache-{photos}"
         first_ready_s, first_load_s, first_peak = first_start(lake, cache)
         port = free_port()
-        process, ready_s = start_service(lake, port, cache)
+        process, ready_s = start_service(lake, port, cache, args.workers)
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/version") as answer:
                 version = json.load(answer)
@@ -249,11 +268,13 @@ def main() -> None:
             runs["open"] = report(f"{photos:,} photos, the mix offered at {args.rate:g} requests/s, 64 connections",
                                   asyncio.run(open_loop(port, work, 64, args.rate, args.seconds)))
             resident, files, peak = memory_mb(process.pid)
-            print(f"\nmemory: {resident:,.0f} MB resident after the runs (of which {files:,.0f} MB mapped files), "
-                  f"{peak:,.0f} MB at the peak; the first start's peak {first_peak:,.0f} MB")
+            print(f"\nmemory: {resident:,.0f} MB resident after the runs, shared pages counted once (of which "
+                  f"{files:,.0f} MB mapped files); the largest process's peak {peak:,.0f} MB, the first start's "
+                  f"{first_peak:,.0f} MB")
             figures[photos] = {"first_ready_s": first_ready_s, "first_load_s": first_load_s,
                                "first_peak_mb": first_peak, "ready_s": ready_s, "load_s": version["loaded_in_s"],
-                               "resident_mb": resident, "resident_file_mb": files, "peak_mb": peak, **runs}
+                               "resident_mb": resident, "resident_file_mb": files, "peak_mb": peak,
+                               "workers": args.workers, **runs}
         finally:
             process.terminate()
             process.wait(10)

@@ -178,6 +178,8 @@ def test_facets_count_the_filtered_photos(client, frames, generated_lake, parame
     assert share[0] < len(chosen) / len(photos) < share[1] and body["total"] == len(chosen)
     cameras = photos.loc[chosen, "camera_make"].value_counts()
     assert {f["value"]: f["count"] for f in body["facets"]["cameras"]} == cameras.head(20).to_dict()
+    countries = photos.loc[chosen, "photo_location_country"].value_counts()
+    assert {f["value"]: f["count"] for f in body["facets"]["countries"]} == countries.head(20).to_dict()
     orientations = metadata.loc[metadata.index.intersection(chosen), "orientation_class"].value_counts()
     assert {f["value"]: f["count"] for f in body["facets"]["orientations"]} == orientations.to_dict()
     detections = read(generated_lake, "detections").set_index("photo_id")

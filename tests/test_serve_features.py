@@ -1,4 +1,4 @@
-"""serve.features: the objects' and tags' overlap scores against sets counted in Python."""
+"""serve.features: the similar-photo scores against the same formulas worked out photo by photo in Python."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import duckdb
 import numpy as np
 import pytest
 
+from photolake.extract.colors import COLOR_FAMILIES
 from photolake.serve import features
-from photolake.serve.features import Features, Lists
+from photolake.serve.features import MIXED_WEIGHTS, Features, Lists
 
 PHOTOS = 3000
 
@@ -37,8 +38,9 @@ def _lists(pairs: dict[int, set[int]], idf: bool) -> Lists:
 
 def _features(lists: Lists) -> Features:
     zeros = np.zeros(PHOTOS, np.float32)
-    return Features(photos=PHOTOS, phash=np.zeros(PHOTOS, np.uint64), has_hash=zeros, families=np.zeros((PHOTOS, 12)),
-                    lab=np.zeros((PHOTOS, 4), np.float32), has_colour=zeros, cluster=np.zeros(PHOTOS, np.int32),
+    return Features(photos=PHOTOS, phash=np.zeros(PHOTOS, np.uint64), has_hash=zeros,
+                    far=np.zeros(PHOTOS, np.uint8), families=np.zeros((len(COLOR_FAMILIES), PHOTOS), np.float32),
+                    lab=np.zeros((4, PHOTOS), np.float32), has_colour=zeros, cluster=np.zeros(PHOTOS, np.int32),
                     tags=lists, objects=lists)
 
 
@@ -65,3 +67,67 @@ def test_tags_cosine_weighs_the_shared_terms_by_rarity(pairs):
         expected = [sum(weight[t] ** 2 for t in pairs[pid] & other) / (norm[pid] * norm[o]) if norm[o] and norm[pid]
                     else 0 for o, other in pairs.items()]
         assert similar.cosine(lists, pid) == pytest.approx(expected, rel=1e-5, abs=1e-6), pid
+
+
+@pytest.fixture(scope="module")
+def looks():
+    """Per photo: its hash (None for some), its palette as (family, share, L, a, b) (empty for some), its cluster
+    (-1 for some); hashes in a few groups of near copies, so some are close."""
+    rng = np.random.default_rng(9)
+    bases = rng.integers(0, 2 ** 63, 6, dtype=np.uint64)
+    bases[0] = 0  # photo 0's hash is 0, as a photo with no hash is stored
+    photos = []
+    for pid in range(400):
+        flips = rng.choice(64, 0 if pid == 0 else int(rng.integers(0, 40)), replace=False)
+        phash = int(bases[pid % 6]) ^ sum(1 << int(bit) for bit in flips)
+        palette = [(str(rng.choice(COLOR_FAMILIES)), float(rng.uniform(0.05, 1)),
+                    *rng.uniform([0, -80, -80], [100, 80, 80]).tolist()) for _ in range(int(rng.integers(1, 5)))]
+        photos.append({"hash": None if pid % 11 == 3 else phash, "palette": [] if pid % 13 == 5 else palette,
+                       "cluster": -1 if pid % 7 == 2 else pid % 4})
+    return photos
+
+
+def _colour(a: dict, b: dict) -> float:
+    if not a["palette"] or not b["palette"]:
+        return 0.0
+    def shares(photo):
+        vector = np.zeros(len(COLOR_FAMILIES))
+        for family, share, *_ in photo["palette"]:
+            vector[COLOR_FAMILIES.index(family)] += share
+        return vector / np.linalg.norm(vector)
+    def mean(photo):
+        weights = np.array([p[1] for p in photo["palette"]])
+        return (np.array([p[2:] for p in photo["palette"]]) * weights[:, None]).sum(axis=0) / weights.sum()
+    delta_e = np.linalg.norm(mean(a) - mean(b))
+    return 0.7 * float(shares(a) @ shares(b)) + 0.3 * float(np.clip(1 - delta_e / 50, 0, 1))
+
+
+def _visual(a: dict, b: dict) -> float:
+    if a["hash"] is None:
+        return 0.5 * _colour(a, b)
+    closeness = 0 if b["hash"] is None else 0.6 * max(0, 1 - bin(a["hash"] ^ b["hash"]).count("1") / 32)
+    return closeness + 0.4 * _colour(a, b)
+
+
+def test_colour_visual_and_mixed_scores_are_their_formulas(looks):
+    con = duckdb.connect()
+    con.execute("CREATE TABLE pix (pid INTEGER, phash VARCHAR, cluster INTEGER)")
+    con.executemany("INSERT INTO pix VALUES (?, ?, ?)", [
+        (pid, None if p["hash"] is None else f"{p['hash']:016x}", None if p["cluster"] < 0 else p["cluster"])
+        for pid, p in enumerate(looks)])
+    con.execute("CREATE TABLE cols (pid INTEGER, family VARCHAR, share DOUBLE, l DOUBLE, a DOUBLE, b_ DOUBLE)")
+    con.executemany("INSERT INTO cols VALUES (?, ?, ?, ?, ?, ?)",
+                    [(pid, *colour) for pid, p in enumerate(looks) for colour in p["palette"]])
+    tags, objects = (Lists.build(con, "SELECT 0 AS term, 0 AS pid WHERE false", "SELECT 'none' AS name",
+                                 len(looks), idf=idf) for idf in (True, False))  # none: their part is 0
+    similar = Features.build(con, len(looks), tags, objects)
+    for pid in (0, 3, 5, 2, 17, 200):  # 3: no hash, 5: no palette, 2: no cluster
+        a = looks[pid]
+        assert similar.scores(pid, "colour") == pytest.approx([_colour(a, b) for b in looks], abs=1e-5), pid
+        visual = [_visual(a, b) for b in looks]
+        assert similar.scores(pid, "visual") == pytest.approx(visual, abs=1e-5), pid
+        mixed = [MIXED_WEIGHTS["visual"] * v + MIXED_WEIGHTS["colour"] * _colour(a, b) +
+                 MIXED_WEIGHTS["cluster"] * (a["cluster"] >= 0 and a["cluster"] == b["cluster"])
+                 for v, b in zip(visual, looks)]
+        assert similar.scores(pid, "mixed") == pytest.approx(mixed, abs=1e-5), pid
+    assert similar.scores(3, "visual").max() > 0 and similar.scores(0, "visual").max() > 0.5

@@ -1,9 +1,15 @@
 """serve.snapshot: a loaded version saved in the cache and opened again by the next start: the same answers, one
-build when two services start at once, a half-built folder built again, older versions removed."""
+build when two services start at once, a half-built folder built again, older versions removed; the serve
+command's worker processes sharing it."""
 
 from __future__ import annotations
 
+import json
 import os
+import socket
+import subprocess
+import time
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -14,6 +20,7 @@ from photolake.sample.lake import LakeShape, generate_lake
 from photolake.serve import snapshot, store
 from photolake.serve.app import create_app
 from photolake.serve.holder import LakeHolder, ServiceSettings
+from tests.conftest import ROOT
 
 API = "/api/v1"
 
@@ -99,3 +106,44 @@ def test_a_new_version_removes_the_older_ones_folders(tmp_path):
     generate_lake(other, LakeShape(photos=50, seed=3))
     started(other, tmp_path / "cache")
     assert set(new) < set(os.listdir(index))
+
+
+def test_the_serve_command_with_two_workers_loads_once_and_serves_one_version(lake, tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    service = subprocess.Popen([str(ROOT / "spark-submit.sh"), "serve", "--lake", str(lake), "--port", str(port),
+                                "--set", "serve.workers=2", "--set", f"serve.cache_dir={tmp_path / 'cache'}"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        workers = []
+        for _ in range(600):
+            assert service.poll() is None, service.stdout.read()
+            children = f"/proc/{service.pid}/task/{service.pid}/children"
+            workers = [w for w in open(children).read().split() if "spawn_main" in _command(w)]
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as answer:
+                    if answer.status == 200 and len(workers) == 2:
+                        break
+            except OSError:
+                pass
+            time.sleep(0.1)
+        assert len(workers) == 2, workers
+        versions = set()
+        for _ in range(40):  # new connections: the kernel spreads them over both workers
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/version") as answer:
+                versions.add((json.load(answer)["version"], answer.headers["ETag"]))
+        assert len(versions) == 1
+        assert len([f for f in (tmp_path / "cache" / "index").iterdir() if f.is_dir()]) == 1
+    finally:
+        service.terminate()
+        output = service.communicate(timeout=30)[0]
+    assert "serving 300 photos" in output and "Traceback" not in output, output
+    assert not [w for w in workers if os.path.exists(f"/proc/{w}")]  # the workers stop with it
+
+
+def _command(pid: str) -> str:
+    try:
+        return open(f"/proc/{pid}/cmdline").read()
+    except OSError:
+        return ""

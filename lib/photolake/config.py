@@ -374,12 +374,15 @@ SETTINGS: tuple[Setting, ...] = (
     _S("serve.host", "127.0.0.1", "the service's address (0.0.0.0: every interface)", non_empty=True),
     _S("serve.port", 8000, "the service's port", low=1, high=65535),
     _S("serve.reload_s", 5.0, "seconds between looks for a new lake version (0: never; restart to see one)", low=0),
-    _S("serve.cache_dir", "output/cache", "where thumbnails are kept, and the lake's per-photo and per-user rows "
-       "(memory-mapped files with no name, gone when the service stops; 0.63 GB at 1M photos)", non_empty=True),
+    _S("serve.cache_dir", "output/cache", "where thumbnails are kept, and each loaded lake version (index/, "
+       "1.2 GB at 1M photos; a restart opens it in under a second, the next version replaces it)", non_empty=True),
     _S("serve.table_memory_mb", 1024, "DuckDB's memory while it loads a lake version; past it its sorts spill to "
        "serve.cache_dir", low=64),
-    _S("serve.query_threads", 0, "DuckDB's threads while loading a lake version (0: one per core); each "
-       "request's queries then run on its own thread", low=0, high=256),
+    _S("serve.query_threads", 0, "DuckDB's threads while loading a lake version (0: one per core)", low=0,
+       high=256),
+    _S("serve.workers", 1, "service processes sharing the port; each opens the loaded version from "
+       "serve.cache_dir, so their tables share memory pages (more than the cores only adds contention)", low=1,
+       high=64),
     _S("serve.threads", 4, "requests worked on at once on threads (lookups); more than about twice the cores only "
        "adds contention (bench/serve.py)", low=1, high=256),
     _S("serve.detect_model", "", "whose detections the service shows and searches (empty: the model with the "

@@ -88,6 +88,7 @@ def create_app(holder: LakeHolder) -> FastAPI:
         # twice the cores only add contention for the GIL (bench/serve.py: 4 beat 2, 8 and 40 on 2 cores)
         anyio.to_thread.current_default_thread_limiter().total_tokens = holder.settings.threads
         yield
+        holder.stop()
 
     app = FastAPI(title="photolake", version="1", docs_url="/docs", redoc_url=None, lifespan=lifespan,
                   openapi_url=f"{API}/openapi.json",
