@@ -15,7 +15,7 @@ import duckdb
 import numpy as np
 
 from photolake.extract.colors import COLOR_FAMILIES
-from photolake.serve.features import Lists, csr_rows
+from photolake.serve.features import BITS_MOST, Lists, csr_rows
 
 CODED = ("camera_make", "camera_model", "country", "city", "orientation", "size")
 FACET_COLUMNS = {"cameras": "camera_make", "countries": "country", "orientations": "orientation"}
@@ -23,8 +23,6 @@ FACETS = ("objects", "colors", "cameras", "countries", "orientations")
 FACET_SIZE = 20
 JOINT_MOST = 1 << 20  # values of a joint count of several facets (below: one bincount counts them all)
 SORT_KEYS = ("newest_key", "views", "downloads")
-# row c, column f: whether family f is in the combination of families c (for counting photos per family)
-_FAMILY_BITS = ((np.arange(1 << len(COLOR_FAMILIES))[:, None] >> np.arange(len(COLOR_FAMILIES))) & 1).astype(np.int64)
 
 
 @dataclass
@@ -74,12 +72,14 @@ class SearchIndex:
     objects: Lists
     object_scores: np.ndarray  # in objects.by_term order
     object_entry_pid: np.ndarray  # the photo of each objects.by_photo entry
+    # which photos have each detected class (None past BITS_MOST classes) and each colour family (bitmaps)
+    object_maps: np.ndarray | None
     # colours: every palette entry (photo, CIELAB) sorted by its cell of the CIELAB grid, where each cell's
     # entries start (so a distance query reads only the cells near its colour), each photo's families as bits
     colour_pid: np.ndarray
     colour_lab: np.ndarray
     colour_cell_starts: np.ndarray
-    colour_bits: np.ndarray
+    family_maps: np.ndarray
 
     @classmethod
     def build(cls, con: duckdb.DuckDBPyConnection, photos: int, tags: Lists, objects: Lists) -> "SearchIndex":
@@ -94,10 +94,8 @@ class SearchIndex:
         scores = con.execute("SELECT score FROM objs ORDER BY lid, pid").fetchnumpy()["score"].astype(np.float32)
         cols = con.execute("SELECT pid, l, a, b_ FROM cols").fetchnumpy()
         families = ", ".join(f"'{name}'" for name in COLOR_FAMILIES)
-        bits = np.zeros(photos, dtype=np.uint16)
-        per_photo = con.execute(f"SELECT pid, bit_or((1 << (list_position([{families}], family) - 1))::USMALLINT) AS b "
-                                f"FROM cols WHERE family IN ({families}) GROUP BY pid").fetchnumpy()
-        bits[per_photo["pid"].astype(np.int64)] = per_photo["b"]
+        family_pids = con.execute(f"SELECT DISTINCT list_position([{families}], family) - 1 AS family, pid FROM cols "
+                                  f"WHERE family IN ({families}) ORDER BY ALL").fetchnumpy()
         coded = {column: Coded.build(con, column, photos) for column in CODED}
         return cls(
             photos=photos, keys=keys,
@@ -111,7 +109,11 @@ class SearchIndex:
             keyword_words=keyword_words,
             tags=tags, objects=objects, object_scores=scores,
             object_entry_pid=np.repeat(np.arange(photos, dtype=np.int32), np.diff(objects.photo_offsets)),
-            **_colour_grid(cols["pid"], np.stack([cols["l"], cols["a"], cols["b_"]], axis=1)), colour_bits=bits)
+            object_maps=bitmaps(objects.by_term, objects.term_offsets, photos) if len(objects.names) <= BITS_MOST
+            else None,
+            family_maps=bitmaps(family_pids["pid"], np.searchsorted(
+                family_pids["family"], np.arange(len(COLOR_FAMILIES) + 1)), photos),
+            **_colour_grid(cols["pid"], np.stack([cols["l"], cols["a"], cols["b_"]], axis=1)))
 
     # ---- filters: each a boolean mask over all photos --------------------------------------------------
 
@@ -159,7 +161,8 @@ class SearchIndex:
         return self._of_pids(self.objects.by_term[start:end][self.object_scores[start:end] >= min_score])
 
     def colour_family(self, name: str) -> np.ndarray:
-        return (self.colour_bits & (1 << COLOR_FAMILIES.index(name))) != 0
+        bits = self.family_maps[COLOR_FAMILIES.index(name)].view(np.uint8)
+        return np.unpackbits(bits, count=self.photos, bitorder="little").view(bool)
 
     def colour_near(self, lab: np.ndarray, distance: float) -> np.ndarray:
         """Photos with a palette colour within ``distance`` (CIE76 delta E) of ``lab``: the entries of the grid
@@ -223,20 +226,46 @@ class SearchIndex:
     def _counts(self, mask: np.ndarray | None) -> dict[str, np.ndarray]:
         """Per facet, how many of the photos in ``mask`` (None: all) have each value."""
         chosen = slice(None) if mask is None else np.flatnonzero(mask)
-        if mask is None:
-            objects = self.objects.by_photo
+        bits = None if mask is None else _as_words(mask)
+        if self.object_maps is not None:  # at 1M photos 0.5 ms for 20 classes, against 10 from the entries
+            objects = counted(self.object_maps, bits)
+        elif mask is None:
+            objects = np.bincount(self.objects.by_photo, minlength=len(self.objects.names))
         elif len(chosen) < self.photos // 8:  # the chosen photos' entries: at 1M photos 0.03 ms for 1,000 of them
-            objects = self.objects.by_photo[csr_rows(self.objects.photo_offsets, chosen)]
-        else:  # the mask at every entry (2.3 ms at 1M photos, read in order: entries are in pid order)
-            objects = self.objects.by_photo[mask[self.object_entry_pid]]
-        counts = {"objects": np.bincount(objects, minlength=len(self.objects.names)),
-                  "colors": np.bincount(self.colour_bits[chosen], minlength=1 << len(COLOR_FAMILIES)) @ _FAMILY_BITS}
+            objects = np.bincount(self.objects.by_photo[csr_rows(self.objects.photo_offsets, chosen)],
+                                  minlength=len(self.objects.names))
+        else:  # the mask at every entry (read in order: entries are in pid order)
+            objects = np.bincount(self.objects.by_photo[mask[self.object_entry_pid]], minlength=len(self.objects.names))
+        counts = {"objects": objects, "colors": counted(self.family_maps, bits)}
         for facets, codes in self.joint_facets:
             sizes = [len(self.coded[FACET_COLUMNS[facet]].names) + 1 for facet in facets]
             joint = np.bincount(codes[chosen], minlength=int(np.prod(sizes))).reshape(sizes)
             for axis, facet in enumerate(facets):
                 counts[facet] = joint.sum(axis=tuple(a for a in range(len(sizes)) if a != axis))[1:]  # 0: none
         return counts
+
+
+def bitmaps(pids: np.ndarray, offsets: np.ndarray, photos: int) -> np.ndarray:
+    """Per row of a CSR layout of photos (row r's are ``pids[offsets[r]:offsets[r + 1]]``), which photos it has:
+    one bit per photo, in uint64 words (rows x ceil(photos / 64))."""
+    maps = np.zeros((len(offsets) - 1, -(-photos // 64) * 64 // 8), dtype=np.uint8)
+    has = np.zeros(maps.shape[1] * 8, dtype=bool)
+    for row in range(len(offsets) - 1):
+        has[:] = False
+        has[pids[offsets[row]:offsets[row + 1]]] = True
+        maps[row] = np.packbits(has, bitorder="little")
+    return maps.view(np.uint64)
+
+
+def _as_words(mask: np.ndarray) -> np.ndarray:
+    words = np.zeros(-(-len(mask) // 64) * 8, dtype=np.uint8)
+    words[:-(-len(mask) // 8)] = np.packbits(mask, bitorder="little")
+    return words.view(np.uint64)
+
+
+def counted(maps: np.ndarray, words: np.ndarray | None) -> np.ndarray:
+    """Per row of ``maps`` (bitmaps), how many of its photos are in ``words`` (a mask as _as_words; None: all)."""
+    return np.bitwise_count(maps if words is None else maps & words).sum(axis=1, dtype=np.int64)
 
 
 def joint_codes(coded: dict[str, Coded]) -> list[tuple[tuple[str, ...], np.ndarray]]:
