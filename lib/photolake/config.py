@@ -381,8 +381,8 @@ SETTINGS: tuple[Setting, ...] = (
     _S("serve.query_threads", 0, "DuckDB's threads while loading a lake version (0: one per core)", low=0,
        high=256),
     _S("serve.workers", 1, "service processes sharing the port; each opens the loaded version from "
-       "serve.cache_dir, so their tables share memory pages (more than the cores only adds contention)", low=1,
-       high=64),
+       "serve.cache_dir, so their tables share memory pages (1M photos on 2 cores: 2 workers answered 378 "
+       "requests/s against 298, in 0.4 GB more)", low=1, high=64),
     _S("serve.threads", 4, "requests worked on at once on threads (lookups); more than about twice the cores only "
        "adds contention (bench/serve.py)", low=1, high=256),
     _S("serve.detect_model", "", "whose detections the service shows and searches (empty: the model with the "
