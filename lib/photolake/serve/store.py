@@ -195,6 +195,7 @@ def _build(lake, version, settled, detect_model, folder, spill_dir, threads, mem
     snapshot.fresh(folder)
     con = duckdb.connect(":memory:", config={"threads": threads or os.cpu_count() or 1,
                                              "memory_limit": f"{memory_mb}MB", "temp_directory": spill_dir})
+    con.execute("SET enable_progress_bar = false")  # DuckDB draws one on a terminal for a 1M-photo load's queries
     try:
         loaded = _load_into(con, lake, version, settled, detect_model, folder)
     except duckdb.Error as exc:
