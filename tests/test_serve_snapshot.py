@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import time
 import urllib.request
@@ -21,6 +20,7 @@ from photolake.serve import snapshot, store
 from photolake.serve.app import create_app
 from photolake.serve.holder import LakeHolder, ServiceSettings
 from tests.conftest import ROOT
+from tests.standalone import free_port
 
 API = "/api/v1"
 
@@ -109,9 +109,7 @@ def test_a_new_version_removes_the_older_ones_folders(tmp_path):
 
 
 def test_the_serve_command_with_two_workers_loads_once_and_serves_one_version(lake, tmp_path):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     service = subprocess.Popen([str(ROOT / "spark-submit.sh"), "serve", "--lake", str(lake), "--port", str(port),
                                 "--set", "serve.workers=2", "--set", f"serve.cache_dir={tmp_path / 'cache'}"],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
