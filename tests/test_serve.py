@@ -207,6 +207,11 @@ def test_one_photo_has_everything_the_lake_knows(client, generated_lake):
     collections = read(generated_lake, "collections")
     assert [c["collection_title"] for c in body["collections"]] == \
         collections.loc[collections["photo_id"] == row["photo_id"], "collection_title"].tolist()
+    submitted = read(generated_lake, "photos").set_index("photo_id").loc[row["photo_id"], "photo_submitted_at"]
+    card = client.get(f"{API}/photos/{row['photo_id']}/similar").json()["similar"][0]["photo"]
+    card_submitted = read(generated_lake, "photos").set_index("photo_id").loc[card["photo_id"], "photo_submitted_at"]
+    assert body["photo"]["photo_submitted_at"] == submitted.isoformat() and submitted.isoformat().endswith("+00:00")
+    assert card["submitted_at"] == card_submitted.isoformat()
 
 
 def test_exif_comes_as_tag_names(client, generated_lake):

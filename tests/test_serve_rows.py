@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 import duckdb
+import orjson
 import pytest
 
 from photolake.serve.rows import BATCH_ROWS, READ_ROWS, KeyedRows
@@ -15,40 +16,54 @@ from photolake.serve.rows import BATCH_ROWS, READ_ROWS, KeyedRows
 @pytest.fixture()
 def con():
     con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    # keys 0..9, none for 3 and 9 (the last), three rows for 5; a map, a list of structs, a timestamp
+    con.execute("SET TimeZone = 'Europe/Berlin'")  # the rows are in UTC whatever the session's zone
+    # keys 0..9, none for 3 and 9 (the last), three rows for 5; a map, a list of structs, timestamps (zoned, with
+    # microseconds on some, and plain), doubles with NaN and infinity (in a struct too), a float, a NULL
     con.execute("""
         CREATE TABLE t AS SELECT k, n, 'row ' || n AS label, MAP {'Make': 'Canon', 'n': n::VARCHAR} AS exif,
-               [{'hex': '#00000' || (n % 10)::VARCHAR, 'share': 0.5}] AS palette,
-               TIMESTAMPTZ '2020-01-01 00:00:00+00' + to_days(n::INTEGER) AS at
+               [{'hex': '#00000' || (n % 10)::VARCHAR, 'share': CASE WHEN n = 7 THEN 'nan'::DOUBLE ELSE 0.5 END}]
+                   AS palette,
+               TIMESTAMPTZ '2020-01-01 00:00:00+00' + to_days(n::INTEGER) + to_microseconds(n % 2 * 250) AS at,
+               TIMESTAMP '2021-06-01 12:30:00' AS plain_at,
+               CASE n WHEN 1 THEN 'nan'::DOUBLE WHEN 2 THEN 'inf'::DOUBLE ELSE n / 4 END AS ratio,
+               (n / 10)::FLOAT AS small, CASE WHEN n > 5 THEN 'x' END AS maybe
         FROM (VALUES (0, 0), (1, 1), (2, 2), (4, 3), (5, 4), (5, 5), (5, 6), (6, 7), (7, 8), (8, 9)) v(k, n)""")
     return con
 
 
-def test_rows_per_key_are_duckdbs_rows(con, tmp_path):
+def as_answers_print(row: dict) -> dict:
+    """A row as the service's answers print it (photolake.serve.app._json; times in UTC), read back."""
+    row = {k: v.astimezone(timezone.utc) if isinstance(v, datetime) and v.tzinfo else v for k, v in row.items()}
+    return orjson.loads(orjson.dumps(row, default=str, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_NAIVE_UTC))
+
+
+def test_rows_per_key_are_duckdbs_rows_as_the_answers_print_them(con, tmp_path):
     rows = KeyedRows.write(con.sql("SELECT * FROM t ORDER BY k, n"), "k", 10, str(tmp_path / "t.arrow"))
     for key in range(10):
         cursor = con.execute("SELECT * EXCLUDE (k) FROM t WHERE k = ? ORDER BY n", [key])
         names = [d[0] for d in cursor.description]
-        assert rows.of(key) == [dict(zip(names, row)) for row in cursor.fetchall()], key
+        assert rows.of(key) == [as_answers_print(dict(zip(names, row))) for row in cursor.fetchall()], key
     assert rows.first(3) is None and rows.of(9) == [] and rows.of(3) == []
     assert [r["n"] for r in rows.of(5)] == [4, 5, 6] and [r["n"] for r in rows.of(5, limit=2)] == [4, 5]
     assert rows.first(5) == rows.of(5)[0]
     assert rows.first(0) == {"n": 0, "label": "row 0", "exif": {"Make": "Canon", "n": "0"},
-                             "palette": [{"hex": "#000000", "share": 0.5}],
-                             "at": datetime(2020, 1, 1, tzinfo=timezone.utc)}
+                             "palette": [{"hex": "#000000", "share": 0.5}], "at": "2020-01-01T00:00:00+00:00",
+                             "plain_at": "2021-06-01T12:30:00+00:00", "ratio": 0.0, "small": 0.0, "maybe": None}
+    assert rows.first(1)["at"] == "2020-01-02T00:00:00.000250+00:00" and rows.first(1)["ratio"] is None
+    assert rows.first(2)["ratio"] is None and rows.first(6)["palette"] == [{"hex": "#000007", "share": None}]
 
 
 def test_the_file_is_compressed_and_opens_again(tmp_path):
     con = duckdb.connect()
-    relation = con.sql("SELECT (i // 10)::INTEGER AS k, 'the same words ' || (i % 7)::VARCHAR AS text "
+    # rows of about the size of a photo's (a few hundred bytes and up)
+    relation = con.sql("SELECT (i // 10)::INTEGER AS k, repeat('the same words ', 20) || (i % 7)::VARCHAR AS text "
                        "FROM range(100000) r(i) ORDER BY i")
     rows = KeyedRows.write(relation, "k", 10_000, str(tmp_path / "t.arrow"))
     assert os.listdir(tmp_path) == ["t.arrow"] and rows.file_bytes == os.path.getsize(tmp_path / "t.arrow")
     raw = relation.to_arrow_table().drop_columns(["k"]).nbytes
     assert rows.file_bytes < raw / 4, (rows.file_bytes, raw)
     again = KeyedRows.open(str(tmp_path / "t.arrow"), rows.starts, rows.batch_starts)
-    assert again.of(1234)[3] == rows.of(1234)[3] == {"text": f"the same words {12343 % 7}"}
+    assert again.of(1234)[3] == rows.of(1234)[3] == {"text": "the same words " * 20 + str(12343 % 7)}
 
 
 def test_lookups_from_many_threads(con, tmp_path):

@@ -9,6 +9,7 @@ service reads it too.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import posixpath
@@ -28,7 +29,7 @@ class LakeVersion:
     finished_at: str
     files: str  # the hash of the lake's files when the run finished
 
-    @property
+    @functools.cached_property  # every answer's ETag, and every image URL of a page of cards
     def tag(self) -> str:
         """A short name for this version, for ETags and logs."""
         return hashlib.sha256(f"{self.run_id}/{self.files}".encode()).hexdigest()[:16]

@@ -23,6 +23,7 @@ FACETS = ("objects", "colors", "cameras", "countries", "orientations")
 FACET_SIZE = 20
 JOINT_MOST = 1 << 20  # values of a joint count of several facets (below: one bincount counts them all)
 SORT_KEYS = ("newest_key", "views", "downloads")
+COUNTED_BYTES = 1 << 18  # bitmaps counted per step (counted: at 1M photos, 80 classes, 3.2 -> 2.5 ms)
 
 
 @dataclass
@@ -265,7 +266,15 @@ def _as_words(mask: np.ndarray) -> np.ndarray:
 
 def counted(maps: np.ndarray, words: np.ndarray | None) -> np.ndarray:
     """Per row of ``maps`` (bitmaps), how many of its photos are in ``words`` (a mask as _as_words; None: all)."""
-    return np.bitwise_count(maps if words is None else maps & words).sum(axis=1, dtype=np.int64)
+    if words is None:
+        return np.bitwise_count(maps).sum(axis=1, dtype=np.int64)
+    counts = np.empty(len(maps), dtype=np.int64)  # a row's sum as uint32: twice as fast as int64
+    # a few rows at a time, so the temporaries stay in the CPU's caches
+    step = max(1, COUNTED_BYTES // max(maps[0].nbytes, 1)) if len(maps) else 1
+    for start in range(0, len(maps), step):
+        rows = maps[start:start + step] & words
+        counts[start:start + step] = np.bitwise_count(rows).sum(axis=1, dtype=np.uint32)
+    return counts
 
 
 def joint_codes(coded: dict[str, Coded]) -> list[tuple[tuple[str, ...], np.ndarray]]:

@@ -296,6 +296,7 @@ def _search_side(con, lake, sources, present, ids, detector) -> dict:
     features = Features.build(con, len(ids), tags, objects)
     index = SearchIndex.build(con, len(ids), tags, objects)
     cards = con.sql(f"SELECT {CARD_COLUMNS} FROM pix ORDER BY pid").to_arrow_table().combine_chunks()
+    cards = cards.cast(without_time_zones(cards.schema))
     map_points = con.sql("SELECT photo_id, cluster, pca_x AS x, pca_y AS y FROM map_points ORDER BY sample_rank"
                          ).to_arrow_table().combine_chunks()
     popular = [pid for (pid,) in con.execute("SELECT pid FROM pix ORDER BY downloads DESC, views DESC, pid LIMIT 1000")
@@ -309,6 +310,16 @@ def _search_side(con, lake, sources, present, ids, detector) -> dict:
         missing=[t for t in LOADED if not present[t]],
         cluster_summaries={row["cluster"]: row for row in _rows(con, "SELECT * FROM cluster_summary ORDER BY cluster")},
         stats=stats, popular=popular)
+
+
+def without_time_zones(schema: pa.Schema) -> pa.Schema:
+    """``schema`` with its time-zoned timestamp columns as plain ones, which hold the same UTC instants: Arrow
+    makes a zoned datetime per value through zoneinfo, at 6 us each (a page of 48 cards: 0.27 ms against 0.10),
+    and the answers print plain ones as UTC (photolake.serve.app._json)."""
+    for i, column in enumerate(schema):
+        if pa.types.is_timestamp(column.type) and column.type.tz is not None:
+            schema = schema.set(i, column.with_type(pa.timestamp(column.type.unit)))
+    return schema
 
 
 def _release_freed_memory() -> None:
