@@ -85,7 +85,7 @@ def test_a_half_built_folder_is_built_again(lake, tmp_path):
     version, _ = lake_version.current(str(lake))
     folder = snapshot.folder_for(str(tmp_path / "cache"), version.files, "")
     os.makedirs(folder)
-    (tmp_path / "cache" / "index" / os.path.basename(folder) / "photo-photos.arrow").write_bytes(b"cut short")
+    (tmp_path / "cache" / "index" / os.path.basename(folder) / "photo-photos.rows").write_bytes(b"cut short")
     loaded = store.load(str(lake), str(tmp_path / "cache"))
     assert loaded.from_cache is False and loaded.photo_rows["photos"].first(0) is not None
     assert snapshot.about(folder)["photos"] == 300

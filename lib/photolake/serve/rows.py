@@ -1,32 +1,31 @@
-"""A lake table's rows per photo or per user, for lookups: each row as the JSON text the answers print, in an
-Arrow file sorted by the key, in small LZ4-compressed batches, memory-mapped; a lookup decompresses the one
-batch (rarely two) that holds the key's rows and parses its rows' JSON.
+"""A lake table's rows per photo or per user, for lookups: each row as the JSON text the answers print, in a
+file sorted by the key, in batches of 64 rows, each one LZ4 block of its rows' texts, a row a line; the file is
+memory-mapped, and a lookup decompresses the one batch (rarely two) that holds the key's rows and parses its
+rows' JSON.
 
-Measured at 1M photos (bench/serve.py, docs/benchmarks.md): a photos row takes 0.09 ms, against 0.83 ms when
-the file held the table's 37 columns (an Arrow batch decompresses and converts every column), and 6.4 ms in
-DuckDB; the files are about as large (photos 172 MB against 142, image_metadata 234 against 256). A file is
-written once per lake version, in the version's folder of the service's cache (photolake.serve.snapshot), and
-opened again by a later service on the same version; its pages are the OS's file cache, shared by every service
-that maps it.
+Measured at 1M photos (docs/benchmarks.md): a photos row takes 0.077 ms and a downloads row 0.022, against
+0.116 and 0.101 when each batch was an Arrow record batch in an Arrow IPC file (its reader's per-batch cost),
+0.83 ms when the file held the table's 37 columns, and 6.4 ms in DuckDB; photos take 152 MB, image_metadata
+212 MB. A file is written once per lake version, in the version's folder of the service's cache
+(photolake.serve.snapshot), and opened again by a later service on the same version; its pages are the OS's
+file cache, shared by every service that maps it.
 """
 
 from __future__ import annotations
 
 import json
 import mmap
-import threading
-from dataclasses import dataclass, field
+import os
+from dataclasses import dataclass
 
 import duckdb
 import numpy as np
 import orjson
 import pyarrow as pa
-import pyarrow.ipc as ipc
 
 BATCH_ROWS = 64  # per compressed batch: a lookup's cost grows with it (512: 0.33 ms), the file shrinks (15%)
 READ_ROWS = 65_536
-# on threads, compressing batches this small took twice as long (1M photos: 2.0 s against 1.0 s for image_metadata)
-WRITE_OPTIONS = ipc.IpcWriteOptions(compression="lz4", use_threads=False)
+CODEC = pa.Codec("lz4_raw")  # LZ4 blocks: a batch of photos rows decompresses in a few microseconds
 # orjson's forms of the values DuckDB's to_json would print otherwise: ISO timestamps in UTC (microseconds only
 # when there are some), and null for NaN and infinity, which are not JSON
 _ISO = "%Y-%m-%dT%H:%M:%S"
@@ -48,7 +47,8 @@ def rows_as_json(relation: duckdb.DuckDBPyRelation, key: str) -> duckdb.DuckDBPy
     """(``key``, row): every other column of each row as one JSON object, in the relation's order."""
     fields = ", ".join(f"'{c.replace(chr(39), chr(39) * 2)}': {_as_json(c, str(t))}"
                        for c, t in zip(relation.columns, relation.types) if c != key)
-    return relation.select(f'"{key}", to_json({{{fields}}})::VARCHAR AS "row"')
+    # one a line: JSON has no raw line breaks, so a batch's texts are split by them
+    return relation.select(f'"{key}", to_json({{{fields}}})::VARCHAR || chr(10) AS "row"')
 
 
 def parsed(text: str) -> dict:
@@ -60,47 +60,51 @@ def parsed(text: str) -> dict:
 
 @dataclass(frozen=True)
 class KeyedRows:
-    """Rows sorted by an integer key 0..keys-1; key k's rows are ``starts[k]:starts[k + 1]``."""
+    """Rows sorted by an integer key 0..keys-1; key k's rows are ``starts[k]:starts[k + 1]``. The file is the
+    batches one after another, each the LZ4 block of its rows' JSON texts, one a line."""
 
     path: str
     mapped: mmap.mmap
     starts: np.ndarray
     batch_starts: np.ndarray  # the first row of each batch, and the row count last
-    _readers: threading.local = field(default_factory=threading.local)  # one file reader per thread
+    offsets: np.ndarray  # where each batch begins in the file, and the file's size last
+    sizes: np.ndarray  # each batch's bytes once decompressed
 
     @classmethod
     def write(cls, relation: duckdb.DuckDBPyRelation, key: str, keys: int, path: str) -> KeyedRows:
         """``relation``'s rows, which must be sorted by ``key`` (an integer column with no NULLs), into the file
         ``path``. A lookup returns every column but the key, as the answers print them."""
-        schema = pa.schema([pa.field("row", pa.string())])
-        key_parts, batch_rows = [], []
-        with open(path, "wb") as file, ipc.new_file(file, schema, options=WRITE_OPTIONS) as writer:
+        key_parts, batch_rows, offsets, sizes = [], [], [0], []
+        with open(path, "wb") as file:
             for batch in rows_as_json(relation, key).to_arrow_reader(READ_ROWS):
                 key_parts.append(batch.column(key).to_numpy())
-                rows = pa.record_batch([batch.column("row").cast(pa.string())], schema=schema)
-                for start in range(0, rows.num_rows, BATCH_ROWS):
-                    part = rows.slice(start, BATCH_ROWS)
-                    writer.write_batch(part)
-                    batch_rows.append(part.num_rows)
+                texts = batch.column("row").cast(pa.large_string())
+                ends = np.frombuffer(texts.buffers()[1], np.int64)[texts.offset:texts.offset + len(texts) + 1]
+                data = memoryview(texts.buffers()[2])
+                for start in range(0, len(texts), BATCH_ROWS):
+                    stop = min(start + BATCH_ROWS, len(texts))
+                    # a contiguous slice of Arrow's text buffer: no copy
+                    packed = CODEC.compress(data[ends[start]:ends[stop]], asbytes=True)
+                    file.write(packed)
+                    offsets.append(offsets[-1] + len(packed))
+                    sizes.append(ends[stop] - ends[start])
+                    batch_rows.append(stop - start)
         column = np.concatenate(key_parts) if key_parts else np.zeros(0, np.int64)
-        return cls.open(path, np.searchsorted(column, np.arange(keys + 1)), np.cumsum([0, *batch_rows]))
+        return cls.open(path, np.searchsorted(column, np.arange(keys + 1)), np.cumsum([0, *batch_rows]),
+                        np.array(offsets, np.int64), np.array(sizes, np.int64))
 
     @classmethod
-    def open(cls, path: str, starts: np.ndarray, batch_starts: np.ndarray) -> KeyedRows:
-        """A file ``write`` made, with the key and batch positions it returned."""
+    def open(cls, path: str, starts: np.ndarray, batch_starts: np.ndarray, offsets: np.ndarray,
+             sizes: np.ndarray) -> KeyedRows:
+        """A file ``write`` made, with the positions it returned."""
         with open(path, "rb") as file:  # the mapping keeps the pages (even once the file is deleted)
-            mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
-        return cls(path, mapped, starts, batch_starts)
+            mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) if os.fstat(file.fileno()).st_size \
+                else b""
+        return cls(path, mapped, starts, batch_starts, offsets, sizes)
 
     @property
     def file_bytes(self) -> int:
         return len(self.mapped)
-
-    def _reader(self) -> ipc.RecordBatchFileReader:
-        reader = getattr(self._readers, "reader", None)
-        if reader is None:
-            reader = self._readers.reader = ipc.open_file(pa.py_buffer(self.mapped))
-        return reader
 
     def of(self, key: int, limit: int | None = None) -> list[dict]:
         """Key ``key``'s rows (the first ``limit``), in the file's order, as dicts of column name -> value."""
@@ -110,9 +114,10 @@ class KeyedRows:
         rows = []
         while start < end:
             at = int(np.searchsorted(self.batch_starts, start, side="right")) - 1
-            stop = min(end, int(self.batch_starts[at + 1]))
-            batch = self._reader().get_batch(at)
-            rows += map(parsed, batch.column(0).slice(start - int(self.batch_starts[at]), stop - start).to_pylist())
+            first, stop = int(self.batch_starts[at]), min(end, int(self.batch_starts[at + 1]))
+            text = CODEC.decompress(memoryview(self.mapped)[self.offsets[at]:self.offsets[at + 1]],
+                                    int(self.sizes[at]), asbytes=True)
+            rows += map(parsed, text.split(b"\n")[start - first:stop - first])
             start = stop
         return rows
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from photolake.serve.rows import KeyedRows
 
-FORMAT = 5  # raised whenever what a loaded version holds changes: older folders are then built again
+FORMAT = 6  # raised whenever what a loaded version holds changes: older folders are then built again
 ALIGN = 64
 MANIFEST, STATE, ARRAYS = "manifest.json", "state.pickle", "arrays.bin"
 
@@ -57,7 +57,7 @@ def fresh(folder: str) -> str:
 class _Pickler(pickle.Pickler):
     def persistent_id(self, obj: Any):
         if isinstance(obj, KeyedRows):  # its file is in the folder already; its positions go with the arrays
-            return "rows", os.path.basename(obj.path), obj.starts, obj.batch_starts
+            return "rows", os.path.basename(obj.path), obj.starts, obj.batch_starts, obj.offsets, obj.sizes
         return None
 
 
@@ -67,8 +67,8 @@ class _Unpickler(pickle.Unpickler):
         self.folder = folder
 
     def persistent_load(self, pid):
-        _, name, starts, batch_starts = pid
-        return KeyedRows.open(os.path.join(self.folder, name), starts, batch_starts)
+        _, name, *positions = pid
+        return KeyedRows.open(os.path.join(self.folder, name), *positions)
 
 
 def save(state: Any, folder: str, about: dict) -> None:

@@ -4,7 +4,7 @@ same lake version opens in seconds (photolake.serve.snapshot).
 
 Each photo gets an integer key ``pid`` (its rank in photo_id order; ``ids`` maps a photo_id to it with a
 binary search) and each user a ``uid``. A photo page's rows of each per-photo table, and a user page's rows,
-are written sorted by that key into compressed, memory-mapped Arrow files (photolake.serve.rows). Search
+are written sorted by that key into compressed, memory-mapped files (photolake.serve.rows). Search
 runs on numpy arrays (photolake.serve.index) made from ``pix`` (one row per photo with every filter and sort
 column) and its side tables (the words of descriptions, keywords, objects, palette colours), which are
 dropped once they are arrays; gallery cards and the cluster map's points are Arrow tables. No DuckDB is left
@@ -234,7 +234,7 @@ def _user_rows(con: duckdb.DuckDBPyConnection, sources: dict, folder: str, users
                            f"JOIN user_keys k USING (user_id) LEFT JOIN photo_keys p USING (photo_id) "
                            f"ORDER BY k.uid, t.model, t.rank",
     }
-    return {name: KeyedRows.write(con.sql(sql), "uid", users, os.path.join(folder, f"user-{name}.arrow"))
+    return {name: KeyedRows.write(con.sql(sql), "uid", users, os.path.join(folder, f"user-{name}.rows"))
             for name, sql in queries.items()}
 
 
@@ -273,7 +273,7 @@ def _write_rows(con, sources, photos, users, detector, folder) -> tuple[dict, di
     for table, (columns, order) in PHOTO_ROWS.items():
         relation = con.sql(f"SELECT k.pid, {columns} FROM {sources[table]} t JOIN photo_keys k USING (photo_id) "
                            f"ORDER BY k.pid{order}", params={"detector": detector or ""} if "$" in order else None)
-        photo_rows[table] = KeyedRows.write(relation, "pid", photos, os.path.join(folder, f"photo-{table}.arrow"))
+        photo_rows[table] = KeyedRows.write(relation, "pid", photos, os.path.join(folder, f"photo-{table}.rows"))
     return photo_rows, _user_rows(con, sources, folder, users)
 
 
