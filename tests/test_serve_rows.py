@@ -91,3 +91,21 @@ def test_keys_across_batches(tmp_path):
         assert [r["i"] for r in rows.of(key)] == [3 * key, 3 * key + 1, 3 * key + 2]
         assert [r["i"] for r in rows.of(key, limit=2)] == [3 * key, 3 * key + 1]
     assert [r["i"] for r in rows.of(count // 3)] == list(range(count - count % 3, count))
+
+
+def test_rows_written_in_the_order_read(tmp_path):
+    con = duckdb.connect()
+    # keys 0..999 shuffled, none for multiples of 7, two rows for 500 (the second read second), across batches
+    relation = con.sql("SELECT k, 'row ' || k AS label FROM (SELECT (i * 7919) % 1000 AS k, i FROM range(1000) r(i)) "
+                       "WHERE k % 7 <> 0 UNION ALL SELECT 500, 'again' ORDER BY hash(k), label DESC")
+    read = [row[0] for row in relation.fetchall()]
+    rows = KeyedRows.write(relation, "k", 1000, str(tmp_path / "t.rows"), in_key_order=False)
+    assert sorted(read) == sorted([*(k for k in range(1000) if k % 7), 500]) and read != sorted(read)
+    for key in range(1000):
+        if key == 500:
+            assert rows.of(key) == [{"label": "row 500"}, {"label": "again"}]
+            assert rows.first(key) == {"label": "row 500"}
+        else:
+            assert rows.of(key) == ([] if key % 7 == 0 else [{"label": f"row {key}"}]), key
+    again = KeyedRows.open(rows.path, rows.starts, rows.batch_starts, rows.offsets, rows.sizes, rows.places)
+    assert again.of(999) == [{"label": "row 999"}] and again.of(7) == []

@@ -60,8 +60,10 @@ def parsed(text: str) -> dict:
 
 @dataclass(frozen=True)
 class KeyedRows:
-    """Rows sorted by an integer key 0..keys-1; key k's rows are ``starts[k]:starts[k + 1]``. The file is the
-    batches one after another, each the LZ4 block of its rows' JSON texts, one a line."""
+    """Rows of an integer key 0..keys-1. In key order, key k's rows are ``starts[k]:starts[k + 1]``: the file's
+    rows themselves, or, when the file is in the order it was read, those entries of ``places`` (where each
+    row is in the file). The file is the batches one after another, each the LZ4 block of its rows' JSON
+    texts, one a line."""
 
     path: str
     mapped: mmap.mmap
@@ -69,11 +71,16 @@ class KeyedRows:
     batch_starts: np.ndarray  # the first row of each batch, and the row count last
     offsets: np.ndarray  # where each batch begins in the file, and the file's size last
     sizes: np.ndarray  # each batch's bytes once decompressed
+    places: np.ndarray | None = None  # None: the file is in key order
 
     @classmethod
-    def write(cls, relation: duckdb.DuckDBPyRelation, key: str, keys: int, path: str) -> KeyedRows:
-        """``relation``'s rows, which must be sorted by ``key`` (an integer column with no NULLs), into the file
-        ``path``. A lookup returns every column but the key, as the answers print them."""
+    def write(cls, relation: duckdb.DuckDBPyRelation, key: str, keys: int, path: str,
+              in_key_order: bool = True) -> KeyedRows:
+        """``relation``'s rows into the file ``path``: sorted by ``key`` (an integer column with no NULLs), a key's
+        rows in the order they come; or, with ``in_key_order=False``, in any order (a key's rows then come in the
+        order they were read), which spares DuckDB a sort of the whole table (a second a table of 1M photo rows;
+        made for tables of one row per key). A lookup returns every column but the key, as the answers print
+        them."""
         key_parts, batch_rows, offsets, sizes = [], [], [0], []
         with open(path, "wb") as file:
             for batch in rows_as_json(relation, key).to_arrow_reader(READ_ROWS):
@@ -90,17 +97,21 @@ class KeyedRows:
                     sizes.append(ends[stop] - ends[start])
                     batch_rows.append(stop - start)
         column = np.concatenate(key_parts) if key_parts else np.zeros(0, np.int64)
+        places = None
+        if not in_key_order:
+            places = np.argsort(column, kind="stable").astype(np.int64)
+            column = column[places]
         return cls.open(path, np.searchsorted(column, np.arange(keys + 1)), np.cumsum([0, *batch_rows]),
-                        np.array(offsets, np.int64), np.array(sizes, np.int64))
+                        np.array(offsets, np.int64), np.array(sizes, np.int64), places)
 
     @classmethod
     def open(cls, path: str, starts: np.ndarray, batch_starts: np.ndarray, offsets: np.ndarray,
-             sizes: np.ndarray) -> KeyedRows:
+             sizes: np.ndarray, places: np.ndarray | None = None) -> KeyedRows:
         """A file ``write`` made, with the positions it returned."""
         with open(path, "rb") as file:  # the mapping keeps the pages (even once the file is deleted)
             mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) if os.fstat(file.fileno()).st_size \
                 else b""
-        return cls(path, mapped, starts, batch_starts, offsets, sizes)
+        return cls(path, mapped, starts, batch_starts, offsets, sizes, places)
 
     @property
     def file_bytes(self) -> int:
@@ -111,14 +122,14 @@ class KeyedRows:
         start, end = int(self.starts[key]), int(self.starts[key + 1])
         if limit is not None:
             end = min(end, start + limit)
-        rows = []
-        while start < end:
-            at = int(np.searchsorted(self.batch_starts, start, side="right")) - 1
-            first, stop = int(self.batch_starts[at]), min(end, int(self.batch_starts[at + 1]))
-            text = CODEC.decompress(memoryview(self.mapped)[self.offsets[at]:self.offsets[at + 1]],
-                                    int(self.sizes[at]), asbytes=True)
-            rows += map(parsed, text.split(b"\n")[start - first:stop - first])
-            start = stop
+        rows, first, stop, lines = [], 0, 0, []
+        for place in range(start, end) if self.places is None else self.places[start:end].tolist():
+            if not first <= place < stop:  # in another batch: decompress that one
+                at = int(np.searchsorted(self.batch_starts, place, side="right")) - 1
+                first, stop = int(self.batch_starts[at]), int(self.batch_starts[at + 1])
+                lines = CODEC.decompress(memoryview(self.mapped)[self.offsets[at]:self.offsets[at + 1]],
+                                         int(self.sizes[at]), asbytes=True).split(b"\n")
+            rows.append(parsed(lines[place - first]))
         return rows
 
     def first(self, key: int) -> dict | None:

@@ -57,7 +57,8 @@ def fresh(folder: str) -> str:
 class _Pickler(pickle.Pickler):
     def persistent_id(self, obj: Any):
         if isinstance(obj, KeyedRows):  # its file is in the folder already; its positions go with the arrays
-            return "rows", os.path.basename(obj.path), obj.starts, obj.batch_starts, obj.offsets, obj.sizes
+            return ("rows", os.path.basename(obj.path), obj.starts, obj.batch_starts, obj.offsets, obj.sizes,
+                    obj.places)
         return None
 
 

@@ -205,11 +205,12 @@ def _build(lake, version, settled, detect_model, folder, spill_dir, threads, mem
     snapshot.save(loaded, folder, {"lake": lake, "photos": len(loaded.ids), "run_id": version.run_id})
 
 
-# Per photo: the columns a photo page shows (photo_id comes from the key) and their rows' order within a photo.
+# Per photo: the columns a photo page shows (photo_id comes from the key) and their rows' order within a photo
+# (None: one row per photo, written in the order it is read; KeyedRows.write, in_key_order).
 PHOTO_ROWS = {
-    "photos": ("t.* EXCLUDE (photo_id)", ""),
-    "image_metadata": ("t.* EXCLUDE (photo_id)", ""),
-    "downloads": ("t.* EXCLUDE (photo_id)", ""),
+    "photos": ("t.* EXCLUDE (photo_id)", None),
+    "image_metadata": ("t.* EXCLUDE (photo_id)", None),
+    "downloads": ("t.* EXCLUDE (photo_id)", None),
     "detections": ("t.model, t.status, t.error, t.image_width, t.image_height, t.objects, t.labels",
                    ", t.model = $detector DESC, t.model"),
     "collections": ("t.collection_id, t.collection_title, t.photo_collected_at", ", t.photo_collected_at"),
@@ -223,19 +224,19 @@ DERIVED_FROM = ("photos", "image_metadata", "detections", "downloads", "clusters
 def _user_rows(con: duckdb.DuckDBPyConnection, sources: dict, folder: str, users: int) -> dict[str, KeyedRows]:
     """Per user: the user, the profile, the history (newest first; photos in the lake only) and the
     recommendations (by model and rank), each row with its photo's pid (-1: not in the lake)."""
-    queries = {
-        "users": f"SELECT k.uid, t.* FROM {sources['users']} t JOIN user_keys k USING (user_id) ORDER BY k.uid",
-        "profiles": f"SELECT k.uid, t.* FROM {sources['profiles']} t JOIN user_keys k USING (user_id) ORDER BY k.uid",
-        "interactions": f"SELECT k.uid, p.pid, t.event, t.weight, t.\"at\", t.keyword "
-                        f"FROM {sources['interactions']} t JOIN user_keys k USING (user_id) "
-                        f"JOIN photo_keys p USING (photo_id) ORDER BY k.uid, t.\"at\" DESC NULLS LAST, p.pid",
-        "recommendations": f"SELECT k.uid, coalesce(p.pid, -1) AS pid, t.model, t.rank, t.photo_id, t.score, "
-                           f"t.reason, t.strategy, t.cold_start FROM {sources['recommendations']} t "
-                           f"JOIN user_keys k USING (user_id) LEFT JOIN photo_keys p USING (photo_id) "
-                           f"ORDER BY k.uid, t.model, t.rank",
+    keyed = "JOIN user_keys k USING (user_id)"
+    queries = {  # (the rows, their order; None: one row per user, in the order read: KeyedRows.write, in_key_order)
+        "users": (f"SELECT k.uid, t.* FROM {sources['users']} t {keyed}", None),
+        "profiles": (f"SELECT k.uid, t.* FROM {sources['profiles']} t {keyed}", None),
+        "interactions": (f"SELECT k.uid, p.pid, t.event, t.weight, t.\"at\", t.keyword FROM {sources['interactions']} "
+                         f"t {keyed} JOIN photo_keys p USING (photo_id)", "k.uid, t.\"at\" DESC NULLS LAST, p.pid"),
+        "recommendations": (f"SELECT k.uid, coalesce(p.pid, -1) AS pid, t.model, t.rank, t.photo_id, t.score, "
+                            f"t.reason, t.strategy, t.cold_start FROM {sources['recommendations']} t {keyed} "
+                            f"LEFT JOIN photo_keys p USING (photo_id)", "k.uid, t.model, t.rank"),
     }
-    return {name: KeyedRows.write(con.sql(sql), "uid", users, os.path.join(folder, f"user-{name}.rows"))
-            for name, sql in queries.items()}
+    return {name: KeyedRows.write(con.sql(sql if order is None else f"{sql} ORDER BY {order}"), "uid", users,
+                                  os.path.join(folder, f"user-{name}.rows"), in_key_order=order is not None)
+            for name, (sql, order) in queries.items()}
 
 
 def _load_into(con, lake, version, settled, detect_model, folder) -> LoadedLake:
@@ -271,9 +272,12 @@ def _write_rows(con, sources, photos, users, detector, folder) -> tuple[dict, di
     """The per-photo and per-user rows (photolake.serve.rows)."""
     photo_rows = {}
     for table, (columns, order) in PHOTO_ROWS.items():
-        relation = con.sql(f"SELECT k.pid, {columns} FROM {sources[table]} t JOIN photo_keys k USING (photo_id) "
-                           f"ORDER BY k.pid{order}", params={"detector": detector or ""} if "$" in order else None)
-        photo_rows[table] = KeyedRows.write(relation, "pid", photos, os.path.join(folder, f"photo-{table}.rows"))
+        sql = f"SELECT k.pid, {columns} FROM {sources[table]} t JOIN photo_keys k USING (photo_id)"
+        if order is not None:
+            sql += f" ORDER BY k.pid{order}"
+        relation = con.sql(sql, params={"detector": detector or ""} if "$" in sql else None)
+        photo_rows[table] = KeyedRows.write(relation, "pid", photos, os.path.join(folder, f"photo-{table}.rows"),
+                                            in_key_order=order is not None)
     return photo_rows, _user_rows(con, sources, folder, users)
 
 
@@ -334,7 +338,7 @@ def _derive(con: duckdb.DuckDBPyConnection, keywords: str, detector: str | None)
     """The search tables: one row per photo with its filter and sort columns, and the side tables."""
     con.execute("""
         CREATE TABLE pix AS
-        SELECT p.pid, k.photo_id, p.photo_submitted_at AS submitted_at,
+        SELECT p.pid, p.photo_id, p.photo_submitted_at AS submitted_at,
                coalesce(epoch_us(p.photo_submitted_at), -1) AS newest_key,
                coalesce(p.stats_views, -1) AS views, coalesce(p.stats_downloads, -1) AS downloads,
                p.camera_make, p.camera_model, m.orientation_class AS orientation, m.size_category AS size,
@@ -344,7 +348,7 @@ def _derive(con: duckdb.DuckDBPyConnection, keywords: str, detector: str | None)
                p.photo_width AS width, p.photo_height AS height,
                CASE WHEN d.status = 'ok' THEN d.path END AS path,
                m.dominant_colors[1].hex AS main_hex, m.phash
-        FROM photos p JOIN photo_keys k USING (pid)
+        FROM photos p
         LEFT JOIN image_metadata m USING (pid) LEFT JOIN clusters c USING (pid) LEFT JOIN downloads d USING (pid)
         ORDER BY p.pid""")
     # keywords: each distinct one once (kw_names), and which photos have it (kw, sorted by keyword)
