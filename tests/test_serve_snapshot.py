@@ -133,6 +133,12 @@ def test_the_serve_command_with_two_workers_loads_once_and_serves_one_version(la
                 versions.add((json.load(answer)["version"], answer.headers["ETag"]))
         assert len(versions) == 1
         assert len([f for f in (tmp_path / "cache" / "index").iterdir() if f.is_dir()]) == 1
+        # a second service on the same port is refused, not given a share of the first one's connections
+        second = subprocess.run([str(ROOT / "spark-submit.sh"), "serve", "--lake", str(lake), "--port", str(port),
+                                 "--set", "serve.workers=2", "--set", f"serve.cache_dir={tmp_path / 'cache'}"],
+                                capture_output=True, text=True, timeout=120)
+        assert second.returncode == 1 and f"cannot listen on 127.0.0.1:{port}: Address already in use" in \
+            second.stderr, (second.returncode, second.stdout, second.stderr)
     finally:
         service.terminate()
         output = service.communicate(timeout=30)[0]

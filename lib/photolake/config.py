@@ -380,11 +380,12 @@ SETTINGS: tuple[Setting, ...] = (
        "serve.cache_dir", low=64),
     _S("serve.query_threads", 0, "DuckDB's threads while loading a lake version (0: one per core)", low=0,
        high=256),
-    _S("serve.workers", 1, "service processes sharing the port; each opens the loaded version from "
-       "serve.cache_dir, so their tables share memory pages (1M photos on 2 cores: 2 workers answered 378 "
-       "requests/s against 298, in 0.4 GB more)", low=1, high=64),
-    _S("serve.threads", 4, "requests worked on at once on threads (lookups); more than about twice the cores only "
-       "adds contention (bench/serve.py)", low=1, high=256),
+    _S("serve.workers", 0, "service processes on the port, each with its own socket (the kernel spreads "
+       "connections over them) and opening the loaded version from serve.cache_dir, so their tables share memory "
+       "pages (0: one per core, at most 4; 1M photos on 2 cores: 2 workers answered 449-533 requests/s against "
+       "276-301 for one, in 0.24 GB more)", low=0, high=64),
+    _S("serve.threads", 0, "requests worked on at once on threads in each process (0: 4 with one worker, 1 each "
+       "with several, where more threads only contend for Python's lock; bench/serve.py)", low=0, high=256),
     _S("serve.detect_model", "", "whose detections the service shows and searches (empty: the model with the "
        "most)", choices=("", *MODELS)),
     _S("serve.cors_origins", [], "origins other sites may call the API from (CORS is off when empty)", "origins"),

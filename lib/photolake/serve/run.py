@@ -6,7 +6,12 @@ import ctypes
 import dataclasses
 import json
 import logging
+import multiprocessing
 import os
+import signal
+import socket
+import sys
+import threading
 import time
 
 from photolake.config import Config
@@ -14,6 +19,13 @@ from photolake.serve.holder import LakeHolder, ServiceSettings
 
 log = logging.getLogger("photolake.serve")
 SETTINGS_VARIABLE = "PHOTOLAKE_SERVE_SETTINGS"  # how serve.workers' processes get their settings
+THREADS_ALONE, THREADS_EACH = 4, 1  # serve.threads 0: with one process, and with each of several
+MOST_WORKERS = 4  # serve.workers 0: one per core up to this (at 1M photos each holds about 0.2 GB of its own)
+FAILED_START_S = 20  # a worker that stops this soon after it started would not start again either
+
+
+def workers_for(config: Config) -> int:
+    return config.serve.workers or max(1, min(os.cpu_count() or 1, MOST_WORKERS))
 
 
 def settings_from(config: Config) -> ServiceSettings:
@@ -21,7 +33,8 @@ def settings_from(config: Config) -> ServiceSettings:
         lake=config.paths.lake, images=config.paths.images, cache_dir=config.serve.cache_dir,
         reload_s=config.serve.reload_s, cors_origins=tuple(config.serve.cors_origins),
         detect_model=config.serve.detect_model, query_threads=config.serve.query_threads,
-        table_memory_mb=config.serve.table_memory_mb, threads=config.serve.threads)
+        table_memory_mb=config.serve.table_memory_mb,
+        threads=config.serve.threads or (THREADS_ALONE if workers_for(config) == 1 else THREADS_EACH))
 
 
 def keep_freed_memory() -> None:
@@ -54,8 +67,10 @@ def serve(config: Config, wait: bool = False) -> int:
               f"{config.serve.reload_s:g} s", flush=True)
     else:
         how = "opened from the cache" if lake.from_cache else "loaded"
+        workers = workers_for(config)
         print(f"serving {len(lake.ids):,} photos (lake version {lake.tag}, run {lake.version.run_id}; {how} in "
-              f"{time.time() - started:.1f} s) at {url}/  (API docs at {url}/docs; Ctrl-C stops)", flush=True)
+              f"{time.time() - started:.1f} s) at {url}/ with {workers} worker process{'es' * (workers > 1)}  "
+              f"(API docs at {url}/docs; Ctrl-C stops)", flush=True)
         if lake.missing:
             print(f"  not in this lake: {', '.join(lake.missing)} (their endpoints answer with nothing)", flush=True)
     logging.getLogger("photolake.serve").setLevel(logging.INFO)
@@ -63,7 +78,7 @@ def serve(config: Config, wait: bool = False) -> int:
     listen = {"host": config.serve.host, "port": config.serve.port, "log_level": "warning",
               "access_log": config.serve.access_log, "server_header": False}
     try:
-        if config.serve.workers == 1:
+        if workers_for(config) == 1:
             uvicorn.run(create_app(holder), **listen)
         else:
             # the loaded version is in the cache now: each worker opens it there, sharing its pages, and this
@@ -71,10 +86,75 @@ def serve(config: Config, wait: bool = False) -> int:
             holder.stop()
             holder.current = None
             os.environ[SETTINGS_VARIABLE] = json.dumps(dataclasses.asdict(settings))
-            uvicorn.run(f"{__name__}:worker_app", factory=True, workers=config.serve.workers, **listen)
+            return _supervise(workers_for(config), listen)
     finally:
         holder.stop()
     return 0
+
+
+def _supervise(workers: int, listen: dict) -> int:
+    """Run serve.workers' processes until interrupted, starting another for one that stops; each listens on the
+    port itself (SO_REUSEPORT), so the kernel spreads new connections evenly over them. With one socket shared,
+    as uvicorn's own workers have it, the first to wake accepted a burst of connections: of 16 opened at once,
+    one worker often got most and the other cores idled (bench/serve.py: 217-307 requests/s against 490-503)."""
+    host, port = listen["host"], listen["port"]
+    try:  # without SO_REUSEPORT, so that another service on the port is an error, not a share of its requests
+        with _socket_for(host) as probe:
+            probe.bind((host, port))
+    except OSError as exc:
+        print(f"serve: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr, flush=True)
+        return 1
+    spawn = multiprocessing.get_context("spawn")
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
+
+    def start() -> tuple:
+        process = spawn.Process(target=_worker, args=(listen,), name="photolake-serve-worker")
+        process.start()
+        return process, time.monotonic()
+
+    processes = [start() for _ in range(workers)]
+    try:
+        while not stopping.wait(0.5):
+            for n, (process, started) in enumerate(processes):
+                if process.is_alive():
+                    continue
+                if time.monotonic() - started < FAILED_START_S:
+                    print(f"serve: a worker stopped {time.monotonic() - started:.0f} s after it started (exit code "
+                          f"{process.exitcode}); stopping", file=sys.stderr, flush=True)
+                    return 1
+                log.warning("a worker stopped (exit code %s); starting another", process.exitcode)
+                processes[n] = start()
+    finally:
+        for process, _ in processes:
+            process.terminate()
+        for process, _ in processes:
+            process.join(30)
+    return 0
+
+
+def _worker(listen: dict) -> None:
+    """One of serve.workers' processes: its own socket on the shared port, and uvicorn on it."""
+    import uvicorn
+
+    host, port = listen["host"], listen["port"]
+    sock = _socket_for(host)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        print(f"serve: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr, flush=True)
+        sys.exit(1)
+    sock.listen(2048)
+    config = uvicorn.Config(f"{__name__}:worker_app", factory=True, **listen)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def _socket_for(host: str) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn's: a restart need not wait
+    return sock
 
 
 def worker_app():
