@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/serve.py                          # 25,000 and 1,000,000 photos
     .venv/bin/python bench/serve.py --photos 25000 --seconds 10
-    .venv/bin/python bench/serve.py --photos 1000000 --workers 2  # two service processes (serve.workers)
+    .venv/bin/python bench/serve.py --photos 1000000 --workers 2  # two service processes (the default on 2 cores)
 
 For each lake size: generate the lake once (kept in --dir for the next run), start ``./spark-submit.sh serve``
 on 127.0.0.1 as a user would, and measure its start-up (process start to /readyz 200, and the load and index
@@ -240,7 +240,8 @@ def main() -> None:
     parser.add_argument("--dir", default="/tmp/photolake-bench-serve", help="where the generated lakes are kept")
     parser.add_argument("--seconds", type=float, default=20, help="length of each load run")
     parser.add_argument("--rate", type=float, default=100, help="the open-loop run's requests/s")
-    parser.add_argument("--workers", type=int, default=1, help="the service's processes (serve.workers)")
+    parser.add_argument("--workers", type=int, default=1, help="the service's processes (serve.workers; the "
+                        "service's own default is one per core)")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; the load "
