@@ -382,7 +382,7 @@ SETTINGS: tuple[Setting, ...] = (
        high=256),
     _S("serve.workers", 0, "service processes on the port, each with its own socket (the kernel spreads "
        "connections over them) and opening the loaded version from serve.cache_dir, so their tables share memory "
-       "pages (0: one per core, at most 4; 1M photos on 2 cores: 2 workers answered 449-533 requests/s against "
+       "pages (0: one per core, at most 4; 1M photos on 2 cores: 2 workers answered 435-533 requests/s against "
        "276-301 for one, in 0.24 GB more)", low=0, high=64),
     _S("serve.threads", 0, "requests worked on at once on threads in each process (0: 4 with one worker, 1 each "
        "with several, where more threads only contend for Python's lock; bench/serve.py)", low=0, high=256),

@@ -1,7 +1,7 @@
 """A lake table's rows per photo or per user, for lookups: each row as the JSON text the answers print, in a
-file sorted by the key, in batches of 64 rows, each one LZ4 block of its rows' texts, a row a line; the file is
-memory-mapped, and a lookup decompresses the one batch (rarely two) that holds the key's rows and parses its
-rows' JSON.
+file sorted by the key (or, for a table of one row per key, in the order read, with where each key's row
+went), in batches of 64 rows, each one LZ4 block of its rows' texts, a row a line; the file is memory-mapped,
+and a lookup decompresses the one batch (rarely two) that holds the key's rows and parses its rows' JSON.
 
 Measured at 1M photos (docs/benchmarks.md): a photos row takes 0.077 ms and a downloads row 0.022, against
 0.116 and 0.101 when each batch was an Arrow record batch in an Arrow IPC file (its reader's per-batch cost),
@@ -99,7 +99,7 @@ class KeyedRows:
         column = np.concatenate(key_parts) if key_parts else np.zeros(0, np.int64)
         places = None
         if not in_key_order:
-            places = np.argsort(column, kind="stable").astype(np.int64)
+            places = np.argsort(column, kind="stable")
             column = column[places]
         return cls.open(path, np.searchsorted(column, np.arange(keys + 1)), np.cumsum([0, *batch_rows]),
                         np.array(offsets, np.int64), np.array(sizes, np.int64), places)

@@ -97,13 +97,8 @@ def _supervise(workers: int, listen: dict) -> int:
     port itself (SO_REUSEPORT), so the kernel spreads new connections evenly over them. With one socket shared,
     as uvicorn's own workers have it, the first to wake accepted a burst of connections: of 16 opened at once,
     one worker often got most and the other cores idled (bench/serve.py: 217-307 requests/s against 490-503)."""
-    host, port = listen["host"], listen["port"]
-    try:  # without SO_REUSEPORT, so that another service on the port is an error, not a share of its requests
-        with _socket_for(host) as probe:
-            probe.bind((host, port))
-    except OSError as exc:
-        print(f"serve: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr, flush=True)
-        return 1
+    # first without SO_REUSEPORT, so that another service on the port is an error, not a share of its requests
+    _bound(listen["host"], listen["port"], shared=False).close()
     spawn = multiprocessing.get_context("spawn")
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -138,22 +133,24 @@ def _worker(listen: dict) -> None:
     """One of serve.workers' processes: its own socket on the shared port, and uvicorn on it."""
     import uvicorn
 
-    host, port = listen["host"], listen["port"]
-    sock = _socket_for(host)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        print(f"serve: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr, flush=True)
-        sys.exit(1)
+    sock = _bound(listen["host"], listen["port"], shared=True)
     sock.listen(2048)
     config = uvicorn.Config(f"{__name__}:worker_app", factory=True, **listen)
     uvicorn.Server(config).run(sockets=[sock])
 
 
-def _socket_for(host: str) -> socket.socket:
+def _bound(host: str, port: int, shared: bool) -> socket.socket:
+    """A socket bound to the port, which the other workers' bind too when ``shared`` (SO_REUSEPORT); exits
+    with a one-line error when the port is taken."""
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn's: a restart need not wait
+    if shared:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise SystemExit(f"serve: cannot listen on {host}:{port}: {exc.strerror}") from None
     return sock
 
 
