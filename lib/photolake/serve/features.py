@@ -23,7 +23,7 @@ MIXED_WEIGHTS = {"tags": 0.35, "objects": 0.2, "colour": 0.2, "visual": 0.15, "c
 HASH_BITS = 64
 BITS_MOST = 256  # terms, most, kept as bits per photo too (32 bytes a photo)
 # a visual score from the hashes' distance: 0.6 when equal, down to 0 at half the bits (unrelated pictures)
-_CLOSENESS = (0.6 * np.clip(1 - np.arange(HASH_BITS + 1) / (HASH_BITS / 2), 0, 1)).astype(np.float32)
+HALF_BITS = HASH_BITS // 2
 VISUAL_COLOUR = 0.4  # the colour score's weight in visual; with no hash to compare, 0.5 instead
 VISUAL_COLOUR_ALONE = 0.5
 NO_COLOUR_LAB = (1000.0, 0.0, 0.0)  # a photo with no palette: far from every colour, so its delta E part is 0
@@ -152,12 +152,17 @@ class Features:
     def colour(self, pid: int) -> np.ndarray:
         if not self.has_colour[pid]:
             return np.zeros(self.photos, dtype=np.float32)
-        score = (0.7 * self.families[:, pid]) @ self.families
+        # the families this photo has, most a few of the 11: their rows only (at 1M photos 1.7 ms, against 3.1
+        # for the product with every row)
+        shares = self.families[:, pid]
+        score = np.zeros(self.photos, dtype=np.float32)
+        for family in np.flatnonzero(shares).tolist():
+            score += np.float32(0.7 * shares[family]) * self.families[family]
         q = self.lab[:3, pid]
         # 0.3 * clip(1 - |x - q| / 50, 0, 1), in place (a new 1M-photo array costs its page faults each time)
         near = np.append(-2 * q, np.float32(1)) @ self.lab
         near += q @ q  # |x - q|^2 without an (N, 3) temporary
-        np.maximum(near, 0, out=near)
+        np.clip(near, np.float32(0), None, out=near)  # rounding's tiny negatives; maximum() took 3x as long
         np.sqrt(near, out=near)
         near *= -0.3 / 50
         near += 0.3
@@ -171,7 +176,11 @@ class Features:
             return None
         distance = self.hash_distance(pid)
         np.maximum(distance, self.far, out=distance)  # no hash: as far as can be, so 0
-        return np.take(_CLOSENESS, distance)  # take: half the time of indexing
+        # 0.6 * max(0, 1 - distance / HALF_BITS) in place: a gather from a table of the 65 took 1.5 ms at 1M photos
+        looks = np.subtract(HALF_BITS, distance, dtype=np.float32)
+        np.clip(looks, np.float32(0), None, out=looks)
+        looks *= np.float32(0.6 / HALF_BITS)
+        return looks
 
     def visual(self, pid: int) -> np.ndarray:
         colour = self.colour(pid)
@@ -256,7 +265,8 @@ class Features:
         if not self.has_hash[pid]:
             return []
         distance = self.hash_distance(pid)
-        close = np.flatnonzero((distance <= max_distance) & (self.has_hash > 0))
+        np.maximum(distance, self.far, out=distance)  # photos with no hash: HASH_BITS, out of reach
+        close = np.flatnonzero(distance <= min(max_distance, HASH_BITS - 1))
         close = close[close != pid]
         close = close[np.lexsort((close, distance[close]))][:k]
         return [(int(p), int(distance[p])) for p in close]

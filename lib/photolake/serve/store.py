@@ -41,7 +41,7 @@ log = logging.getLogger("photolake.serve")
 REQUIRED = ("photos",)
 CARD_COLUMNS = ("pid, photo_id, description, ai_description, width, height, main_hex, camera_make, country, city, "
                 "submitted_at, greatest(views, 0) AS views, greatest(downloads, 0) AS downloads, "
-                "path IS NOT NULL AS has_image, cluster, pca_x, pca_y")
+                "has_image, cluster, pca_x, pca_y")
 LOADED = ("photos", "keywords", "collections", "colors", "downloads", "image_metadata", "detections", "clusters",
           "cluster_summary", "users", "profiles", "interactions", "recommendations", "rec_metrics")
 MAX_USERS = 200  # the users list's longest page
@@ -346,7 +346,7 @@ def _derive(con: duckdb.DuckDBPyConnection, keywords: str, detector: str | None)
                p.photo_location_latitude IS NOT NULL AND p.photo_location_longitude IS NOT NULL AS has_location,
                c.cluster, c.pca_x, c.pca_y, p.photo_description AS description, p.ai_description,
                p.photo_width AS width, p.photo_height AS height,
-               CASE WHEN d.status = 'ok' THEN d.path END AS path,
+               coalesce(d.status = 'ok' AND d.path IS NOT NULL, false) AS has_image,
                m.dominant_colors[1].hex AS main_hex, m.phash
         FROM photos p
         LEFT JOIN image_metadata m USING (pid) LEFT JOIN clusters c USING (pid) LEFT JOIN downloads d USING (pid)
@@ -377,14 +377,16 @@ def _derive(con: duckdb.DuckDBPyConnection, keywords: str, detector: str | None)
         CREATE TABLE kw_words AS SELECT DISTINCT term, kid FROM (
           SELECT unnest(regexp_split_to_array(keyword, '{WORDS}')) AS term, kid FROM kw_names) WHERE term <> ''
         ORDER BY term""")
+    # each photo's best score per class, the detections unnested once
     con.execute("""
-        CREATE TABLE obj_names AS SELECT (row_number() OVER (ORDER BY label) - 1)::INTEGER AS lid, label FROM (
-          SELECT DISTINCT o.label FROM (SELECT unnest(objects) AS o FROM detections WHERE status = 'ok' AND model = ?)
-          WHERE o.label IS NOT NULL) ORDER BY lid""", [detector or ""])
-    con.execute("""
-        CREATE TABLE objs AS SELECT n.lid, d.pid, max(d.o.confidence) AS score FROM (
-          SELECT pid, unnest(objects) AS o FROM detections WHERE status = 'ok' AND model = ?) d
-        JOIN obj_names n ON n.label = d.o.label GROUP BY n.lid, d.pid ORDER BY n.lid, d.pid""", [detector or ""])
+        CREATE TEMP TABLE obj_pairs AS SELECT pid, o.label, max(o.confidence) AS score FROM (
+          SELECT pid, unnest(objects) AS o FROM detections WHERE status = 'ok' AND model = ?)
+        WHERE o.label IS NOT NULL GROUP BY ALL""", [detector or ""])
+    con.execute("CREATE TABLE obj_names AS SELECT (row_number() OVER (ORDER BY label) - 1)::INTEGER AS lid, label "
+                "FROM (SELECT DISTINCT label FROM obj_pairs) ORDER BY lid")
+    con.execute("CREATE TABLE objs AS SELECT n.lid, p.pid, p.score FROM obj_pairs p JOIN obj_names n USING (label) "
+                "ORDER BY n.lid, p.pid")
+    con.execute("DROP TABLE obj_pairs")
     cols = con.sql("""
         SELECT pid, c.hex, c.name, c.family, c.share, c.r, c.g, c.b FROM (
           SELECT pid, unnest(dominant_colors) AS c FROM image_metadata WHERE status = 'ok')
