@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import time
 import urllib.request
@@ -151,3 +152,16 @@ def _command(pid: str) -> str:
         return open(f"/proc/{pid}/cmdline").read()
     except OSError:
         return ""
+
+
+def test_a_folder_of_an_older_format_is_removed(lake, tmp_path):
+    cache = tmp_path / "cache"
+    store.load(str(lake), str(cache))
+    current = [name for name in os.listdir(cache / "index") if not name.endswith(".lock")]
+    older = cache / "index" / "older-format"
+    shutil.copytree(cache / "index" / current[0], older)
+    manifest = json.loads((older / snapshot.MANIFEST).read_text())
+    (older / snapshot.MANIFEST).write_text(json.dumps({**manifest, "format": snapshot.FORMAT - 1}))
+    assert snapshot.about(str(older)) is None  # not opened: its layout is not this one's
+    assert store.load(str(lake), str(cache)).from_cache is True
+    assert not older.exists() and (cache / "index" / current[0] / snapshot.MANIFEST).exists()

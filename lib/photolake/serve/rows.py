@@ -1,7 +1,8 @@
 """A lake table's rows per photo or per user, for lookups: each row as the JSON text the answers print, in a
 file sorted by the key (or, for a table of one row per key, in the order read, with where each key's row
-went), in batches of 64 rows, each one LZ4 block of its rows' texts, a row a line; the file is memory-mapped,
-and a lookup decompresses the one batch (rarely two) that holds the key's rows and parses its rows' JSON.
+went), in batches of 64 rows, each one LZ4 block of its rows' texts one after another (where each row ends in
+its batch is kept beside the file); the file is memory-mapped, and a lookup decompresses the one batch (rarely
+two) that holds the key's rows and parses its rows' JSON.
 
 Measured at 1M photos (docs/benchmarks.md): a photos row takes 0.077 ms and a downloads row 0.022, against
 0.116 and 0.101 when each batch was an Arrow record batch in an Arrow IPC file (its reader's per-batch cost),
@@ -47,8 +48,7 @@ def rows_as_json(relation: duckdb.DuckDBPyRelation, key: str) -> duckdb.DuckDBPy
     """(``key``, row): every other column of each row as one JSON object, in the relation's order."""
     fields = ", ".join(f"'{c.replace(chr(39), chr(39) * 2)}': {_as_json(c, str(t))}"
                        for c, t in zip(relation.columns, relation.types) if c != key)
-    # one a line: JSON has no raw line breaks, so a batch's texts are split by them
-    return relation.select(f'"{key}", to_json({{{fields}}})::VARCHAR || chr(10) AS "row"')
+    return relation.select(f'"{key}", to_json({{{fields}}})::VARCHAR AS "row"')
 
 
 def parsed(text: str) -> dict:
@@ -63,14 +63,16 @@ class KeyedRows:
     """Rows of an integer key 0..keys-1. In key order, key k's rows are ``starts[k]:starts[k + 1]``: the file's
     rows themselves, or, when the file is in the order it was read, those entries of ``places`` (where each
     row is in the file). The file is the batches one after another, each the LZ4 block of its rows' JSON
-    texts, one a line."""
+    texts one after another."""
 
     path: str
     mapped: mmap.mmap
     starts: np.ndarray
     batch_starts: np.ndarray  # the first row of each batch, and the row count last
     offsets: np.ndarray  # where each batch begins in the file, and the file's size last
-    sizes: np.ndarray  # each batch's bytes once decompressed
+    # where each row's text ends in its batch once decompressed: one row is sliced out of the batch (splitting
+    # a batch of 64 photos rows into lines took 43 us, four times its decompression)
+    ends: np.ndarray
     places: np.ndarray | None = None  # None: the file is in key order
 
     @classmethod
@@ -81,7 +83,7 @@ class KeyedRows:
         order they were read), which spares DuckDB a sort of the whole table (a second a table of 1M photo rows;
         made for tables of one row per key). A lookup returns every column but the key, as the answers print
         them."""
-        key_parts, batch_rows, offsets, sizes = [], [], [0], []
+        key_parts, end_parts, batch_rows, offsets = [], [], [], [0]
         with open(path, "wb") as file:
             for batch in rows_as_json(relation, key).to_arrow_reader(READ_ROWS):
                 key_parts.append(batch.column(key).to_numpy())
@@ -94,7 +96,7 @@ class KeyedRows:
                     packed = CODEC.compress(data[ends[start]:ends[stop]], asbytes=True)
                     file.write(packed)
                     offsets.append(offsets[-1] + len(packed))
-                    sizes.append(ends[stop] - ends[start])
+                    end_parts.append((ends[start + 1:stop + 1] - ends[start]).astype(np.uint32))
                     batch_rows.append(stop - start)
         column = np.concatenate(key_parts) if key_parts else np.zeros(0, np.int64)
         places = None
@@ -102,16 +104,17 @@ class KeyedRows:
             places = np.argsort(column, kind="stable")
             column = column[places]
         return cls.open(path, np.searchsorted(column, np.arange(keys + 1)), np.cumsum([0, *batch_rows]),
-                        np.array(offsets, np.int64), np.array(sizes, np.int64), places)
+                        np.array(offsets, np.int64),
+                        np.concatenate(end_parts) if end_parts else np.zeros(0, np.uint32), places)
 
     @classmethod
     def open(cls, path: str, starts: np.ndarray, batch_starts: np.ndarray, offsets: np.ndarray,
-             sizes: np.ndarray, places: np.ndarray | None = None) -> KeyedRows:
+             ends: np.ndarray, places: np.ndarray | None = None) -> KeyedRows:
         """A file ``write`` made, with the positions it returned."""
         with open(path, "rb") as file:  # the mapping keeps the pages (even once the file is deleted)
             mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) if os.fstat(file.fileno()).st_size \
                 else b""
-        return cls(path, mapped, starts, batch_starts, offsets, sizes, places)
+        return cls(path, mapped, starts, batch_starts, offsets, ends, places)
 
     @property
     def file_bytes(self) -> int:
@@ -122,14 +125,15 @@ class KeyedRows:
         start, end = int(self.starts[key]), int(self.starts[key + 1])
         if limit is not None:
             end = min(end, start + limit)
-        rows, first, stop, lines = [], 0, 0, []
+        rows, first, stop, block, bounds = [], 0, 0, b"", []
         for place in range(start, end) if self.places is None else self.places[start:end].tolist():
             if not first <= place < stop:  # in another batch: decompress that one
                 at = int(np.searchsorted(self.batch_starts, place, side="right")) - 1
                 first, stop = int(self.batch_starts[at]), int(self.batch_starts[at + 1])
-                lines = CODEC.decompress(memoryview(self.mapped)[self.offsets[at]:self.offsets[at + 1]],
-                                         int(self.sizes[at]), asbytes=True).split(b"\n")
-            rows.append(parsed(lines[place - first]))
+                bounds = [0, *self.ends[first:stop].tolist()]
+                block = CODEC.decompress(memoryview(self.mapped)[self.offsets[at]:self.offsets[at + 1]],
+                                         bounds[-1], asbytes=True)
+            rows.append(parsed(block[bounds[place - first]:bounds[place - first + 1]]))
         return rows
 
     def first(self, key: int) -> dict | None:

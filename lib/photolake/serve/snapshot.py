@@ -24,7 +24,7 @@ from typing import Any
 
 from photolake.serve.rows import KeyedRows
 
-FORMAT = 6  # raised whenever what a loaded version holds changes: older folders are then built again
+FORMAT = 7  # raised whenever what a loaded version holds changes: older folders are then built again
 ALIGN = 64
 MANIFEST, STATE, ARRAYS = "manifest.json", "state.pickle", "arrays.bin"
 
@@ -57,7 +57,7 @@ def fresh(folder: str) -> str:
 class _Pickler(pickle.Pickler):
     def persistent_id(self, obj: Any):
         if isinstance(obj, KeyedRows):  # its file is in the folder already; its positions go with the arrays
-            return ("rows", os.path.basename(obj.path), obj.starts, obj.batch_starts, obj.offsets, obj.sizes,
+            return ("rows", os.path.basename(obj.path), obj.starts, obj.batch_starts, obj.offsets, obj.ends,
                     obj.places)
         return None
 
@@ -92,13 +92,18 @@ def save(state: Any, folder: str, about: dict) -> None:
     os.replace(manifest + ".part", manifest)
 
 
-def about(folder: str) -> dict | None:
-    """The manifest of a complete folder, or None."""
+def _manifest(folder: str) -> dict:
     try:
         with open(os.path.join(folder, MANIFEST), encoding="utf-8") as file:
             manifest = json.load(file)
     except (OSError, ValueError):
-        return None
+        return {}
+    return manifest if isinstance(manifest, dict) else {}
+
+
+def about(folder: str) -> dict | None:
+    """The manifest of a complete folder of this FORMAT, or None."""
+    manifest = _manifest(folder)
     return manifest if manifest.get("format") == FORMAT else None
 
 
@@ -119,11 +124,11 @@ def open_saved(folder: str) -> Any | None:
 
 
 def prune(folder: str, lake: str) -> None:
-    """Remove the other folders of the same lake: older versions (a service still serving one keeps its
-    mapped files until it lets them go)."""
+    """Remove the other folders of the same lake: older versions, and folders of an older FORMAT (a service
+    still serving one keeps its mapped files until it lets them go)."""
     parent = os.path.dirname(folder)
     for name in os.listdir(parent):
         other = os.path.join(parent, name)
-        if other != folder and os.path.isdir(other) and (about(other) or {}).get("lake") == lake:
+        if other != folder and os.path.isdir(other) and _manifest(other).get("lake") == lake:
             with locked(other):  # its lock file stays: removing it would let two builders in
                 shutil.rmtree(other, ignore_errors=True)
