@@ -4,12 +4,12 @@ went), in batches of 64 rows, each one LZ4 block of its rows' texts one after an
 its batch is kept beside the file); the file is memory-mapped, and a lookup decompresses the one batch (rarely
 two) that holds the key's rows and parses its rows' JSON.
 
-Measured at 1M photos (docs/benchmarks.md): a photos row takes 0.077 ms and a downloads row 0.022, against
-0.116 and 0.101 when each batch was an Arrow record batch in an Arrow IPC file (its reader's per-batch cost),
-0.83 ms when the file held the table's 37 columns, and 6.4 ms in DuckDB; photos take 152 MB, image_metadata
-212 MB. A file is written once per lake version, in the version's folder of the service's cache
-(photolake.serve.snapshot), and opened again by a later service on the same version; its pages are the OS's
-file cache, shared by every service that maps it.
+Measured at 1M photos (docs/benchmarks.md): a photos row takes 0.021-0.028 ms and a downloads row 0.01,
+against 0.072 and 0.02 when a lookup split its batch into lines, 0.116 and 0.101 when each batch was an Arrow
+record batch in an Arrow IPC file (its reader's per-batch cost), 0.83 ms when the file held the table's 37
+columns, and 6.4 ms in DuckDB; photos take 155 MB, image_metadata 218 MB. A file is written once per lake
+version, in the version's folder of the service's cache (photolake.serve.snapshot), and opened again by a
+later service on the same version; its pages are the OS's file cache, shared by every service that maps it.
 """
 
 from __future__ import annotations
