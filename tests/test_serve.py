@@ -3,6 +3,7 @@ own Parquet read with pandas; bad input, caching, the swap to a new lake version
 
 from __future__ import annotations
 
+import inspect
 import shutil
 from datetime import datetime, timezone
 
@@ -409,6 +410,30 @@ def test_cors_is_off_unless_configured(generated_lake, tmp_path, client):
     assert "access-control-allow-origin" not in client.get(f"{API}/stats", headers=origin).headers
     allowed = TestClient(create_app(holder_for(generated_lake, tmp_path, cors_origins=("https://other.example",))))
     assert allowed.get(f"{API}/stats", headers=origin).headers["access-control-allow-origin"] == "https://other.example"
+
+
+def test_with_one_thread_the_lake_endpoints_run_on_the_event_loop_and_answer_the_same(generated_lake, tmp_path,
+                                                                                       client):
+    one = create_app(holder_for(generated_lake, tmp_path, threads=1))
+    ours = {route.path: route.endpoint for route in one.routes if getattr(route, "endpoint", None)}
+    assert inspect.iscoroutinefunction(ours[f"{API}/photos/{{photo_id}}"])
+    assert not inspect.iscoroutinefunction(ours[f"{API}/images/{{photo_id}}"])  # reads files: on its thread
+    first = client.get(f"{API}/photos", params={"limit": 1}).json()
+    photo_id, detected = first["photos"][0]["photo_id"], first["facets"]["objects"][0]["value"]
+    user = client.get(f"{API}/users", params={"limit": 1}).json()["users"][0]["user_id"]
+    paths = [f"{API}/version", f"{API}/photos?object={detected}&sort=most_viewed", f"{API}/photos/{photo_id}",
+             f"{API}/photos/{photo_id}/similar?by=mixed", f"{API}/photos/{photo_id}/duplicates", f"{API}/users",
+             f"{API}/users/{user}", f"{API}/users/{user}/recommendations", f"{API}/clusters", f"{API}/clusters/0",
+             f"{API}/stats", f"{API}/photos/nope", f"{API}/photos?limit=0"]
+    with TestClient(one) as alone:
+        for path in paths:
+            answer = alone.get(path)
+            expected = client.get(path)
+            assert answer.status_code == expected.status_code, path
+            if path.endswith("/version"):
+                assert answer.json()["tables"] == expected.json()["tables"]
+            else:
+                assert answer.json() == expected.json(), path
 
 
 def test_health_and_readiness(client, tmp_path):

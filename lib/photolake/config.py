@@ -385,7 +385,8 @@ SETTINGS: tuple[Setting, ...] = (
        "pages (0: one per core, at most 4; 1M photos on 2 cores: 2 workers answered 435-533 requests/s against "
        "276-301 for one, in 0.24 GB more)", low=0, high=64),
     _S("serve.threads", 0, "requests worked on at once on threads in each process (0: 4 with one worker, 1 each "
-       "with several, where more threads only contend for Python's lock; bench/serve.py)", low=0, high=256),
+       "with several, where more threads only contend for Python's lock; bench/serve.py). With 1, the endpoints "
+       "that only read the loaded lake run on the event loop, without a hand-over to the thread", low=0, high=256),
     _S("serve.detect_model", "", "whose detections the service shows and searches (empty: the model with the "
        "most)", choices=("", *MODELS)),
     _S("serve.cors_origins", [], "origins other sites may call the API from (CORS is off when empty)", "origins"),

@@ -7,6 +7,7 @@ back gets 304 until a new pipeline run is served.
 """
 
 import contextlib
+import functools
 import logging
 from datetime import date
 from pathlib import Path
@@ -141,6 +142,19 @@ def create_app(holder: LakeHolder) -> FastAPI:
         return lake
 
     Lake = Annotated[LoadedLake, Depends(lake_for)]
+
+    def in_memory(endpoint):
+        """An endpoint that only reads the loaded lake: with one thread a worker (several worker processes), it
+        runs on the event loop itself, without the hand-over to the one thread and back (1M photos: a photo
+        page's CPU 1.0 -> 0.8 ms)."""
+        if holder.settings.threads != 1:
+            return endpoint
+
+        @functools.wraps(endpoint)
+        async def on_the_loop(*args, **kwargs):
+            return endpoint(*args, **kwargs)
+
+        return on_the_loop
     PhotoId = Annotated[str, PathParam(max_length=64, description="the photo's id (photo_id)")]
 
     def pid_of(lake: LoadedLake, photo_id: str) -> int:
@@ -166,6 +180,7 @@ def create_app(holder: LakeHolder) -> FastAPI:
         return _json(body)
 
     @app.get(f"{API}/version", tags=["service"])
+    @in_memory
     def version(lake: Lake):
         v = lake.version
         return respond(lake, {"version": lake.tag, "run_id": v.run_id, "finished_at": v.finished_at,
@@ -177,6 +192,7 @@ def create_app(holder: LakeHolder) -> FastAPI:
     # ---- photos ------------------------------------------------------------------------------------------
 
     @app.get(f"{API}/photos", tags=["photos"])
+    @in_memory
     def photos(
         lake: Lake,
         q: Annotated[str | None, Query(min_length=1, max_length=200, description="words in the description, "
@@ -212,6 +228,7 @@ def create_app(holder: LakeHolder) -> FastAPI:
         return respond(lake, search.search(lake, filters, chosen, limit, cursor, facets))
 
     @app.get(f"{API}/photos/{{photo_id}}", tags=["photos"])
+    @in_memory
     def photo(lake: Lake, photo_id: PhotoId):
         pid = pid_of(lake, photo_id)
         rows = lake.photo_rows
@@ -241,6 +258,7 @@ def create_app(holder: LakeHolder) -> FastAPI:
         })
 
     @app.get(f"{API}/photos/{{photo_id}}/similar", tags=["photos"])
+    @in_memory
     def similar(lake: Lake, photo_id: PhotoId,
                 by: Annotated[Literal[WAYS], Query(description="which features: " + ", ".join(WAYS))] = "mixed",
                 k: Annotated[int, Query(ge=1, le=100)] = 12):
@@ -252,6 +270,7 @@ def create_app(holder: LakeHolder) -> FastAPI:
             for p, score in found]})
 
     @app.get(f"{API}/photos/{{photo_id}}/duplicates", tags=["photos"])
+    @in_memory
     def duplicates(lake: Lake, photo_id: PhotoId,
                    max_distance: Annotated[int, Query(ge=0, le=32, description="Hamming distance of the "
                                                       "perceptual hashes, in bits of 64")] = 8,
@@ -266,10 +285,12 @@ def create_app(holder: LakeHolder) -> FastAPI:
     # ---- users -------------------------------------------------------------------------------------------
 
     @app.get(f"{API}/users", tags=["users"])
+    @in_memory
     def user_list(lake: Lake, limit: Annotated[int, Query(ge=1, le=MAX_USERS)] = 50):
         return respond(lake, {"users": lake.top_users[:limit]})
 
     @app.get(f"{API}/users/{{user_id}}", tags=["users"])
+    @in_memory
     def user(lake: Lake, user_id: Annotated[str, PathParam(max_length=128)],
              limit: Annotated[int, Query(ge=1, le=200, description="history entries")] = HISTORY):
         uid = lake.uid(user_id)
@@ -284,6 +305,7 @@ def create_app(holder: LakeHolder) -> FastAPI:
         })
 
     @app.get(f"{API}/users/{{user_id}}/recommendations", tags=["users"])
+    @in_memory
     def recommendations(lake: Lake, user_id: Annotated[str, PathParam(max_length=128)],
                         model: Annotated[Literal[(*RECOMMEND_MODELS, "all")], Query()] = "all",
                         k: Annotated[int, Query(ge=1, le=100)] = 10):
@@ -309,12 +331,14 @@ def create_app(holder: LakeHolder) -> FastAPI:
     # ---- clusters, stats -----------------------------------------------------------------------------------
 
     @app.get(f"{API}/clusters", tags=["clusters"])
+    @in_memory
     def clusters(lake: Lake, points: Annotated[int, Query(ge=0, le=20_000, description="map points")] = 2000):
         return respond(lake, {
             "clusters": list(lake.cluster_summaries.values()),
             "points": lake.points(points)})
 
     @app.get(f"{API}/clusters/{{cluster}}", tags=["clusters"])
+    @in_memory
     def cluster(lake: Lake, cluster: Annotated[int, PathParam(ge=0, le=100_000)],
                 limit: Annotated[int, Query(ge=1, le=200, description="member photos")] = 48,
                 points: Annotated[int, Query(ge=0, le=20_000)] = 2000):
@@ -327,6 +351,7 @@ def create_app(holder: LakeHolder) -> FastAPI:
                               "points": lake.points(points, cluster)})
 
     @app.get(f"{API}/stats", tags=["stats"])
+    @in_memory
     def stats(lake: Lake):
         return respond(lake, lake.stats)
 
