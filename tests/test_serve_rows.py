@@ -68,7 +68,8 @@ def test_the_file_is_compressed_and_opens_again(tmp_path):
     assert os.listdir(tmp_path) == ["t.rows"] and rows.file_bytes == os.path.getsize(tmp_path / "t.rows")
     raw = relation.to_arrow_table().drop_columns(["k"]).nbytes
     assert rows.file_bytes < raw / 4, (rows.file_bytes, raw)
-    again = KeyedRows.open(str(tmp_path / "t.rows"), rows.starts, rows.batch_starts, rows.offsets, rows.ends)
+    again = KeyedRows.open(str(tmp_path / "t.rows"), rows.columns, rows.starts, rows.batch_starts, rows.offsets,
+                           rows.ends)
     assert again.of(1234)[3] == rows.of(1234)[3] == {"text": "the same words " * 20 + str(12343 % 7)}
 
 
@@ -107,5 +108,6 @@ def test_rows_written_in_the_order_read(tmp_path):
             assert rows.first(key) == {"label": "row 500"}
         else:
             assert rows.of(key) == ([] if key % 7 == 0 else [{"label": f"row {key}"}]), key
-    again = KeyedRows.open(rows.path, rows.starts, rows.batch_starts, rows.offsets, rows.ends, rows.places)
+    again = KeyedRows.open(rows.path, rows.columns, rows.starts, rows.batch_starts, rows.offsets, rows.ends,
+                           rows.places)
     assert again.of(999) == [{"label": "row 999"}] and again.of(7) == []

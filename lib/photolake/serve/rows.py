@@ -1,13 +1,14 @@
-"""A lake table's rows per photo or per user, for lookups: each row as the JSON text the answers print, in a
-file sorted by the key (or, for a table of one row per key, in the order read, with where each key's row
-went), in batches of 64 rows, each one LZ4 block of its rows' texts one after another (where each row ends in
-its batch is kept beside the file); the file is memory-mapped, and a lookup decompresses the one batch (rarely
-two) that holds the key's rows and parses its rows' JSON.
+"""A lake table's rows per photo or per user, for lookups: each row as a JSON array of the values the answers
+print (the column names are kept once, beside the file), in a file sorted by the key (or, for a table of one
+row per key, in the order read, with where each key's row went), in batches of 64 rows, each one LZ4 block of
+its rows' texts one after another (where each row ends in its batch is kept beside the file); the file is
+memory-mapped, and a lookup decompresses the one batch (rarely two) that holds the key's rows and parses its
+rows' JSON.
 
-Measured at 1M photos (docs/benchmarks.md): a photos row takes 0.021-0.028 ms and a downloads row 0.01,
+Measured at 1M photos (docs/benchmarks.md): a photos row takes 0.015-0.019 ms and a downloads row 0.01,
 against 0.072 and 0.02 when a lookup split its batch into lines, 0.116 and 0.101 when each batch was an Arrow
 record batch in an Arrow IPC file (its reader's per-batch cost), 0.83 ms when the file held the table's 37
-columns, and 6.4 ms in DuckDB; photos take 155 MB, image_metadata 218 MB. A file is written once per lake
+columns, and 6.4 ms in DuckDB; photos take 112 MB, image_metadata 205 MB. A file is written once per lake
 version, in the version's folder of the service's cache (photolake.serve.snapshot), and opened again by a
 later service on the same version; its pages are the OS's file cache, shared by every service that maps it.
 """
@@ -45,16 +46,17 @@ def _as_json(column: str, type_: str) -> str:
 
 
 def rows_as_json(relation: duckdb.DuckDBPyRelation, key: str) -> duckdb.DuckDBPyRelation:
-    """(``key``, row): every other column of each row as one JSON object, in the relation's order."""
-    fields = ", ".join(f"'{c.replace(chr(39), chr(39) * 2)}': {_as_json(c, str(t))}"
-                       for c, t in zip(relation.columns, relation.types) if c != key)
-    return relation.select(f'"{key}", to_json({{{fields}}})::VARCHAR AS "row"')
+    """(``key``, row): every other column's value of each row in one JSON array, in the relation's order. An
+    array, not an object: without the names a photos row is a third of the text (373 MB against 1,105 at 1M
+    photos), and DuckDB makes it in half the time."""
+    values = ", ".join(_as_json(c, str(t)) for c, t in zip(relation.columns, relation.types) if c != key)
+    return relation.select(f'"{key}", json_array({values})::VARCHAR AS "row"')
 
 
-def parsed(text: str) -> dict:
+def parsed(text: bytes) -> list:
     try:
         return orjson.loads(text)
-    except orjson.JSONDecodeError:  # a NaN inside a list or struct (to_json prints it bare): null, as answers do
+    except orjson.JSONDecodeError:  # a NaN inside a list or struct (DuckDB prints it bare): null, as answers do
         return json.loads(text, parse_constant=lambda _: None)
 
 
@@ -66,6 +68,7 @@ class KeyedRows:
     texts one after another."""
 
     path: str
+    columns: tuple[str, ...]  # the names of a row's values
     mapped: mmap.mmap
     starts: np.ndarray
     batch_starts: np.ndarray  # the first row of each batch, and the row count last
@@ -103,18 +106,19 @@ class KeyedRows:
         if not in_key_order:
             places = np.argsort(column, kind="stable")
             column = column[places]
-        return cls.open(path, np.searchsorted(column, np.arange(keys + 1)), np.cumsum([0, *batch_rows]),
+        columns = tuple(c for c in relation.columns if c != key)
+        return cls.open(path, columns, np.searchsorted(column, np.arange(keys + 1)), np.cumsum([0, *batch_rows]),
                         np.array(offsets, np.int64),
                         np.concatenate(end_parts) if end_parts else np.zeros(0, np.uint32), places)
 
     @classmethod
-    def open(cls, path: str, starts: np.ndarray, batch_starts: np.ndarray, offsets: np.ndarray,
-             ends: np.ndarray, places: np.ndarray | None = None) -> KeyedRows:
+    def open(cls, path: str, columns: tuple[str, ...], starts: np.ndarray, batch_starts: np.ndarray,
+             offsets: np.ndarray, ends: np.ndarray, places: np.ndarray | None = None) -> KeyedRows:
         """A file ``write`` made, with the positions it returned."""
         with open(path, "rb") as file:  # the mapping keeps the pages (even once the file is deleted)
             mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) if os.fstat(file.fileno()).st_size \
                 else b""
-        return cls(path, mapped, starts, batch_starts, offsets, ends, places)
+        return cls(path, tuple(columns), mapped, starts, batch_starts, offsets, ends, places)
 
     @property
     def file_bytes(self) -> int:
@@ -133,7 +137,7 @@ class KeyedRows:
                 bounds = [0, *self.ends[first:stop].tolist()]
                 block = CODEC.decompress(memoryview(self.mapped)[self.offsets[at]:self.offsets[at + 1]],
                                          bounds[-1], asbytes=True)
-            rows.append(parsed(block[bounds[place - first]:bounds[place - first + 1]]))
+            rows.append(dict(zip(self.columns, parsed(block[bounds[place - first]:bounds[place - first + 1]]))))
         return rows
 
     def first(self, key: int) -> dict | None:

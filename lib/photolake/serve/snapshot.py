@@ -24,7 +24,7 @@ from typing import Any
 
 from photolake.serve.rows import KeyedRows
 
-FORMAT = 7  # raised whenever what a loaded version holds changes: older folders are then built again
+FORMAT = 8  # raised whenever what a loaded version holds changes: older folders are then built again
 ALIGN = 64
 MANIFEST, STATE, ARRAYS = "manifest.json", "state.pickle", "arrays.bin"
 
@@ -57,8 +57,8 @@ def fresh(folder: str) -> str:
 class _Pickler(pickle.Pickler):
     def persistent_id(self, obj: Any):
         if isinstance(obj, KeyedRows):  # its file is in the folder already; its positions go with the arrays
-            return ("rows", os.path.basename(obj.path), obj.starts, obj.batch_starts, obj.offsets, obj.ends,
-                    obj.places)
+            return ("rows", os.path.basename(obj.path), obj.columns, obj.starts, obj.batch_starts, obj.offsets,
+                    obj.ends, obj.places)
         return None
 
 
