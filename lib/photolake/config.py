@@ -376,8 +376,8 @@ SETTINGS: tuple[Setting, ...] = (
     _S("serve.reload_s", 5.0, "seconds between looks for a new lake version (0: never; restart to see one)", low=0),
     _S("serve.cache_dir", "output/cache", "where thumbnails are kept, and each loaded lake version (index/, "
        "1.2 GB at 1M photos; a restart opens it in under a second, the next version replaces it)", non_empty=True),
-    _S("serve.table_memory_mb", 1024, "DuckDB's memory while it loads a lake version; past it its sorts spill to "
-       "serve.cache_dir", low=64),
+    _S("serve.table_memory_mb", 1024, "DuckDB's memory while it loads a lake version, and a quarter of it more for "
+       "the database that writes the row files beside it; past them their sorts spill to serve.cache_dir", low=64),
     _S("serve.query_threads", 0, "DuckDB's threads while loading a lake version (0: one per core)", low=0,
        high=256),
     _S("serve.workers", 0, "service processes on the port, each with its own socket (the kernel spreads "
