@@ -382,15 +382,15 @@ def _derive(con: duckdb.DuckDBPyConnection, keywords: str, detector: str | None)
                m.dominant_colors[1].hex AS main_hex, m.phash
         FROM photos p
         LEFT JOIN image_metadata m USING (pid) LEFT JOIN clusters c USING (pid) LEFT JOIN downloads d USING (pid)""")
-    # keywords: each distinct one once (kw_names), and which photos have it (kw, sorted by keyword)
+    # keywords: each distinct one once (kw_names), and which photos have it (kw, sorted by keyword); the pairs
+    # made distinct as numbers, not as (text, pid) (at 1M photos 1.5 s against 2.0)
     con.execute(f"""
-        CREATE TEMP TABLE kw_pairs AS SELECT DISTINCT lower(trim(t.keyword)) AS keyword, k.pid FROM {keywords} t
-        JOIN photo_keys k USING (photo_id) WHERE t.keyword IS NOT NULL AND trim(t.keyword) <> ''""")
-    con.execute("CREATE TABLE kw_names AS SELECT (row_number() OVER (ORDER BY keyword) - 1)::INTEGER AS kid, keyword "
-                "FROM (SELECT DISTINCT keyword FROM kw_pairs) ORDER BY kid")
-    con.execute("CREATE TABLE kw AS SELECT n.kid, p.pid FROM kw_pairs p JOIN kw_names n USING (keyword) "
-                "ORDER BY n.kid, p.pid")
-    con.execute("DROP TABLE kw_pairs")
+        CREATE TABLE kw_names AS SELECT (row_number() OVER (ORDER BY keyword) - 1)::INTEGER AS kid, keyword FROM (
+          SELECT DISTINCT lower(trim(keyword)) AS keyword FROM {keywords}
+          WHERE keyword IS NOT NULL AND trim(keyword) <> '') ORDER BY kid""")
+    con.execute(f"""
+        CREATE TABLE kw AS SELECT DISTINCT n.kid, k.pid FROM {keywords} t JOIN photo_keys k USING (photo_id)
+        JOIN kw_names n ON n.keyword = lower(trim(t.keyword)) ORDER BY n.kid, k.pid""")
     # words: of descriptions per photo (terms), of keywords per keyword (kw_words); how many photos have each
     con.execute(f"""
         CREATE TEMP TABLE term_pairs AS SELECT term, pid, weight FROM (
