@@ -321,7 +321,9 @@ def _search_side(con, lake, sources, present, ids, detector) -> dict:
     stats, counts."""
     top_users = _rows(con, f"SELECT user_id, source, interactions, photos FROM {sources['users']} "
                            f"ORDER BY interactions DESC, user_id LIMIT {MAX_USERS}")
-    con.execute("CHECKPOINT")  # compresses the search tables: without it the load's peak was 2.0 GB, not 1.6
+    # compresses the rest of the search tables (pix, kw and terms were as they were made: one checkpoint of
+    # them all took 2.4 s at 1M photos, three along the way 1.2); without any the load's peak was 2.0 GB, not 1.6
+    con.execute("CHECKPOINT")
     stats = _stats(con, sources)
     tags = Lists.build(con, "SELECT kid AS term, pid FROM kw ORDER BY kid, pid",
                        "SELECT keyword AS name FROM kw_names ORDER BY kid", len(ids), idf=True)
@@ -382,6 +384,7 @@ def _derive(con: duckdb.DuckDBPyConnection, keywords: str, detector: str | None)
                m.dominant_colors[1].hex AS main_hex, m.phash
         FROM photos p
         LEFT JOIN image_metadata m USING (pid) LEFT JOIN clusters c USING (pid) LEFT JOIN downloads d USING (pid)""")
+    con.execute("CHECKPOINT")  # each large table compressed as it is made (_search_side)
     # keywords: each distinct one once (kw_names), and which photos have it (kw, sorted by keyword); the pairs
     # made distinct as numbers, not as (text, pid) (at 1M photos 1.5 s against 2.0)
     con.execute(f"""
@@ -391,6 +394,7 @@ def _derive(con: duckdb.DuckDBPyConnection, keywords: str, detector: str | None)
     con.execute(f"""
         CREATE TABLE kw AS SELECT DISTINCT n.kid, k.pid FROM {keywords} t JOIN photo_keys k USING (photo_id)
         JOIN kw_names n ON n.keyword = lower(trim(t.keyword)) ORDER BY n.kid, k.pid""")
+    con.execute("CHECKPOINT")
     # words: of descriptions per photo (terms), of keywords per keyword (kw_words); how many photos have each
     con.execute(f"""
         CREATE TEMP TABLE term_pairs AS SELECT term, pid, weight FROM (
@@ -404,6 +408,7 @@ def _derive(con: duckdb.DuckDBPyConnection, keywords: str, detector: str | None)
     con.execute("CREATE TABLE terms AS SELECT n.tid, t.pid, t.weight FROM term_pairs t JOIN term_names n USING (term) "
                 "ORDER BY n.tid, t.pid")
     con.execute("DROP TABLE term_pairs")
+    con.execute("CHECKPOINT")
     con.execute(f"""
         CREATE TABLE kw_words AS SELECT DISTINCT term, kid FROM (
           SELECT unnest(regexp_split_to_array(keyword, '{WORDS}')) AS term, kid FROM kw_names) WHERE term <> ''
