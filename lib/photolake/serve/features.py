@@ -100,6 +100,16 @@ def csr_rows(offsets: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return np.repeat(starts - ends + lengths, lengths) + np.arange(ends[-1] if len(ends) else 0)
 
 
+def palette_families(con: duckdb.DuckDBPyConnection) -> dict[str, np.ndarray]:
+    """The palette colours (the table ``cols``, in pid order) as arrays: pid, the family's place in
+    COLOR_FAMILIES (-1: none known) and the share (0 when unknown)."""
+    names = ", ".join(f"'{name}'" for name in COLOR_FAMILIES)
+    rows = con.execute(f"SELECT pid, coalesce(list_position([{names}], family), 0) - 1 AS family, "
+                       f"coalesce(share, 0) AS share FROM cols").fetchnumpy()
+    return {"pid": rows["pid"].astype(np.int64), "family": rows["family"].astype(np.int64),
+            "share": rows["share"].astype(np.float64)}
+
+
 def _offsets(sorted_keys: np.ndarray, size: int) -> np.ndarray:
     return np.concatenate([[0], np.cumsum(np.bincount(sorted_keys, minlength=size))]).astype(np.int64)
 
@@ -123,12 +133,12 @@ class Features:
     def build(cls, con: duckdb.DuckDBPyConnection, photos: int, tags: Lists, objects: Lists) -> "Features":
         base = con.execute("SELECT pid, coalesce(('0x' || phash)::UBIGINT, 0) AS h, phash IS NOT NULL AS has, "
                            "coalesce(cluster, -1) AS cluster FROM pix ORDER BY pid").fetchnumpy()
-        names = ", ".join(f"'{name}'" for name in COLOR_FAMILIES)
-        shares = con.execute(f"SELECT pid, greatest(list_position([{names}], family) - 1, 0) AS family, "
-                             f"sum(share) AS share FROM cols GROUP BY ALL").fetchnumpy()
-        families = np.zeros((len(COLOR_FAMILIES), photos), dtype=np.float32)
-        np.add.at(families, (shares["family"].astype(np.int64), shares["pid"].astype(np.int64)),
-                  shares["share"].astype(np.float32))
+        palette = palette_families(con)
+        # each photo's share of each family (a colour of no known family counts as the first), summed in float64
+        # as numbers, not grouped in SQL (at 1M photos 0.5 s)
+        at = np.maximum(palette["family"], 0) * photos + palette["pid"]
+        families = np.bincount(at, weights=palette["share"], minlength=len(COLOR_FAMILIES) * photos
+                               ).reshape(len(COLOR_FAMILIES), photos).astype(np.float32)
         norms = np.linalg.norm(families, axis=0)
         np.divide(families, norms, out=families, where=norms > 0)
         mean = con.execute("SELECT pid, sum(share * l) / sum(share) AS l, sum(share * a) / sum(share) AS a, "

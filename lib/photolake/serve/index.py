@@ -15,7 +15,7 @@ import duckdb
 import numpy as np
 
 from photolake.extract.colors import COLOR_FAMILIES
-from photolake.serve.features import BITS_MOST, Lists, csr_rows
+from photolake.serve.features import BITS_MOST, Lists, csr_rows, palette_families
 
 CODED = ("camera_make", "camera_model", "country", "city", "orientation", "size")
 FACET_COLUMNS = {"cameras": "camera_make", "countries": "country", "orientations": "orientation"}
@@ -94,9 +94,10 @@ class SearchIndex:
             "SELECT term, list(kid ORDER BY kid) FROM kw_words GROUP BY term").fetchall()}
         scores = con.execute("SELECT score FROM objs ORDER BY lid, pid").fetchnumpy()["score"].astype(np.float32)
         cols = con.execute("SELECT pid, l, a, b_ FROM cols").fetchnumpy()
-        families = ", ".join(f"'{name}'" for name in COLOR_FAMILIES)
-        family_pids = con.execute(f"SELECT DISTINCT list_position([{families}], family) - 1 AS family, pid FROM cols "
-                                  f"WHERE family IN ({families}) ORDER BY ALL").fetchnumpy()
+        palette = palette_families(con)
+        known = palette["family"] >= 0
+        by_family = np.argsort(palette["family"][known], kind="stable")  # a family's photos in pid order
+        family_pids, family_of = palette["pid"][known][by_family], palette["family"][known][by_family]
         coded = {column: Coded.build(con, column, photos) for column in CODED}
         return cls(
             photos=photos, keys=keys,
@@ -112,8 +113,7 @@ class SearchIndex:
             object_entry_pid=np.repeat(np.arange(photos, dtype=np.int32), np.diff(objects.photo_offsets)),
             object_maps=bitmaps(objects.by_term, objects.term_offsets, photos) if len(objects.names) <= BITS_MOST
             else None,
-            family_maps=bitmaps(family_pids["pid"], np.searchsorted(
-                family_pids["family"], np.arange(len(COLOR_FAMILIES) + 1)), photos),
+            family_maps=bitmaps(family_pids, np.searchsorted(family_of, np.arange(len(COLOR_FAMILIES) + 1)), photos),
             **_colour_grid(cols["pid"], np.stack([cols["l"], cols["a"], cols["b_"]], axis=1)))
 
     # ---- filters: each a boolean mask over all photos --------------------------------------------------
