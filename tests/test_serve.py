@@ -308,6 +308,25 @@ def test_stats_count_the_lake(client, frames):
     assert {s["value"]: s["photos"] for s in body["orientations"]} == \
         metadata["orientation_class"].value_counts().to_dict()
     assert sum(s["photos"] for s in body["months"]) == len(photos) and body["photos"] == len(photos)
+    # the palette: photos per family and per name (a photo once however many of its colours have it), the
+    # families' summed shares, and each name's hex from its first row (photos in id order, colours in theirs)
+    palette = [(photo_id, colour) for photo_id, row in metadata.sort_index().iterrows() if row["status"] == "ok"
+               for colour in (row["dominant_colors"] if row["dominant_colors"] is not None else ())
+               if colour["r"] is not None]
+    family_photos, shares, name_photos, first_hex = {}, {}, {}, {}
+    for photo_id, colour in palette:
+        family_photos.setdefault(colour["family"], set()).add(photo_id)
+        shares[colour["family"]] = shares.get(colour["family"], 0.0) + colour["share"]
+        name_photos.setdefault(colour["name"], set()).add(photo_id)
+        first_hex.setdefault(colour["name"], colour["hex"])
+    assert len(family_photos) > 3 and len(name_photos) > 10
+    assert [(s["value"], s["photos"]) for s in body["colors"]] == sorted(
+        ((family, len(ids)) for family, ids in family_photos.items()), key=lambda pair: (-pair[1], pair[0]))
+    assert {s["value"]: s["image_equivalents"] for s in body["colors"]} == pytest.approx(
+        {family: round(share, 1) for family, share in shares.items()})
+    assert [(s["value"], s["photos"], s["example_hex"]) for s in body["color_names"]] == sorted(
+        ((name, len(ids), first_hex[name]) for name, ids in name_photos.items()),
+        key=lambda row: (-row[1], row[0]))[:50]
 
 
 def test_images_are_found_through_the_lake_resized_once_and_cached(client, generated_lake, frames):

@@ -453,6 +453,40 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | tuple = ()) -
     return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
+def _palette_stats(con: duckdb.DuckDBPyConnection) -> dict[str, list[dict]]:
+    """Photos per colour family (and the share of an image they add up to) and per colour name (with a hex of
+    it), from the palette's rows counted in numpy: at 1M photos, beside the row files, 1.2 s against 1.7 for
+    DuckDB's two count(DISTINCT)s and 2.4 for Arrow's group_by. A name's hex is its first row's, not any."""
+    cols = con.sql("SELECT pid, family, name, hex, share FROM cols").to_arrow_table()
+    pid = cols["pid"].to_numpy().astype(np.int64)
+
+    def grouped(key: str) -> tuple[list, np.ndarray, np.ndarray]:
+        """The key's values, how many photos have each, and where each value first is."""
+        encoded = pa.compute.dictionary_encode(cols[key]).combine_chunks()
+        values = encoded.dictionary.to_pylist() + [None]
+        codes = encoded.indices.fill_null(len(values) - 1).to_numpy().astype(np.int64)
+        pairs = np.sort(pid * len(values) + codes)  # in pid order already but for a photo's own rows
+        pairs = pairs[np.concatenate([[True], pairs[1:] != pairs[:-1]])]  # each photo once per value (np.unique
+        # took 3 s for the 3.9M rows of 1M photos, numpy 2.4)
+        first = np.zeros(len(values), dtype=np.int64)
+        first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # the last write of each is its first row
+        return values, np.bincount(pairs % len(values), minlength=len(values)), codes, first
+
+    def ranked(values, photos, most=None, **extra) -> list[dict]:
+        rows = [{"value": value, "photos": int(count), **{name: column[n] for name, column in extra.items()}}
+                for n, (value, count) in enumerate(zip(values, photos)) if count]
+        rows.sort(key=lambda row: (-row["photos"], row["value"] is None, row["value"] or ""))
+        return rows[:most]
+
+    values, photos, codes, _ = grouped("family")
+    shares = np.bincount(codes, weights=np.nan_to_num(cols["share"].to_numpy(zero_copy_only=False)),
+                         minlength=len(values))
+    families = ranked(values, photos, image_equivalents=[round(float(x), 1) for x in shares])
+    values, photos, _, first = grouped("name")
+    hexes = cols["hex"].take(pa.array(first)).to_pylist()
+    return {"colors": families, "color_names": ranked(values, photos, TOP, example_hex=hexes)}
+
+
 def _stats(con: duckdb.DuckDBPyConnection, sources: dict[str, str]) -> dict:
     """The analytics the service answers without a query: counts per camera, colour, object, country, month..."""
     queries = {
@@ -460,10 +494,6 @@ def _stats(con: duckdb.DuckDBPyConnection, sources: dict[str, str]) -> dict:
                    "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 50",
         "camera_models": "SELECT camera_make || ' ' || camera_model AS value, count(*) AS photos FROM pix "
                          "WHERE camera_model IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 50",
-        "colors": "SELECT family AS value, count(DISTINCT pid) AS photos, round(sum(share), 1) AS image_equivalents "
-                  "FROM cols GROUP BY 1 ORDER BY 2 DESC, 1",
-        "color_names": "SELECT name AS value, count(DISTINCT pid) AS photos, first(hex) AS example_hex FROM cols "
-                       "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 50",
         "objects": "SELECT n.label AS value, count(*) AS photos, round(avg(score), 3) AS mean_confidence FROM objs "
                    "JOIN obj_names n USING (lid) GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 50",
         "keywords": "SELECT n.keyword AS value, count(*) AS photos FROM kw JOIN kw_names n USING (kid) "
@@ -482,7 +512,7 @@ def _stats(con: duckdb.DuckDBPyConnection, sources: dict[str, str]) -> dict:
         "recommendations": "SELECT model AS value, count(DISTINCT user_id) AS users, count(*) AS rows "
                            f"FROM {sources['recommendations']} GROUP BY 1 ORDER BY 1",
     }
-    out = {name: _rows(con, sql) for name, sql in queries.items()}
+    out = {name: _rows(con, sql) for name, sql in queries.items()} | _palette_stats(con)
     out["metrics"] = _rows(con, "SELECT model, k, precision_at_k, recall_at_k, ndcg_at_k, map_at_k, coverage, users "
                                 f"FROM {sources['rec_metrics']} ORDER BY model, k")
     out["photos"] = con.execute("SELECT count(*) FROM pix").fetchall()[0][0]
