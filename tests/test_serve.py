@@ -479,6 +479,19 @@ def test_health_and_readiness(client, tmp_path):
         LakeHolder(ServiceSettings(lake=str(tmp_path / "none"), cache_dir=str(tmp_path / "a-file" / "cache"))).start()
 
 
+def test_a_lake_of_only_the_photos_table_is_served(generated_lake, tmp_path):
+    shutil.copytree(generated_lake / "photos", tmp_path / "lake" / "photos")  # ingest alone, say
+    client = TestClient(create_app(holder_for(tmp_path / "lake", tmp_path)))
+    photo_id = read(generated_lake, "photos")["photo_id"].iloc[0]
+    for path in (f"{API}/photos", f"{API}/photos/{photo_id}", f"{API}/photos/{photo_id}/similar",
+                 f"{API}/photos/{photo_id}/duplicates", f"{API}/stats", f"{API}/clusters",
+                 f"{API}/users/nobody/recommendations"):
+        assert client.get(path).status_code == 200, path
+    stats = client.get(f"{API}/stats").json()
+    assert stats["photos"] == SHAPE.photos and stats["colors"] == [] and stats["color_names"] == []
+    assert "image_metadata" in client.get(f"{API}/version").json()["missing_tables"]
+
+
 def test_a_new_run_is_served_without_a_restart_and_a_half_written_one_never(generated_lake, tmp_path):
     lake = tmp_path / "lake"
     shutil.copytree(generated_lake, lake)
