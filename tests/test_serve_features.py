@@ -8,7 +8,7 @@ import pytest
 
 from photolake.extract.colors import COLOR_FAMILIES
 from photolake.serve import features
-from photolake.serve.features import MIXED_WEIGHTS, Features, Lists
+from photolake.serve.features import MIXED_WEIGHTS, Features, Lists, palette_families
 
 PHOTOS = 3000
 
@@ -120,7 +120,7 @@ def test_colour_visual_and_mixed_scores_are_their_formulas(looks):
                     [(pid, *colour) for pid, p in enumerate(looks) for colour in p["palette"]])
     tags, objects = (Lists.build(con, "SELECT 0 AS term, 0 AS pid WHERE false", "SELECT 'none' AS name",
                                  len(looks), idf=idf) for idf in (True, False))  # none: their part is 0
-    similar = Features.build(con, len(looks), tags, objects)
+    similar = Features.build(con, len(looks), tags, objects, palette_families(con))
     for pid in (0, 3, 5, 2, 17, 200):  # 3: no hash, 5: no palette, 2: no cluster
         a = looks[pid]
         assert similar.scores(pid, "colour") == pytest.approx([_colour(a, b) for b in looks], abs=1e-5), pid

@@ -130,10 +130,11 @@ class Features:
     objects: Lists
 
     @classmethod
-    def build(cls, con: duckdb.DuckDBPyConnection, photos: int, tags: Lists, objects: Lists) -> "Features":
+    def build(cls, con: duckdb.DuckDBPyConnection, photos: int, tags: Lists, objects: Lists,
+              palette: dict[str, np.ndarray]) -> "Features":
+        """From pix, cols, the keyword and object lists, and the palette (palette_families)."""
         base = con.execute("SELECT pid, coalesce(('0x' || phash)::UBIGINT, 0) AS h, phash IS NOT NULL AS has, "
                            "coalesce(cluster, -1) AS cluster FROM pix ORDER BY pid").fetchnumpy()
-        palette = palette_families(con)
         # each photo's share of each family (a colour of no known family counts as the first), summed in float64
         # as numbers, not grouped in SQL (at 1M photos 0.5 s)
         at = np.maximum(palette["family"], 0) * photos + palette["pid"]

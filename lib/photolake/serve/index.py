@@ -15,7 +15,7 @@ import duckdb
 import numpy as np
 
 from photolake.extract.colors import COLOR_FAMILIES
-from photolake.serve.features import BITS_MOST, Lists, csr_rows, palette_families
+from photolake.serve.features import BITS_MOST, Lists, csr_rows
 
 CODED = ("camera_make", "camera_model", "country", "city", "orientation", "size")
 FACET_COLUMNS = {"cameras": "camera_make", "countries": "country", "orientations": "orientation"}
@@ -83,7 +83,9 @@ class SearchIndex:
     family_maps: np.ndarray
 
     @classmethod
-    def build(cls, con: duckdb.DuckDBPyConnection, photos: int, tags: Lists, objects: Lists) -> "SearchIndex":
+    def build(cls, con: duckdb.DuckDBPyConnection, photos: int, tags: Lists, objects: Lists,
+              palette: dict[str, np.ndarray]) -> "SearchIndex":
+        """From pix and the search tables, the keyword and object lists, and the palette (palette_families)."""
         base = con.execute("SELECT pid, newest_key, views, downloads, coalesce(cluster, -1) AS cluster, has_location "
                            "FROM pix ORDER BY pid").fetchnumpy()
         pids = np.arange(photos, dtype=np.int64)
@@ -94,7 +96,6 @@ class SearchIndex:
             "SELECT term, list(kid ORDER BY kid) FROM kw_words GROUP BY term").fetchall()}
         scores = con.execute("SELECT score FROM objs ORDER BY lid, pid").fetchnumpy()["score"].astype(np.float32)
         cols = con.execute("SELECT pid, l, a, b_ FROM cols").fetchnumpy()
-        palette = palette_families(con)
         known = palette["family"] >= 0
         by_family = np.argsort(palette["family"][known], kind="stable")  # a family's photos in pid order
         family_pids, family_of = palette["pid"][known][by_family], palette["family"][known][by_family]

@@ -33,7 +33,7 @@ from photolake.errors import PhotolakeError
 from photolake.schemas import LAKE_TABLES
 from photolake.serve import snapshot
 from photolake.serve.colour import srgb_to_lab
-from photolake.serve.features import Features, Lists
+from photolake.serve.features import Features, Lists, palette_families
 from photolake.serve.index import SearchIndex
 from photolake.serve.rows import KeyedRows
 
@@ -330,8 +330,9 @@ def _search_side(con, lake, sources, present, ids, detector) -> dict:
                        "SELECT keyword AS name FROM kw_names ORDER BY kid", len(ids), idf=True)
     objects = Lists.build(con, "SELECT lid AS term, pid FROM objs ORDER BY lid, pid",
                           "SELECT label AS name FROM obj_names ORDER BY lid", len(ids), idf=False)
-    features = Features.build(con, len(ids), tags, objects)
-    index = SearchIndex.build(con, len(ids), tags, objects)
+    palette = palette_families(con)
+    features = Features.build(con, len(ids), tags, objects, palette)
+    index = SearchIndex.build(con, len(ids), tags, objects, palette)
     cards = con.sql(f"SELECT {CARD_COLUMNS} FROM pix ORDER BY pid").to_arrow_table().combine_chunks()
     cards = cards.cast(without_time_zones(cards.schema))
     map_points = con.sql("SELECT photo_id, cluster, pca_x AS x, pca_y AS y FROM map_points ORDER BY sample_rank"
