@@ -64,7 +64,7 @@ def answers(client: TestClient) -> dict:
 
 def test_a_restart_opens_the_saved_version_and_answers_the_same(lake, tmp_path):
     first = started(lake, tmp_path / "cache")
-    assert first.current.from_cache is False
+    assert first.settle(60) is True and first.current.from_cache is False
     built = answers(TestClient(create_app(first)))
     again = started(lake, tmp_path / "cache")
     assert again.current.from_cache is True and again.current.load_seconds < first.current.load_seconds
@@ -72,7 +72,52 @@ def test_a_restart_opens_the_saved_version_and_answers_the_same(lake, tmp_path):
     assert answers(TestClient(create_app(again))) == built
     # the arrays are the saved file's pages, mapped read-only, not copies
     assert not again.current.features.lab.flags.writeable and not again.current.index.cluster.flags.writeable
-    assert not first.current.features.lab.flags.writeable  # the first start serves the saved files too
+    assert not first.current.features.lab.flags.writeable  # the first start serves the saved files too, once saved
+
+
+def serving(lake: store.LoadedLake, tmp_path) -> TestClient:
+    """A client of a service that serves ``lake`` as it is (no swap, no watcher)."""
+    holder = LakeHolder(ServiceSettings(lake=lake.path, cache_dir=str(tmp_path / "cache"), reload_s=0))
+    holder.current = lake
+    return TestClient(create_app(holder))
+
+
+def test_a_version_served_as_loaded_answers_as_its_saved_files_do(lake, tmp_path):
+    loaded = store.load(str(lake), str(tmp_path / "cache"), save_aside=True)
+    assert loaded.from_cache is False and loaded.features.lab.flags.writeable  # the arrays as made, in memory
+    as_loaded = answers(serving(loaded, tmp_path))
+    saved = loaded.saving.result(60)
+    assert saved.from_cache is False and saved.saving is None and not saved.features.lab.flags.writeable
+    assert (saved.tag, saved.load_seconds) == (loaded.tag, loaded.load_seconds)
+    assert answers(serving(saved, tmp_path)) == as_loaded
+    assert store.load(str(lake), str(tmp_path / "cache")).from_cache is True
+
+
+def test_a_service_swaps_in_the_saved_files_of_the_version_it_loaded(lake, tmp_path):
+    holder = started(lake, tmp_path / "cache")
+    loaded = holder.current
+    assert loaded.saving is not None
+    assert holder.settle(60) is True
+    assert holder.current is not loaded and holder.current.tag == loaded.tag
+    assert not holder.current.features.lab.flags.writeable
+
+
+def test_a_version_that_cannot_be_saved_is_served_as_loaded(lake, tmp_path, monkeypatch, caplog):
+    def full(*_):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(snapshot, "save", full)
+    holder = started(lake, tmp_path / "cache")
+    loaded = holder.current
+    assert holder.settle(60) is False and holder.current is loaded
+    assert "could not be saved in the cache (the next start loads it again): [Errno 28] No space left on device" \
+        in caplog.text
+    client = TestClient(create_app(holder))
+    assert client.get("/readyz").status_code == 200
+    assert client.get(f"{API}/photos/{loaded.photo_id(0)}").status_code == 200
+    monkeypatch.undo()
+    assert store.load(str(lake), str(tmp_path / "cache")).from_cache is False  # loaded again, and saved this time
+    assert store.load(str(lake), str(tmp_path / "cache")).from_cache is True
 
 
 def test_two_services_starting_at_once_build_it_once(lake, tmp_path):
@@ -96,16 +141,18 @@ def test_a_new_version_removes_the_older_ones_folders(tmp_path):
     lake = tmp_path / "lake"
     generate_lake(lake, LakeShape(photos=60, seed=1))
     holder = started(lake, tmp_path / "cache")
+    holder.settle(60)
     index = tmp_path / "cache" / "index"
     old = [name for name in os.listdir(index) if not name.endswith(".lock")]
     generate_lake(lake, LakeShape(photos=80, seed=2))  # the next run
     assert holder.check_now() is True and len(holder.current.ids) == 80
+    holder.settle(60)  # the older folders go once the new version is saved
     new = [name for name in os.listdir(index) if not name.endswith(".lock")]
     assert len(old) == len(new) == 1 and old != new
     # another lake's folders in the same cache are left alone
     other = tmp_path / "other"
     generate_lake(other, LakeShape(photos=50, seed=3))
-    started(other, tmp_path / "cache")
+    started(other, tmp_path / "cache").settle(60)
     assert set(new) < set(os.listdir(index))
 
 

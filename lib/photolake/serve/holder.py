@@ -8,10 +8,13 @@ lake a job is still writing (files differ from the marker's) is left alone until
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
 import time
+import weakref
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 from photolake import lake_version
@@ -45,15 +48,37 @@ class LakeHolder:
         self._refused: str | None = None  # the version that failed to load
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._swapped: Future | None = None  # done once the version served as loaded is saved and swapped
 
     def load(self) -> store.LoadedLake:
         s = self.settings
-        return store.load(s.lake, s.cache_dir, s.images, s.detect_model, s.query_threads, s.table_memory_mb)
+        return store.load(s.lake, s.cache_dir, s.images, s.detect_model, s.query_threads, s.table_memory_mb,
+                          save_aside=True)
+
+    def _serve(self, lake: store.LoadedLake) -> None:
+        """Serve ``lake``; one served as loaded is replaced by its saved files once they are written, the same
+        version whose arrays are then the OS's shared file pages."""
+        self.current, self._swapped = lake, None
+        if lake.saving is not None:
+            self._swapped = swapped = Future()
+            lake.saving.add_done_callback(functools.partial(self._saved, weakref.ref(lake), swapped))
+
+    def _saved(self, served: weakref.ref, swapped: Future, saving: Future) -> None:
+        saved = saving.result()
+        if saved is not None and self.current is served():
+            self.current = saved
+            store.release_freed_memory()  # what the loaded one held, unless a request still has it
+        swapped.set_result(saved is not None)
+
+    def settle(self, timeout: float | None = None) -> bool:
+        """Wait until the version served as loaded is saved and its saved files are served; whether they are."""
+        swapped = self._swapped
+        return swapped is None or swapped.result(timeout)
 
     def start(self, required: bool = True) -> None:
         """Load the lake now (``required``: a missing or damaged lake raises LakeUnavailable), then watch it."""
         try:
-            self.current = self.load()
+            self._serve(self.load())
             if not self.current.settled:
                 log.warning("serving %s as it is: its files differ from its last finished run's (a job may be "
                             "writing it); the next finished run is loaded when it ends", self.settings.lake)
@@ -86,7 +111,8 @@ class LakeHolder:
         if loaded is not None and (not still or after.files != fresh.version.files):
             log.info("the lake changed while it was loading: trying again at the next look")
             return False
-        self.current, self.problem = fresh, None
+        self._serve(fresh)
+        self.problem = None
         log.info("serving lake version %s (run %s, %s in %.1f s)", fresh.tag, fresh.version.run_id,
                  "opened from the cache" if fresh.from_cache else "loaded", fresh.load_seconds)
         return True

@@ -81,10 +81,10 @@ def serve(config: Config, wait: bool = False) -> int:
         if workers_for(config) == 1:
             uvicorn.run(create_app(holder), **listen)
         else:
-            # the loaded version is in the cache now: each worker opens it there, sharing its pages, and this
-            # process only looks after them
+            # each worker opens the loaded version in the cache (once it is saved there), sharing its pages,
+            # and this process only looks after them
             holder.stop()
-            holder.current = None
+            holder.current = lake = None
             os.environ[SETTINGS_VARIABLE] = json.dumps(dataclasses.asdict(settings))
             return _supervise(workers_for(config), listen)
     finally:
