@@ -191,6 +191,18 @@ def test_facets_count_the_filtered_photos(client, frames, generated_lake, parame
     assert "facets" not in client.get(f"{API}/photos", params={"facets": "false"}).json()
 
 
+def test_a_photos_detections_list_the_model_served_first(tmp_path):
+    lake = tmp_path / "lake"
+    generate_lake(lake, LakeShape(photos=60, seed=4))
+    shutil.copytree(lake / "detections" / "model=yolov3", lake / "detections" / "model=other")  # a second model
+    photo_id = read(lake, "photos")["photo_id"][7]
+    for model, order in (("", ["yolov3", "other"]), ("other", ["other", "yolov3"])):
+        holder = holder_for(lake, tmp_path / (model or "default"), detect_model=model)
+        body = TestClient(create_app(holder)).get(f"{API}/photos/{photo_id}").json()
+        assert [d["model"] for d in body["detections"]] == order, model
+        assert body["detections"][0]["objects"] == body["detections"][1]["objects"]
+
+
 def test_one_photo_has_everything_the_lake_knows(client, generated_lake):
     detections = read(generated_lake, "detections")
     row = detections[detections["labels"].map(len) >= 2].iloc[0]

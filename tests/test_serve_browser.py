@@ -79,7 +79,7 @@ def test_gallery_filter_photo_similar_back_user_and_map(service, browser):
     photo_id = cards[0].get_attribute("data-id")
     cards[0].click()
     wait_for(browser, "document.querySelector('#photo') && document.querySelector('#photo').complete")
-    detection = holder.current.photo_rows["detections"].first(holder.current.pid(photo_id))  # the model shown
+    detection = holder.current.detections(holder.current.pid(photo_id))[0]  # the model shown
     boxes = wait_for(browser, f"document.querySelectorAll('.box').length === {len(detection['objects'])} "
                               f"&& [...document.querySelectorAll('.box')].map(b => b.dataset.label)")
     assert "dog" in boxes and sorted(boxes) == sorted(o["label"] for o in detection["objects"])

@@ -249,7 +249,7 @@ def create_app(holder: LakeHolder) -> FastAPI:
             "exif": metadata and metadata.get("exif"),
             "colors": metadata and metadata.get("dominant_colors"),
             "dataset_colors": rows["colors"].of(pid),
-            "detections": rows["detections"].of(pid),  # the model served first
+            "detections": lake.detections(pid),
             "keywords": sorted(lake.features.tags.names[lake.features.tags.of_photo(pid)].tolist()),
             "collections": rows["collections"].of(pid),
             "cluster": cluster,
