@@ -42,9 +42,8 @@ from photolake.serve.rows import KeyedRows
 log = logging.getLogger("photolake.serve")
 
 REQUIRED = ("photos",)
-CARD_COLUMNS = ("pid, photo_id, description, ai_description, width, height, main_hex, camera_make, country, city, "
-                "submitted_at, greatest(views, 0) AS views, greatest(downloads, 0) AS downloads, "
-                "has_image, cluster, pca_x, pca_y")
+CARD_COLUMNS = ("pid", "photo_id", "description", "ai_description", "width", "height", "main_hex", "camera_make",
+                "country", "city", "submitted_at", "views", "downloads", "has_image", "cluster", "pca_x", "pca_y")
 LOADED = ("photos", "keywords", "collections", "colors", "downloads", "image_metadata", "detections", "clusters",
           "cluster_summary", "users", "profiles", "interactions", "recommendations", "rec_metrics")
 MAX_USERS = 200  # the users list's longest page
@@ -327,7 +326,7 @@ def _load_into(con, rows_con, lake, version, settled, detect_model, folder) -> L
     user_ids = con.execute("SELECT user_id FROM user_keys ORDER BY uid").fetchnumpy()["user_id"].astype(str)
     _register_empty(rows_con, present)
     rows_con.register("photo_keys", con.table("photo_keys").to_arrow_table())
-    _search_tables(con, sources, detector)
+    pix = _search_tables(con, sources, detector)
     # The photos' row files from then on, beside the rest: the arrays made from the search tables are mostly one
     # core's work. At 1M photos, in process: 24.0 s against 27.0 one after the other (a peak of 1.89 GB against
     # 1.66); side by side with the making of the search tables (DuckDB on every core in both) it took 25.4. The
@@ -336,7 +335,7 @@ def _load_into(con, rows_con, lake, version, settled, detect_model, folder) -> L
     with ThreadPoolExecutor(1, thread_name_prefix="row-files") as pool:
         writing = pool.submit(_photo_rows, rows_con, sources, len(ids), folder)
         try:
-            search_side = _search_side(con, lake, sources, present, ids, detector)
+            search_side = _search_side(con, pix, lake, sources, present, ids)
             user_rows = _user_rows(con, sources, folder, len(user_ids))
         except BaseException:
             rows_con.interrupt()  # not the rest of its files for a load that failed
@@ -363,21 +362,21 @@ def _photo_rows(con, sources, photos, folder) -> dict[str, KeyedRows]:
     return photo_rows
 
 
-def _search_tables(con, sources, detector) -> None:
+def _search_tables(con, sources, detector) -> pa.Table:
     for table in DERIVED_FROM:  # the search tables are made from these
         con.execute(f"CREATE TEMP VIEW {table} AS SELECT k.pid, t.* FROM {sources[table]} t JOIN photo_keys k "
                     f"USING (photo_id)")
     con.execute(f"CREATE TABLE cluster_summary AS SELECT * FROM {sources['cluster_summary']}")
-    _derive(con, sources["keywords"], detector)
+    return _derive(con, sources["keywords"], detector)
 
 
-def _search_side(con, lake, sources, present, ids, detector) -> dict:
+def _search_side(con, pix, lake, sources, present, ids) -> dict:
     """The rest of a LoadedLake from the search tables: the search index, similar photos' features, cards,
     stats, counts."""
     top_users = _rows(con, f"SELECT user_id, source, interactions, photos FROM {sources['users']} "
                            f"ORDER BY interactions DESC, user_id LIMIT {MAX_USERS}")
-    # compresses the rest of the search tables (pix, kw and terms were as they were made: one checkpoint of
-    # them all took 2.4 s at 1M photos, three along the way 1.2); without any the load's peak was 2.0 GB, not 1.6
+    # compresses the rest of the search tables (kw and terms were as they were made: one checkpoint of them all
+    # took longer at 1M photos); without any the load's peak was 2.0 GB, not 1.6
     con.execute("CHECKPOINT")
     stats = _stats(con, sources)
     tags = Lists.build(con, "SELECT kid AS term, pid FROM kw ORDER BY kid, pid",
@@ -387,8 +386,7 @@ def _search_side(con, lake, sources, present, ids, detector) -> dict:
     palette = palette_families(con)
     features = Features.build(con, len(ids), tags, objects, palette)
     index = SearchIndex.build(con, len(ids), tags, objects, palette)
-    cards = con.sql(f"SELECT {CARD_COLUMNS} FROM pix ORDER BY pid").to_arrow_table().combine_chunks()
-    cards = cards.cast(without_time_zones(cards.schema))
+    cards = _cards(pix)
     map_points = con.sql("SELECT photo_id, cluster, pca_x AS x, pca_y AS y FROM map_points ORDER BY sample_rank"
                          ).to_arrow_table().combine_chunks()
     popular = [pid for (pid,) in con.execute("SELECT pid FROM pix ORDER BY downloads DESC, views DESC, pid LIMIT 1000")
@@ -404,6 +402,15 @@ def _search_side(con, lake, sources, present, ids, detector) -> dict:
         stats=stats, popular=popular)
 
 
+def _cards(pix: pa.Table) -> pa.Table:
+    """What a gallery card shows, per pid: pix's columns (the same buffers), with no views or downloads as 0."""
+    cards = pix.select(CARD_COLUMNS)
+    for name in ("views", "downloads"):  # -1 in pix, where they are sort keys
+        cards = cards.set_column(cards.schema.get_field_index(name), name,
+                                 pa.compute.max_element_wise(cards[name], 0))
+    return cards.cast(without_time_zones(cards.schema))
+
+
 def without_time_zones(schema: pa.Schema) -> pa.Schema:
     """``schema`` with its time-zoned timestamp columns as plain ones, which hold the same UTC instants: Arrow
     makes a zoned datetime per value through zoneinfo, at 6 us each (a page of 48 cards: 0.27 ms against 0.10),
@@ -414,12 +421,12 @@ def without_time_zones(schema: pa.Schema) -> pa.Schema:
     return schema
 
 
-def _derive(con: duckdb.DuckDBPyConnection, keywords: str, detector: str | None) -> None:
-    """The search tables: one row per photo with its filter and sort columns, and the side tables."""
-    # pix in the order the joins give: every read of it orders or groups itself (sorting it here cost 0.5 s
-    # at 1M photos); the side tables stay sorted, which their checkpoint and reads took 2 s longer without
-    con.execute("""
-        CREATE TABLE pix AS
+def _derive(con: duckdb.DuckDBPyConnection, keywords: str, detector: str | None) -> pa.Table:
+    """The search tables: pix, one row per photo with its filter and sort columns and what its card shows (an
+    Arrow table in pid order, returned), and the side tables."""
+    # pix as Arrow, never copied into DuckDB's storage: its compression there took 1.7 s at 1M photos, and the
+    # cards are its columns; the side tables sorted, which their checkpoint and reads took 2 s longer without
+    pix = con.sql("""
         SELECT p.pid, p.photo_id, p.photo_submitted_at AS submitted_at,
                coalesce(epoch_us(p.photo_submitted_at), -1) AS newest_key,
                coalesce(p.stats_views, -1) AS views, coalesce(p.stats_downloads, -1) AS downloads,
@@ -431,8 +438,9 @@ def _derive(con: duckdb.DuckDBPyConnection, keywords: str, detector: str | None)
                coalesce(d.status = 'ok' AND d.path IS NOT NULL, false) AS has_image,
                m.dominant_colors[1].hex AS main_hex, m.phash
         FROM photos p
-        LEFT JOIN image_metadata m USING (pid) LEFT JOIN clusters c USING (pid) LEFT JOIN downloads d USING (pid)""")
-    con.execute("CHECKPOINT")  # each large table compressed as it is made (_search_side)
+        LEFT JOIN image_metadata m USING (pid) LEFT JOIN clusters c USING (pid) LEFT JOIN downloads d USING (pid)
+        ORDER BY p.pid""").to_arrow_table().combine_chunks()
+    con.register("pix", pix)
     # keywords: each distinct one once (kw_names), and which photos have it (kw, sorted by keyword); the pairs
     # made distinct as numbers, not as (text, pid) (at 1M photos 1.5 s against 2.0)
     con.execute(f"""
@@ -488,6 +496,7 @@ def _derive(con: duckdb.DuckDBPyConnection, keywords: str, detector: str | None)
                  (row_number() OVER (ORDER BY hash(photo_id)))::INTEGER AS sample_rank
           FROM pix WHERE cluster IS NOT NULL AND pca_x IS NOT NULL)
         WHERE sample_rank <= {MAP_POINTS} ORDER BY sample_rank""")
+    return pix
 
 
 TOP = 50
