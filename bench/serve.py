@@ -259,7 +259,7 @@ def main() -> None:
             work = requests_for(lake, 20_000)
             asyncio.run(closed_loop(port, work[:2000], 8, 3))  # warm-up: thumbnails and caches as in use
             print(f"\n== {photos:,} photos: first start (empty cache) ready in {first_ready_s:.1f} s after the "
-                  f"process started (load, index and save {first_load_s:.1f} s, peak {first_peak:,.0f} MB); "
+                  f"process started (load and index {first_load_s:.1f} s, peak {first_peak:,.0f} MB); "
                   f"restarted (from the cache) ready in {ready_s:.1f} s (opened in {version['loaded_in_s']:.1f} s)")
             runs = {}
             for connections in (16, 64):

@@ -102,6 +102,23 @@ def test_a_service_swaps_in_the_saved_files_of_the_version_it_loaded(lake, tmp_p
     assert not holder.current.features.lab.flags.writeable
 
 
+def test_a_service_stopped_while_it_saves_finishes_the_save_first(lake, tmp_path, monkeypatch):
+    save = snapshot.save
+
+    def slow(*args):
+        time.sleep(1)
+        save(*args)
+
+    monkeypatch.setattr(snapshot, "save", slow)
+    holder = started(lake, tmp_path / "cache")
+    with TestClient(create_app(holder)) as client:  # its lifespan: started, and stopped at the end
+        assert client.get("/readyz").status_code == 200
+        assert holder.current.saving is not None and not holder.current.saving.done()
+    version, _ = lake_version.current(str(lake))
+    assert snapshot.about(snapshot.folder_for(str(tmp_path / "cache"), version.files, "")) is not None
+    assert store.load(str(lake), str(tmp_path / "cache")).from_cache is True
+
+
 def test_a_version_that_cannot_be_saved_is_served_as_loaded(lake, tmp_path, monkeypatch, caplog):
     def full(*_):
         raise OSError(28, "No space left on device")

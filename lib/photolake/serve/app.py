@@ -90,6 +90,8 @@ def create_app(holder: LakeHolder) -> FastAPI:
         anyio.to_thread.current_default_thread_limiter().total_tokens = holder.settings.threads
         yield
         holder.stop()
+        # a version served as loaded and still being saved: the save ends first, or the next start loads again
+        await anyio.to_thread.run_sync(holder.settle)
 
     app = FastAPI(title="photolake", version="1", docs_url="/docs", redoc_url=None, lifespan=lifespan,
                   openapi_url=f"{API}/openapi.json",

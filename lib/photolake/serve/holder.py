@@ -73,7 +73,10 @@ class LakeHolder:
     def settle(self, timeout: float | None = None) -> bool:
         """Wait until the version served as loaded is saved and its saved files are served; whether they are."""
         swapped = self._swapped
-        return swapped is None or swapped.result(timeout)
+        try:
+            return swapped is None or swapped.result(timeout)
+        except TimeoutError:
+            return False
 
     def start(self, required: bool = True) -> None:
         """Load the lake now (``required``: a missing or damaged lake raises LakeUnavailable), then watch it."""

@@ -235,7 +235,8 @@ def _save_aside(held: contextlib.ExitStack, loaded: LoadedLake, folder: str, abo
         snapshot.prune(folder, about["lake"])
     except Exception as exc:  # noqa: BLE001 - the loaded version is served all the same
         log.warning("the lake version could not be saved in the cache (the next start loads it again): %s", exc)
-    del loaded
+    del loaded  # the last reference, once a service has swapped in the saved one or let this one go
+    release_freed_memory()
     saving.set_result(saved)
 
 
