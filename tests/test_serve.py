@@ -40,6 +40,7 @@ def holder_for(lake, tmp_path, **settings) -> LakeHolder:
     holder = LakeHolder(ServiceSettings(lake=str(lake), images=str(lake / "images"), cache_dir=str(tmp_path / "cache"),
                                         reload_s=0, **settings))
     holder.start()
+    holder.settle(60)  # the saved files served, not the version as loaded that they replace
     return holder
 
 
