@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
@@ -226,6 +227,30 @@ def test_one_photo_has_everything_the_lake_knows(client, generated_lake):
     card_submitted = read(generated_lake, "photos").set_index("photo_id").loc[card["photo_id"], "photo_submitted_at"]
     assert body["photo"]["photo_submitted_at"] == submitted.isoformat() and submitted.isoformat().endswith("+00:00")
     assert card["submitted_at"] == card_submitted.isoformat()
+
+
+def test_every_photos_palette_is_the_lakes_as_it_is(tmp_path):
+    lake = tmp_path / "lake"
+    generate_lake(lake, LakeShape(photos=40, seed=6))
+    table = pq.read_table(f"{lake}/image_metadata")
+    palettes = table["dominant_colors"].to_pylist()
+    full = [n for n, p in enumerate(palettes) if p and len(p) >= 3]
+    palettes[full[0]], palettes[full[2]] = [], None  # none found, which is not unknown
+    palettes[full[1]] = [palettes[full[1]][0], None, {**palettes[full[1]][2], "r": None, "share": float("nan")}]
+    for part in (lake / "image_metadata").glob("*.parquet"):
+        part.unlink()
+    column = pa.array(palettes, type=table.schema.field("dominant_colors").type)
+    pq.write_table(table.set_column(table.schema.get_field_index("dominant_colors"), "dominant_colors", column),
+                   lake / "image_metadata" / "part-0.parquet")
+    client = TestClient(create_app(holder_for(lake, tmp_path)))
+    nulls = 0
+    for photo_id, palette in zip(table["photo_id"].to_pylist(), palettes):
+        body = client.get(f"{API}/photos/{photo_id}").json()
+        if palette is not None:  # NaN is not JSON: null, as every answer prints it
+            palette = [c and {k: None if v != v else v for k, v in c.items()} for c in palette]
+        assert body["colors"] == body["image"]["dominant_colors"] == palette, photo_id
+        nulls += palette is None
+    assert nulls == 1
 
 
 def test_exif_comes_as_tag_names(client, generated_lake):

@@ -239,7 +239,8 @@ def create_app(holder: LakeHolder) -> FastAPI:
             row = rows[table].first(pid)
             return row and {"photo_id": photo_id, **row}
 
-        metadata = one("image_metadata")
+        metadata = lake.image_metadata(pid)
+        metadata = metadata and {"photo_id": photo_id, **metadata}
         card = lake.cards.slice(pid, 1).to_pylist()[0]
         cluster = None if card["cluster"] is None else {
             "cluster": card["cluster"], "pca_x": card["pca_x"], "pca_y": card["pca_y"],

@@ -8,9 +8,10 @@ rows' JSON.
 Measured at 1M photos (docs/benchmarks.md): a photos row takes 0.015-0.019 ms and a downloads row 0.01,
 against 0.072 and 0.02 when a lookup split its batch into lines, 0.116 and 0.101 when each batch was an Arrow
 record batch in an Arrow IPC file (its reader's per-batch cost), 0.83 ms when the file held the table's 37
-columns, and 6.4 ms in DuckDB; photos take 112 MB, image_metadata 205 MB. A file is written once per lake
-version, in the version's folder of the service's cache (photolake.serve.snapshot), and opened again by a
-later service on the same version; its pages are the OS's file cache, shared by every service that maps it.
+columns, and 6.4 ms in DuckDB; photos take 112 MB, image_metadata 77 MB (its palettes are Arrow arrays:
+photolake.serve.store). A file is written once per lake version, in the version's folder of the service's
+cache (photolake.serve.snapshot), and opened again by a later service on the same version; its pages are the
+OS's file cache, shared by every service that maps it.
 """
 
 from __future__ import annotations

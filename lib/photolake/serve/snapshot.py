@@ -24,7 +24,7 @@ from typing import Any
 
 from photolake.serve.rows import KeyedRows
 
-FORMAT = 8  # raised whenever what a loaded version holds changes: older folders are then built again
+FORMAT = 9  # raised whenever what a loaded version holds changes: older folders are then built again
 ALIGN = 64
 MANIFEST, STATE, ARRAYS = "manifest.json", "state.pickle", "arrays.bin"
 

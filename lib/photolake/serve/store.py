@@ -7,7 +7,8 @@ binary search) and each user a ``uid``. A photo page's rows of each per-photo ta
 are written sorted by that key into compressed, memory-mapped files (photolake.serve.rows). Search
 runs on numpy arrays (photolake.serve.index) made from ``pix`` (one row per photo with every filter and sort
 column) and its side tables (the words of descriptions, keywords, objects, palette colours), which are
-dropped once they are arrays; gallery cards and the cluster map's points are Arrow tables. No DuckDB is left
+dropped once they are arrays; gallery cards (columns of pix, an Arrow table), the photos' palettes and the
+cluster map's points are Arrow. No DuckDB is left
 once loaded. Tables the lake lacks are read as empty tables in their lake schema, so every query runs on any lake.
 """
 
@@ -84,6 +85,8 @@ class LoadedLake:
     cards: pa.Table  # per pid: what a gallery card shows, whether it has an image, the cluster and map point
     map_points: pa.Table  # the cluster map's sample (photo_id, cluster, x, y) in a fixed random order
     photo_rows: dict[str, KeyedRows]  # per pid: a photo page's rows of each table in PHOTO_ROWS
+    palettes: pa.StructArray  # image_metadata's dominant_colors one after another, photo by photo
+    palette_starts: np.ndarray  # per pid, where its palette begins in palettes (and their count last)
     user_rows: dict[str, KeyedRows]  # per uid: users, profiles, interactions, recommendations
     top_users: list[dict]  # the most active users first
     cluster_summaries: dict[int, dict]
@@ -118,6 +121,14 @@ class LoadedLake:
     def uid(self, user_id: str) -> int | None:
         at = int(np.searchsorted(self.user_ids, user_id))
         return at if at < len(self.user_ids) and self.user_ids[at] == user_id else None
+
+    def image_metadata(self, pid: int) -> dict | None:
+        """A photo's image_metadata row, its palette (dominant_colors) as the lake has it."""
+        row = self.photo_rows["image_metadata"].first(pid)
+        if row is not None and row["dominant_colors"] is not None:
+            start = int(self.palette_starts[pid])
+            row["dominant_colors"] = self.palettes.slice(start, int(self.palette_starts[pid + 1]) - start).to_pylist()
+        return row
 
     def detections(self, pid: int) -> list[dict]:
         """A photo's detections, of the model served first, then by model."""
@@ -271,7 +282,8 @@ def _build(lake, version, settled, detect_model, folder, spill_dir, threads, mem
 # (None: one row per photo, written in the order it is read; KeyedRows.write, in_key_order).
 PHOTO_ROWS = {
     "photos": ("t.* EXCLUDE (photo_id)", None),
-    "image_metadata": ("t.* EXCLUDE (photo_id)", None),
+    # the palette as its length (null: none): its colours are in LoadedLake.palettes
+    "image_metadata": ("t.* EXCLUDE (photo_id) REPLACE (len(t.dominant_colors) AS dominant_colors)", None),
     "downloads": ("t.* EXCLUDE (photo_id)", None),
     # a photo's detections in the order read, put in order per request (LoadedLake.detections): a sort of the
     # table cost 1.1 of its 2.9 CPU-seconds at 1M photos
@@ -326,29 +338,34 @@ def _load_into(con, rows_con, lake, version, settled, detect_model, folder) -> L
                 f"user_id FROM (SELECT DISTINCT user_id FROM {sources['users']}) ORDER BY uid")
     user_ids = con.execute("SELECT user_id FROM user_keys ORDER BY uid").fetchnumpy()["user_id"].astype(str)
     _register_empty(rows_con, present)
-    rows_con.register("photo_keys", con.table("photo_keys").to_arrow_table())
-    pix = _search_tables(con, sources, detector)
-    # The photos' row files from then on, beside the rest: the arrays made from the search tables are mostly one
-    # core's work. At 1M photos, in process: 24.0 s against 27.0 one after the other (a peak of 1.89 GB against
-    # 1.66); side by side with the making of the search tables (DuckDB on every core in both) it took 25.4. The
-    # users' row files come after the arrays, from the first database: the photos' take the longer (12.4 s
-    # against 10.9 for the arrays at 1M photos).
+    for keys in ("photo_keys", "user_keys"):
+        rows_con.register(keys, con.table(keys).to_arrow_table())
+    pix, palettes, palette_starts = _search_tables(con, sources, detector)
+    # The row files from then on, from the second database on a thread, beside the arrays made from the search
+    # tables (mostly one core's work). At 1M photos, in process: 24.0 s against 27.0 one after the other;
+    # side by side with the making of the search tables (DuckDB on every core in both) it took 25.4. Once the
+    # palettes were no longer in image_metadata's rows, the users' row files moved here too: the arrays took
+    # 8.8 s, the photos' row files 7.9.
     with ThreadPoolExecutor(1, thread_name_prefix="row-files") as pool:
-        writing = pool.submit(_photo_rows, rows_con, sources, len(ids), folder)
+        writing = pool.submit(_row_files, rows_con, sources, len(ids), len(user_ids), folder)
         try:
             search_side = _search_side(con, pix, lake, sources, present, ids)
-            user_rows = _user_rows(con, sources, folder, len(user_ids))
         except BaseException:
             rows_con.interrupt()  # not the rest of its files for a load that failed
             raise
-        photo_rows = writing.result()
+        photo_rows, user_rows = writing.result()
     rows_con.close()  # its memory back before the arrays are saved
     loaded = LoadedLake(path=lake, version=version, settled=settled, ids=ids, user_ids=user_ids,
-                        photo_rows=photo_rows, user_rows=user_rows, detect_model=detector, images_root=None,
+                        photo_rows=photo_rows, user_rows=user_rows, palettes=palettes, palette_starts=palette_starts,
+                        detect_model=detector, images_root=None,
                         **search_side)
     total, all_facets = loaded.index.facets(None)
     loaded.all_facets = {"total": total, "facets": all_facets}
     return loaded
+
+
+def _row_files(con, sources, photos, users, folder) -> tuple[dict[str, KeyedRows], dict[str, KeyedRows]]:
+    return _photo_rows(con, sources, photos, folder), _user_rows(con, sources, folder, users)
 
 
 def _photo_rows(con, sources, photos, folder) -> dict[str, KeyedRows]:
@@ -363,7 +380,7 @@ def _photo_rows(con, sources, photos, folder) -> dict[str, KeyedRows]:
     return photo_rows
 
 
-def _search_tables(con, sources, detector) -> pa.Table:
+def _search_tables(con, sources, detector) -> tuple[pa.Table, pa.StructArray, np.ndarray]:
     for table in DERIVED_FROM:  # the search tables are made from these
         con.execute(f"CREATE TEMP VIEW {table} AS SELECT k.pid, t.* FROM {sources[table]} t JOIN photo_keys k "
                     f"USING (photo_id)")
@@ -422,9 +439,11 @@ def without_time_zones(schema: pa.Schema) -> pa.Schema:
     return schema
 
 
-def _derive(con: duckdb.DuckDBPyConnection, keywords: str, detector: str | None) -> pa.Table:
+def _derive(con: duckdb.DuckDBPyConnection, keywords: str, detector: str | None
+            ) -> tuple[pa.Table, pa.StructArray, np.ndarray]:
     """The search tables: pix, one row per photo with its filter and sort columns and what its card shows (an
-    Arrow table in pid order, returned), and the side tables."""
+    Arrow table in pid order), and the side tables; returns pix, and the palettes with where each photo's
+    begins (LoadedLake.palettes)."""
     # pix as Arrow, never copied into DuckDB's storage: its compression there took 1.7 s at 1M photos, and the
     # cards are its columns; the side tables sorted, which their checkpoint and reads took 2 s longer without
     pix = con.sql("""
@@ -480,10 +499,23 @@ def _derive(con: duckdb.DuckDBPyConnection, keywords: str, detector: str | None)
     con.execute("CREATE TABLE objs AS SELECT n.lid, p.pid, p.score FROM obj_pairs p JOIN obj_names n USING (label) "
                 "ORDER BY n.lid, p.pid")
     con.execute("DROP TABLE obj_pairs")
-    cols = con.sql("""
-        SELECT pid, c.hex, c.name, c.family, c.share, c.r, c.g, c.b FROM (
-          SELECT pid, unnest(dominant_colors) AS c FROM image_metadata WHERE status = 'ok')
-        WHERE c.r IS NOT NULL ORDER BY pid""").to_arrow_table()
+    # every palette colour in photo and palette order: the photo pages' palettes, kept as Arrow (their JSON in
+    # the row files took 2.4 of image_metadata's 4.7 CPU-seconds at 1M photos); those of images read whole with
+    # an RGB are the colours that search and similar photos use (cols)
+    entries = con.sql("""
+        SELECT pid, ok, c FROM (
+          SELECT pid, status = 'ok' AS ok, unnest(dominant_colors) AS c, unnest(range(len(dominant_colors))) AS place
+          FROM image_metadata WHERE len(dominant_colors) > 0)
+        ORDER BY pid, place""").to_arrow_table()
+    palettes = _compact(entries["c"].combine_chunks())
+    palette_starts = np.searchsorted(entries["pid"].to_numpy(), np.arange(len(pix) + 1)).astype(np.int64)
+    fields = dict(zip((member.name for member in palettes.type), palettes.flatten()))
+    cols = pa.table({"pid": entries["pid"], **{name: fields[name] for name in
+                                               ("hex", "name", "family", "share", "r", "g", "b")}})
+    read_whole = pa.compute.and_(entries["ok"], pa.compute.is_valid(fields["r"]))
+    if (pa.compute.sum(read_whole).as_py() or 0) < len(cols):  # (a copy of 3.9M colours: 1 s at 1M photos)
+        cols = cols.filter(read_whole)
+    del entries, fields, read_whole
     rgb = np.stack([cols[c].to_numpy(zero_copy_only=False) for c in ("r", "g", "b")], axis=1).reshape(-1, 3)
     lab = np.empty(rgb.shape, np.float32)
     for start in range(0, len(rgb), LAB_ROWS):  # in parts: float64 temporaries of 4M colours would be 0.6 GB
@@ -497,7 +529,22 @@ def _derive(con: duckdb.DuckDBPyConnection, keywords: str, detector: str | None)
                  (row_number() OVER (ORDER BY hash(photo_id)))::INTEGER AS sample_rank
           FROM pix WHERE cluster IS NOT NULL AND pca_x IS NOT NULL)
         WHERE sample_rank <= {MAP_POINTS} ORDER BY sample_rank""")
-    return pix
+    return pix, palettes, palette_starts
+
+
+def _compact(structs: pa.StructArray, coded: tuple[str, ...] = ("name", "family")) -> pa.StructArray:
+    """``structs`` with the fields ``coded`` dictionary-encoded, with the narrowest codes that hold their values
+    (a palette's colour names and families: at 1M photos 3.9M values of 140 names)."""
+    children = []
+    for member, values in zip(structs.type, structs.flatten()):
+        if member.name in coded:
+            encoded = pa.compute.dictionary_encode(values)
+            width = next(t for t in (pa.int8(), pa.int16(), pa.int32()) if len(encoded.dictionary) <= 2 ** (
+                t.bit_width - 1))
+            values = pa.DictionaryArray.from_arrays(encoded.indices.cast(width), encoded.dictionary)
+        children.append(values)
+    return pa.StructArray.from_arrays(children, names=[member.name for member in structs.type],
+                                      mask=structs.is_null())
 
 
 TOP = 50
