@@ -1,6 +1,6 @@
 """A loaded lake version kept on disk in the service's cache (``serve.cache_dir``/index/<key>), so that a
 restart, another replica on the same machine, or the next start on an unchanged lake opens it in seconds
-instead of loading the lake again (21-24 s at 1M photos on 2 cores).
+instead of loading the lake again (18-23 s at 1M photos on 2 cores).
 
 A version's folder holds its row files (photolake.serve.rows), one file of every array's bytes, and a
 pickle of the rest that refers to them (protocol 5: the arrays travel out of band). Opening maps the bytes
